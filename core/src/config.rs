@@ -1,0 +1,350 @@
+//! The site's config: lenient JSON in, a strict, validated [`Config`] out.
+//!
+//! Policy: a problem at the top level (no collector, no site, a wrong type) disables
+//! goalpost for the page; a problem inside one goal skips that goal only, and the others
+//! keep working. Every problem is reported with its JSON path.
+
+use crate::error::{join_index, join_key, nearest, ConfigError, ErrorKind};
+use crate::goals::{Goal, GoalKind, GoalSet, Trigger};
+use crate::json::Json;
+use crate::policy::{BatchPolicy, RetryPolicy};
+use crate::time::Millis;
+
+/// A validated config.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where beacons go: an `http(s)://` URL, or a path on the page's own origin.
+    pub collector: String,
+    /// The site's name, sent with every beacon.
+    pub site: String,
+    /// The goals, compiled for matching.
+    pub goals: GoalSet,
+    /// Send a `page_view` event for each page (the denominator of conversion rates). Default true.
+    pub pageviews: bool,
+    /// Log every match and every ignored input to the console. Default false.
+    pub debug: bool,
+    /// When to send.
+    pub batch: BatchPolicy,
+    /// How to retry.
+    pub retry: RetryPolicy,
+}
+
+/// The outcome of compiling a config: the config (unless a top-level problem disabled it)
+/// and every problem found.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// `None` when the config cannot be used at all.
+    pub config: Option<Config>,
+    /// Every problem, each with its path; goals named here were skipped.
+    pub errors: Vec<ConfigError>,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "$schema",
+    "collector",
+    "site",
+    "goals",
+    "pageviews",
+    "debug",
+    "batch",
+];
+const BATCH_KEYS: &[&str] = &["maxEvents", "maxDelayMs"];
+const GOAL_KEYS: &[&str] = &["id", "label", "kind", "on", "match"];
+/// Triggers this version understands.
+pub const TRIGGERS: &[&str] = &["click", "custom"];
+const KINDS: &[&str] = &["macro", "micro"];
+const CLICK_KEYS: &[&str] = &["selector"];
+const CUSTOM_KEYS: &[&str] = &["event"];
+
+/// Compiles a config value.
+pub fn compile(json: &Json) -> Compiled {
+    let mut errors = Vec::new();
+    let config = compile_top(json, &mut errors);
+    Compiled { config, errors }
+}
+
+fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
+    let before = errors.len();
+    let top = Fields::new(json, "", TOP_KEYS, errors)?;
+    let collector = top.string("collector", true, errors).unwrap_or_default();
+    if !collector.is_empty() && !valid_collector(&collector) {
+        errors.push(ConfigError::new(
+            "collector",
+            ErrorKind::Invalid("must be an http:// or https:// URL, or a path starting with /"),
+        ));
+    }
+    let site = top.string("site", true, errors).unwrap_or_default();
+    if top.has("site") && !valid_name(&site) {
+        errors.push(ConfigError::new("site", ErrorKind::Invalid(NAME_RULE)));
+    }
+    let pageviews = top.boolean("pageviews", errors).unwrap_or(true);
+    let debug = top.boolean("debug", errors).unwrap_or(false);
+    let batch = match top.value("batch") {
+        Some(b) => compile_batch(b, errors),
+        None => BatchPolicy::default(),
+    };
+    let goals_json = top.array("goals", errors);
+    if errors.len() > before {
+        return None;
+    }
+    let mut goals = Vec::new();
+    for (i, g) in goals_json.unwrap_or(&[]).iter().enumerate() {
+        let path = join_index("goals", i);
+        if let Some(goal) = compile_goal(g, &path, i, errors) {
+            if goals.iter().any(|o: &Goal| o.id == goal.id) {
+                errors.push(ConfigError::new(
+                    &join_key(&path, "id"),
+                    ErrorKind::Invalid("duplicate goal id"),
+                ));
+            } else {
+                goals.push(goal);
+            }
+        }
+    }
+    Some(Config {
+        collector,
+        site,
+        goals: GoalSet::new(goals),
+        pageviews,
+        debug,
+        batch,
+        retry: RetryPolicy::default(),
+    })
+}
+
+fn compile_batch(json: &Json, errors: &mut Vec<ConfigError>) -> BatchPolicy {
+    let mut policy = BatchPolicy::default();
+    if let Some(b) = Fields::new(json, "batch", BATCH_KEYS, errors) {
+        if let Some(n) = b.integer("maxEvents", 1, 500, errors) {
+            policy.max_events = n as usize;
+        }
+        if let Some(n) = b.integer("maxDelayMs", 0, 600_000, errors) {
+            policy.max_delay = Millis(n);
+        }
+    }
+    policy
+}
+
+fn compile_goal(
+    json: &Json,
+    path: &str,
+    index: usize,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Goal> {
+    let before = errors.len();
+    let g = Fields::new(json, path, GOAL_KEYS, errors)?;
+    let id = g.string("id", true, errors).unwrap_or_default();
+    if g.has("id") && !valid_name(&id) {
+        errors.push(ConfigError::new(
+            &join_key(path, "id"),
+            ErrorKind::Invalid(NAME_RULE),
+        ));
+    }
+    let label = g.string("label", false, errors);
+    let kind = match g.name("kind", KINDS, false, errors) {
+        Some("macro") => GoalKind::Macro,
+        _ => GoalKind::Micro,
+    };
+    let on = g.name("on", TRIGGERS, true, errors);
+    let match_path = join_key(path, "match");
+    let trigger = match on {
+        Some("click") => {
+            let m = g.value("match").unwrap_or(&Json::Null);
+            if matches!(m, Json::Null) {
+                errors.push(ConfigError::new(&match_path, ErrorKind::Missing));
+                None
+            } else {
+                Fields::new(m, &match_path, CLICK_KEYS, errors)
+                    .and_then(|m| m.string("selector", true, errors))
+                    .map(|selector| Trigger::Click { selector })
+            }
+        }
+        Some(_) => {
+            let event = match g.value("match") {
+                Some(m) => Fields::new(m, &match_path, CUSTOM_KEYS, errors)
+                    .and_then(|m| m.string("event", false, errors)),
+                None => None,
+            };
+            Some(Trigger::Custom {
+                event: event.unwrap_or_else(|| id.clone()),
+            })
+        }
+        None => None,
+    };
+    if errors.len() > before {
+        return None;
+    }
+    Some(Goal {
+        id,
+        label,
+        kind,
+        trigger: trigger?,
+        index,
+    })
+}
+
+const NAME_RULE: &str = "must be 1 to 64 characters from A-Z a-z 0-9 _ . -";
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+fn valid_collector(s: &str) -> bool {
+    s.starts_with("https://")
+        || s.starts_with("http://")
+        || (s.starts_with('/') && !s.starts_with("//"))
+}
+
+/// An object being read: reports unknown keys once, then hands out typed values.
+struct Fields<'a> {
+    path: &'a str,
+    fields: &'a [(String, Json)],
+}
+
+impl<'a> Fields<'a> {
+    fn new(
+        json: &'a Json,
+        path: &'a str,
+        known: &'static [&'static str],
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<Self> {
+        let Json::Object(fields) = json else {
+            errors.push(ConfigError::new(
+                path,
+                ErrorKind::WrongType {
+                    expected: "an object",
+                    found: json.type_name(),
+                },
+            ));
+            return None;
+        };
+        for (k, _) in fields {
+            if !known.contains(&k.as_str()) {
+                let suggestion = nearest(k, known);
+                errors.push(ConfigError::new(
+                    &join_key(path, k),
+                    ErrorKind::UnknownKey { suggestion },
+                ));
+            }
+        }
+        Some(Fields { path, fields })
+    }
+
+    fn value(&self, key: &str) -> Option<&'a Json> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.value(key).is_some()
+    }
+
+    fn wrong(
+        &self,
+        key: &str,
+        expected: &'static str,
+        found: &Json,
+        errors: &mut Vec<ConfigError>,
+    ) {
+        errors.push(ConfigError::new(
+            &join_key(self.path, key),
+            ErrorKind::WrongType {
+                expected,
+                found: found.type_name(),
+            },
+        ));
+    }
+
+    fn string(&self, key: &str, required: bool, errors: &mut Vec<ConfigError>) -> Option<String> {
+        match self.value(key) {
+            Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Json::String(_)) => {
+                errors.push(ConfigError::new(
+                    &join_key(self.path, key),
+                    ErrorKind::Invalid("must not be empty"),
+                ));
+                None
+            }
+            Some(other) => {
+                self.wrong(key, "a string", other, errors);
+                None
+            }
+            None => {
+                if required {
+                    errors.push(ConfigError::new(
+                        &join_key(self.path, key),
+                        ErrorKind::Missing,
+                    ));
+                }
+                None
+            }
+        }
+    }
+
+    /// A string that must be one of `names`; returns the matching `&'static str`.
+    fn name(
+        &self,
+        key: &str,
+        names: &[&'static str],
+        required: bool,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<&'static str> {
+        let s = self.string(key, required, errors)?;
+        let found = names.iter().find(|n| **n == s).copied();
+        if found.is_none() {
+            let suggestion = nearest(&s, names);
+            errors.push(ConfigError::new(
+                &join_key(self.path, key),
+                ErrorKind::UnknownName {
+                    found: s,
+                    suggestion,
+                },
+            ));
+        }
+        found
+    }
+
+    fn boolean(&self, key: &str, errors: &mut Vec<ConfigError>) -> Option<bool> {
+        match self.value(key)? {
+            Json::Bool(b) => Some(*b),
+            other => {
+                self.wrong(key, "true or false", other, errors);
+                None
+            }
+        }
+    }
+
+    fn integer(&self, key: &str, min: u64, max: u64, errors: &mut Vec<ConfigError>) -> Option<u64> {
+        match self.value(key)? {
+            Json::Number(n) if n.fract() == 0.0 && *n >= min as f64 && *n <= max as f64 => {
+                Some(*n as u64)
+            }
+            Json::Number(_) => {
+                errors.push(ConfigError::new(
+                    &join_key(self.path, key),
+                    ErrorKind::Invalid("is not a whole number in the allowed range"),
+                ));
+                None
+            }
+            other => {
+                self.wrong(key, "a number", other, errors);
+                None
+            }
+        }
+    }
+
+    fn array(&self, key: &str, errors: &mut Vec<ConfigError>) -> Option<&'a [Json]> {
+        match self.value(key)? {
+            Json::Array(a) => Some(a),
+            other => {
+                self.wrong(key, "an array", other, errors);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

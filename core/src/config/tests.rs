@@ -1,0 +1,230 @@
+use super::*;
+use crate::json::from_serde;
+use serde_json::json;
+
+fn errors_of(v: serde_json::Value) -> Vec<String> {
+    compile(&from_serde(v))
+        .errors
+        .iter()
+        .map(|e| e.message())
+        .collect()
+}
+
+fn minimal() -> serde_json::Value {
+    json!({"collector": "https://c.test/collect", "site": "shop"})
+}
+
+#[test]
+fn minimal_config_has_documented_defaults() {
+    let c = compile(&from_serde(minimal()));
+    assert!(c.errors.is_empty());
+    let c = c.config.unwrap();
+    assert_eq!(c.collector, "https://c.test/collect");
+    assert_eq!(c.site, "shop");
+    assert!(c.pageviews);
+    assert!(!c.debug);
+    assert_eq!(c.batch, BatchPolicy::default());
+    assert!(c.goals.goals().is_empty());
+}
+
+#[test]
+fn the_issue_example_compiles() {
+    let c = compile(&from_serde(json!({
+        "collector": "https://example.com/collect", "site": "shop",
+        "goals": [{"id": "signup", "on": "click", "match": {"selector": "#signup"}}]
+    })));
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+    let goals = c.config.unwrap().goals;
+    let g = &goals.goals()[0];
+    assert_eq!(g.id, "signup");
+    assert_eq!(g.kind, GoalKind::Micro);
+    assert_eq!(
+        g.trigger,
+        Trigger::Click {
+            selector: "#signup".into()
+        }
+    );
+}
+
+/// One line per mistake: the config (merged into a minimal one) and the exact message.
+macro_rules! rejects {
+    ($($name:ident: $patch:tt => $msg:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let mut v = minimal();
+            for (k, val) in json!($patch).as_object().unwrap() {
+                if val.is_null() { v.as_object_mut().unwrap().remove(k); } else { v[k] = val.clone(); }
+            }
+            let errs = errors_of(v);
+            assert!(errs.contains(&$msg.to_string()), "expected {:?} in {:?}", $msg, errs);
+        }
+    )*};
+}
+
+rejects! {
+    missing_collector: {"collector": null} => "collector: is required";
+    missing_site: {"site": null} => "site: is required";
+    collector_wrong_type: {"collector": 5} => "collector: expected a string, found a number";
+    collector_not_a_url: {"collector": "ftp://x"} => "collector: must be an http:// or https:// URL, or a path starting with /";
+    collector_protocol_relative: {"collector": "//evil.test/c"} => "collector: must be an http:// or https:// URL, or a path starting with /";
+    site_bad_chars: {"site": "my shop"} => "site: must be 1 to 64 characters from A-Z a-z 0-9 _ . -";
+    site_empty: {"site": ""} => "site: must not be empty";
+    unknown_top_key: {"colector": "x"} => r#"colector: unknown key (did you mean "collector"?)"#;
+    unknown_key_no_suggestion: {"zzzzzz": 1} => "zzzzzz: unknown key";
+    goals_not_array: {"goals": {}} => "goals: expected an array, found an object";
+    debug_not_bool: {"debug": "yes"} => "debug: expected true or false, found a string";
+    batch_unknown: {"batch": {"maxEvent": 3}} => r#"batch.maxEvent: unknown key (did you mean "maxEvents"?)"#;
+    batch_range: {"batch": {"maxEvents": 0}} => "batch.maxEvents: is not a whole number in the allowed range";
+    batch_fraction: {"batch": {"maxDelayMs": 1.5}} => "batch.maxDelayMs: is not a whole number in the allowed range";
+    goal_not_object: {"goals": [3]} => "goals[0]: expected an object, found a number";
+    goal_missing_id: {"goals": [{"on": "custom"}]} => "goals[0].id: is required";
+    goal_bad_trigger: {"goals": [{"id": "a", "on": "clik"}]} => r#"goals[0].on: unknown value "clik" (did you mean "click"?)"#;
+    goal_bad_kind: {"goals": [{"id": "a", "on": "custom", "kind": "Macro2"}]} => r#"goals[0].kind: unknown value "Macro2" (did you mean "macro"?)"#;
+    goal_missing_on: {"goals": [{"id": "a"}]} => "goals[0].on: is required";
+    click_missing_match: {"goals": [{"id": "a", "on": "click"}]} => "goals[0].match: is required";
+    click_missing_selector: {"goals": [{"id": "a", "on": "click", "match": {}}]} => "goals[0].match.selector: is required";
+    click_selector_typo: {"goals": [{"id": "a", "on": "click", "match": {"selecter": "#a"}}]}
+        => r#"goals[0].match.selecter: unknown key (did you mean "selector"?)"#;
+    selector_wrong_type: {"goals": [{"id": "a", "on": "click", "match": {"selector": ["#a"]}}]}
+        => "goals[0].match.selector: expected a string, found an array";
+    duplicate_ids: {"goals": [{"id": "a", "on": "custom"}, {"id": "a", "on": "custom"}]} => "goals[1].id: duplicate goal id";
+    unknown_goal_key: {"goals": [{"id": "a", "on": "custom", "vaule": 3}]} => "goals[0].vaule: unknown key";
+}
+
+#[test]
+fn top_level_problems_disable_the_config() {
+    let c = compile(&from_serde(json!({"site": "shop"})));
+    assert!(c.config.is_none());
+    let c = compile(&from_serde(json!([1, 2])));
+    assert!(c.config.is_none());
+    assert_eq!(
+        c.errors[0].message(),
+        "config: expected an object, found an array"
+    );
+}
+
+#[test]
+fn a_bad_goal_skips_only_itself() {
+    let mut v = minimal();
+    v["goals"] = json!([
+        {"id": "ok1", "on": "custom"},
+        {"id": "bad", "on": "click", "match": {"selector": 1}},
+        {"id": "ok2", "on": "click", "match": {"selector": ".b"}}
+    ]);
+    let c = compile(&from_serde(v));
+    assert_eq!(c.errors.len(), 1);
+    assert_eq!(c.errors[0].path, "goals[1].match.selector");
+    let ids: Vec<_> = c
+        .config
+        .unwrap()
+        .goals
+        .goals()
+        .iter()
+        .map(|g| g.id.clone())
+        .collect();
+    assert_eq!(ids, ["ok1", "ok2"]);
+}
+
+#[test]
+fn custom_event_name_defaults_to_the_goal_id() {
+    let mut v = minimal();
+    v["goals"] = json!([{"id": "trial_started", "on": "custom"}, {"id": "x", "on": "custom", "match": {"event": "y"}}]);
+    let goals = compile(&from_serde(v)).config.unwrap().goals;
+    assert_eq!(goals.on_custom("trial_started").count(), 1);
+    assert_eq!(
+        goals
+            .on_custom("y")
+            .map(|g| g.id.as_str())
+            .collect::<Vec<_>>(),
+        ["x"]
+    );
+    assert_eq!(goals.on_custom("x").count(), 0);
+}
+
+#[test]
+fn schema_key_is_allowed_for_editors() {
+    let mut v = minimal();
+    v["$schema"] = json!("./schema/config.json");
+    assert!(compile(&from_serde(v)).errors.is_empty());
+}
+
+#[test]
+fn rejected_selectors_disable_their_goals_with_a_path() {
+    let mut v = minimal();
+    v["goals"] = json!([
+        {"id": "a", "on": "click", "match": {"selector": "#ok"}},
+        {"id": "b", "on": "click", "match": {"selector": "[[bad"}},
+        {"id": "c", "on": "click", "match": {"selector": "[[bad"}}
+    ]);
+    let mut goals = compile(&from_serde(v)).config.unwrap().goals;
+    assert_eq!(goals.selectors(), ["#ok", "[[bad"]);
+    let errs: Vec<String> = goals
+        .reject_selector(1)
+        .iter()
+        .map(|e| e.message())
+        .collect();
+    assert_eq!(
+        errs,
+        [
+            "goals[1].match.selector: is not a valid CSS selector",
+            "goals[2].match.selector: is not a valid CSS selector"
+        ]
+    );
+    assert_eq!(goals.on_click(&[1]).count(), 0);
+    assert_eq!(goals.on_click(&[0]).count(), 1);
+    assert!(goals.reject_selector(9).is_empty());
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_json() -> impl Strategy<Value = Json> {
+        let names = prop_oneof![
+            Just("collector".to_string()),
+            Just("site".to_string()),
+            Just("goals".to_string()),
+            Just("id".to_string()),
+            Just("on".to_string()),
+            Just("match".to_string()),
+            Just("selector".to_string()),
+            Just("event".to_string()),
+            Just("kind".to_string()),
+            Just("batch".to_string()),
+            Just("maxEvents".to_string()),
+            ".{0,8}",
+        ];
+        let leaf = prop_oneof![
+            Just(Json::Null),
+            any::<bool>().prop_map(Json::Bool),
+            any::<f64>().prop_map(Json::Number),
+            prop_oneof![
+                Just("click".to_string()),
+                Just("custom".to_string()),
+                Just("/c".to_string()),
+                ".{0,12}"
+            ]
+            .prop_map(Json::String),
+        ];
+        leaf.prop_recursive(5, 64, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Json::Array),
+                prop::collection::vec((names.clone(), inner), 0..6).prop_map(Json::Object),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        #[test]
+        fn compile_never_panics_and_every_error_has_a_message(json in arb_json()) {
+            let c = compile(&json);
+            for e in &c.errors {
+                prop_assert!(!e.message().is_empty());
+            }
+            if c.errors.is_empty() {
+                prop_assert!(c.config.is_some());
+            }
+        }
+    }
+}

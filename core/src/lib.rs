@@ -1,0 +1,58 @@
+//! # goalpost-core
+//!
+//! The pure logic of goalpost, the conversion tracker that runs in the visitor's browser:
+//! the config compiler, goal matching, batching and retry, and the beacon payload. It has no
+//! browser dependency and never reads a clock or a random source: time and a seed are
+//! inputs, so everything here is tested natively and deterministically.
+//!
+//! ```
+//! use goalpost_core::{compile, Input, Json, Millis, Output, Page, Tracker};
+//!
+//! // The site's config (in the browser, built from the page's JSON block).
+//! let json = Json::Object(vec![
+//!     ("collector".into(), Json::String("https://stats.example.com/collect".into())),
+//!     ("site".into(), Json::String("shop".into())),
+//!     ("goals".into(), Json::Array(vec![Json::Object(vec![
+//!         ("id".into(), Json::String("signup".into())),
+//!         ("kind".into(), Json::String("macro".into())),
+//!         ("on".into(), Json::String("click".into())),
+//!         ("match".into(), Json::Object(vec![("selector".into(), Json::String("#signup".into()))])),
+//!     ])])),
+//! ]);
+//! let compiled = compile(&json);
+//! assert!(compiled.errors.is_empty());
+//! let config = compiled.config.unwrap();
+//! assert_eq!(config.goals.selectors(), ["#signup"]);
+//!
+//! let mut tracker = Tracker::new(config, &[1, 2, 3, 4]);
+//! tracker.handle(Millis(0), Input::PageView(Page { url: "https://shop.test/?q=x".into(), ..Page::default() }));
+//! // The shell found the click inside `#signup` (selector 0): a macro goal is sent at once.
+//! tracker.handle(Millis(5), Input::Click(vec![0]));
+//! let outputs: Vec<Output> = std::iter::from_fn(|| tracker.poll()).collect();
+//! assert!(outputs.contains(&Output::Converted { goal: "signup".into() }));
+//! assert!(outputs.iter().any(|o| matches!(o, Output::Send { body, .. } if body.contains("\"goal\":\"signup\""))));
+//! ```
+
+#![warn(missing_docs)]
+
+mod config;
+mod error;
+mod goals;
+mod ids;
+mod json;
+mod payload;
+mod policy;
+mod time;
+mod tracker;
+mod url;
+
+pub use config::{compile, Compiled, Config, TRIGGERS};
+pub use error::{nearest, ConfigError, ErrorKind};
+pub use goals::{Goal, GoalKind, GoalSet, Trigger};
+pub use ids::{EventId, Rng};
+pub use json::{push_f64, push_str_literal, push_u64, Json};
+pub use payload::{batch_body, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN, VERSION};
+pub use policy::{BatchPolicy, RetryPolicy, SendStatus, Verdict};
+pub use time::Millis;
+pub use tracker::{Ignored, Input, Output, Page, Tracker};
+pub use url::{sanitize, truncate, ATTRIBUTION_PARAMS, MAX_URL_LEN};

@@ -1,0 +1,141 @@
+//! Beacon protocol v1: the JSON that goes to the collector. See `schema/beacon-v1.json` and
+//! `docs/protocol.md`; the collector's tests check that what this writes is accepted.
+
+use crate::goals::GoalKind;
+use crate::ids::EventId;
+use crate::json::{push_f64, push_str_literal, push_u64};
+use crate::time::Millis;
+
+/// The protocol version, sent as `"v"`.
+pub const VERSION: u64 = 1;
+
+/// A property value from page code (`track(name, props)`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Prop {
+    /// A string, capped at [`MAX_PROP_LEN`] bytes.
+    Str(String),
+    /// A finite number.
+    Num(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// At most this many props per event; more are ignored.
+pub const MAX_PROPS: usize = 20;
+/// The longest prop key or string value kept, in bytes.
+pub const MAX_PROP_LEN: usize = 200;
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventData {
+    /// A page was viewed.
+    PageView {
+        /// `document.title`, capped.
+        title: String,
+        /// The sanitised referrer, or empty.
+        referrer: String,
+    },
+    /// A goal was reached.
+    Conversion {
+        /// The goal id.
+        goal: String,
+        /// Macro or micro.
+        kind: GoalKind,
+        /// Props from a custom event.
+        props: Vec<(String, Prop)>,
+    },
+}
+
+/// One event, ready to be written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Unique id; the collector de-duplicates on it.
+    pub id: EventId,
+    /// When it happened.
+    pub ts: Millis,
+    /// The id of the page view it belongs to (a page view's own id for page views).
+    pub page: EventId,
+    /// The sanitised page URL.
+    pub url: String,
+    /// What happened.
+    pub data: EventData,
+}
+
+impl Event {
+    /// Writes the event as one JSON object.
+    pub fn to_json(&self) -> String {
+        let mut o = String::with_capacity(160);
+        o.push_str("{\"id\":\"");
+        self.id.push_hex(&mut o);
+        o.push_str("\",\"type\":");
+        o.push_str(match self.data {
+            EventData::PageView { .. } => "\"page_view\"",
+            EventData::Conversion { .. } => "\"conversion\"",
+        });
+        o.push_str(",\"ts\":");
+        push_u64(&mut o, self.ts.0);
+        o.push_str(",\"page\":\"");
+        self.page.push_hex(&mut o);
+        o.push_str("\",\"url\":");
+        push_str_literal(&mut o, &self.url);
+        match &self.data {
+            EventData::PageView { title, referrer } => {
+                o.push_str(",\"title\":");
+                push_str_literal(&mut o, title);
+                o.push_str(",\"referrer\":");
+                push_str_literal(&mut o, referrer);
+            }
+            EventData::Conversion { goal, kind, props } => {
+                o.push_str(",\"goal\":");
+                push_str_literal(&mut o, goal);
+                o.push_str(",\"kind\":\"");
+                o.push_str(kind.as_str());
+                o.push('"');
+                if !props.is_empty() {
+                    o.push_str(",\"props\":{");
+                    for (i, (k, v)) in props.iter().enumerate() {
+                        if i > 0 {
+                            o.push(',');
+                        }
+                        push_str_literal(&mut o, k);
+                        o.push(':');
+                        match v {
+                            Prop::Str(s) => push_str_literal(&mut o, s),
+                            Prop::Num(n) => push_f64(&mut o, *n),
+                            Prop::Bool(b) => o.push_str(if *b { "true" } else { "false" }),
+                        }
+                    }
+                    o.push('}');
+                }
+            }
+        }
+        o.push('}');
+        o
+    }
+}
+
+/// Writes a batch body around already-written events.
+pub fn batch_body(site: &str, batch: EventId, sent: Millis, events: &[&str]) -> String {
+    let len = events.iter().map(|e| e.len() + 1).sum::<usize>() + site.len() + 96;
+    let mut o = String::with_capacity(len);
+    o.push_str("{\"v\":");
+    push_u64(&mut o, VERSION);
+    o.push_str(",\"site\":");
+    push_str_literal(&mut o, site);
+    o.push_str(",\"batch\":\"");
+    batch.push_hex(&mut o);
+    o.push_str("\",\"sent\":");
+    push_u64(&mut o, sent.0);
+    o.push_str(",\"events\":[");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str(e);
+    }
+    o.push_str("]}");
+    o
+}
+
+/// The bytes a batch of no events takes beyond its site name (for size planning).
+pub const BATCH_OVERHEAD: usize = 120;

@@ -1,0 +1,141 @@
+//! Delivery policies, each a named type with documented defaults.
+
+use crate::time::Millis;
+
+/// When queued events are sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchPolicy {
+    /// Send once this many events are queued. Default 20: one request per 20 interactions
+    /// keeps request counts at a tenth of one-request-per-event trackers at most.
+    pub max_events: usize,
+    /// Send at most this long after the first queued event. Default 2,000 ms: short enough
+    /// that a report sees a conversion within seconds, long enough to batch a burst.
+    pub max_delay: Millis,
+    /// The largest body, in bytes. Default 16 KiB: a quarter of the 64 KiB that Chromium
+    /// shares among all in-flight keepalive fetches and beacons of a page.
+    pub max_bytes: usize,
+    /// Send a macro conversion (purchase, lead) at once instead of waiting. Default true.
+    pub macro_now: bool,
+}
+
+impl Default for BatchPolicy {
+    fn default() -> Self {
+        BatchPolicy {
+            max_events: 20,
+            max_delay: Millis(2_000),
+            max_bytes: 16 * 1024,
+            macro_now: true,
+        }
+    }
+}
+
+/// How failed sends are retried.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// The first delay. Default 1,000 ms.
+    pub base: Millis,
+    /// The longest delay. Default 60,000 ms: a collector that is down is asked once a minute.
+    pub cap: Millis,
+    /// Failed attempts after which a batch is given up and counted as dropped. Default 10
+    /// (about 6 minutes of trying).
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base: Millis(1_000),
+            cap: Millis(60_000),
+            max_attempts: 10,
+        }
+    }
+}
+
+/// What the answer to a send means for its events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Stored (2xx), or handed to the browser's beacon queue.
+    Delivered,
+    /// Worth trying again later: network error, 408, 429, 5xx, a refused beacon.
+    Retry,
+    /// Refused for good (other 4xx): dropped and counted.
+    Drop,
+}
+
+/// The result of one send, as the shell saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendStatus {
+    /// The collector answered with this HTTP status.
+    Http(u16),
+    /// No answer: offline, refused, reset, timed out.
+    NetworkError,
+    /// `navigator.sendBeacon` returned this.
+    Beacon(bool),
+}
+
+impl RetryPolicy {
+    /// What a status means.
+    pub fn verdict(&self, status: SendStatus) -> Verdict {
+        match status {
+            SendStatus::Http(200..=299) | SendStatus::Beacon(true) => Verdict::Delivered,
+            SendStatus::Http(408 | 429) | SendStatus::Http(500..=599) => Verdict::Retry,
+            SendStatus::NetworkError | SendStatus::Beacon(false) => Verdict::Retry,
+            SendStatus::Http(_) => Verdict::Drop,
+        }
+    }
+
+    /// The wait before attempt `attempt + 1` (after `attempt` failures, 1-based): exponential
+    /// from `base`, capped, then scaled by a jitter of 50–100 % from `random`.
+    pub fn delay(&self, attempt: u32, random: u64) -> Millis {
+        let exp = self
+            .base
+            .0
+            .saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
+        let d = exp.min(self.cap.0);
+        Millis(d / 2 + (random % (d / 2 + 1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts() {
+        let p = RetryPolicy::default();
+        let cases = [
+            (SendStatus::Http(200), Verdict::Delivered),
+            (SendStatus::Http(204), Verdict::Delivered),
+            (SendStatus::Beacon(true), Verdict::Delivered),
+            (SendStatus::Http(408), Verdict::Retry),
+            (SendStatus::Http(429), Verdict::Retry),
+            (SendStatus::Http(500), Verdict::Retry),
+            (SendStatus::Http(503), Verdict::Retry),
+            (SendStatus::NetworkError, Verdict::Retry),
+            (SendStatus::Beacon(false), Verdict::Retry),
+            (SendStatus::Http(400), Verdict::Drop),
+            (SendStatus::Http(413), Verdict::Drop),
+            (SendStatus::Http(302), Verdict::Drop),
+        ];
+        for (s, v) in cases {
+            assert_eq!(p.verdict(s), v, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn delays_grow_exponentially_within_jitter_and_cap() {
+        let p = RetryPolicy::default();
+        for attempt in 1..=12 {
+            let full = (1000u64 << (attempt - 1)).min(60_000);
+            for r in [0, 1, 499, 12345, u64::MAX] {
+                let d = p.delay(attempt, r).0;
+                assert!(
+                    d >= full / 2 && d <= full,
+                    "attempt {attempt}: {d} not in {full}/2..={full}"
+                );
+            }
+        }
+        assert_eq!(p.delay(1, 0), Millis(500));
+        assert!(p.delay(40, u64::MAX).0 <= 60_000);
+    }
+}

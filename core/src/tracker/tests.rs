@@ -1,0 +1,451 @@
+//! Fake-clock scenarios: time only moves when a test says so.
+
+use super::*;
+use crate::config::compile;
+use crate::json::from_serde;
+use serde_json::{json, Value};
+
+fn tracker_with(extra: Value) -> Tracker {
+    let mut v = json!({
+        "collector": "/collect", "site": "shop",
+        "goals": [
+            {"id": "signup", "kind": "macro", "on": "click", "match": {"selector": "#signup"}},
+            {"id": "cta", "on": "click", "match": {"selector": ".cta"}},
+            {"id": "trial_started", "on": "custom"}
+        ]
+    });
+    for (k, val) in extra.as_object().unwrap() {
+        v[k] = val.clone();
+    }
+    let c = compile(&from_serde(v));
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+    Tracker::new(c.config.unwrap(), &[9, 9, 9, 9])
+}
+
+fn tracker() -> Tracker {
+    tracker_with(json!({}))
+}
+
+fn drain(t: &mut Tracker) -> Vec<Output> {
+    std::iter::from_fn(|| t.poll()).collect()
+}
+
+/// The sends among outputs, with their bodies parsed.
+fn sends(outs: &[Output]) -> Vec<(u32, Value, bool)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                batch,
+                body,
+                beacon,
+            } => Some((*batch, serde_json::from_str(body).unwrap(), *beacon)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn page(url: &str) -> Input {
+    Input::PageView(Page {
+        url: url.into(),
+        title: "Home".into(),
+        referrer: "https://search.test/?q=secret".into(),
+    })
+}
+
+#[test]
+fn a_page_view_is_batched_for_the_batch_delay_then_sent_field_by_field() {
+    let mut t = tracker();
+    t.handle(
+        Millis(10_000),
+        page("https://shop.test/p?utm_source=news&email=a@b.c#top"),
+    );
+    assert_eq!(drain(&mut t), [Output::WakeAt(Millis(12_000))]);
+    t.handle(Millis(11_999), Input::Tick);
+    assert!(sends(&drain(&mut t)).is_empty(), "nothing before the delay");
+    t.handle(Millis(12_000), Input::Tick);
+    let s = sends(&drain(&mut t));
+    assert_eq!(s.len(), 1);
+    let (_, body, beacon) = &s[0];
+    assert!(!beacon);
+    assert_eq!(body["v"], 1);
+    assert_eq!(body["site"], "shop");
+    assert_eq!(body["sent"], 12_000);
+    assert_eq!(body["batch"].as_str().unwrap().len(), 32);
+    let ev = &body["events"][0];
+    assert_eq!(ev["type"], "page_view");
+    assert_eq!(ev["ts"], 10_000);
+    assert_eq!(ev["url"], "https://shop.test/p?utm_source=news");
+    assert_eq!(ev["title"], "Home");
+    assert_eq!(ev["referrer"], "https://search.test/");
+    assert_eq!(ev["page"], ev["id"]);
+    assert_eq!(body["events"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_macro_click_goes_out_at_once_with_the_page_view() {
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    drain(&mut t);
+    t.handle(Millis(300), Input::Click(vec![0]));
+    let outs = drain(&mut t);
+    assert!(outs.contains(&Output::Converted {
+        goal: "signup".into()
+    }));
+    let s = sends(&outs);
+    assert_eq!(s.len(), 1);
+    let evs = s[0].1["events"].as_array().unwrap().clone();
+    assert_eq!(evs.len(), 2);
+    assert_eq!(evs[1]["type"], "conversion");
+    assert_eq!(evs[1]["goal"], "signup");
+    assert_eq!(evs[1]["kind"], "macro");
+    assert_eq!(evs[1]["ts"], 300);
+    assert_eq!(evs[1]["page"], evs[0]["id"]);
+    assert_eq!(evs[1]["url"], "https://shop.test/");
+    assert!(evs[1].get("props").is_none());
+}
+
+#[test]
+fn a_micro_click_waits_and_unmatched_clicks_are_ignored_with_a_reason() {
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(10), Input::Click(vec![1]));
+    let outs = drain(&mut t);
+    assert!(sends(&outs).is_empty());
+    assert!(outs.contains(&Output::Converted { goal: "cta".into() }));
+    t.handle(Millis(20), Input::Click(vec![]));
+    assert_eq!(
+        drain(&mut t),
+        [Output::Ignored(Ignored::ClickMatchedNoGoal)]
+    );
+    t.handle(
+        Millis(30),
+        Input::Custom {
+            name: "nope".into(),
+            props: vec![],
+        },
+    );
+    assert_eq!(
+        drain(&mut t),
+        [Output::Ignored(Ignored::NoGoalForEvent("nope".into()))]
+    );
+    assert_eq!(t.queued(), 2);
+}
+
+#[test]
+fn custom_events_carry_capped_props() {
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    let mut props = vec![
+        ("plan".to_string(), Prop::Str("pro".into())),
+        ("seats".to_string(), Prop::Num(3.0)),
+        ("annual".to_string(), Prop::Bool(true)),
+        ("long".to_string(), Prop::Str("x".repeat(500))),
+    ];
+    for i in 0..30 {
+        props.push((format!("k{i}"), Prop::Num(f64::from(i))));
+    }
+    t.handle(
+        Millis(5),
+        Input::Custom {
+            name: "trial_started".into(),
+            props,
+        },
+    );
+    t.handle(Millis(6), Input::Flush);
+    let s = sends(&drain(&mut t));
+    let conv = &s[0].1["events"][1];
+    assert_eq!(conv["goal"], "trial_started");
+    assert_eq!(conv["kind"], "micro");
+    assert_eq!(conv["props"]["plan"], "pro");
+    assert_eq!(conv["props"]["seats"], 3);
+    assert_eq!(conv["props"]["annual"], true);
+    assert_eq!(conv["props"]["long"].as_str().unwrap().len(), MAX_PROP_LEN);
+    assert_eq!(conv["props"].as_object().unwrap().len(), MAX_PROPS);
+}
+
+#[test]
+fn a_full_batch_is_sent_without_waiting_and_the_next_waits_for_the_answer() {
+    let mut t = tracker_with(json!({"batch": {"maxEvents": 3}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    for i in 1..=4 {
+        t.handle(Millis(i), Input::Click(vec![1]));
+    }
+    let s = sends(&drain(&mut t));
+    assert_eq!(s.len(), 1, "one batch in flight at a time");
+    assert_eq!(ids(&s[0].1).len(), 3);
+    t.handle(
+        Millis(50),
+        Input::Sent {
+            batch: s[0].0,
+            status: SendStatus::Http(204),
+        },
+    );
+    // two more are waiting; the batch is not full, so they wait for the delay, which
+    // started with the first of them (the click at t = 3)
+    let outs = drain(&mut t);
+    assert!(sends(&outs).is_empty());
+    t.handle(Millis(2_002), Input::Tick);
+    assert!(sends(&drain(&mut t)).is_empty());
+    t.handle(Millis(2_003), Input::Tick);
+    let s2 = sends(&drain(&mut t));
+    assert_eq!(ids(&s2[0].1).len(), 2);
+    assert!(ids(&s[0].1).iter().all(|i| !ids(&s2[0].1).contains(i)));
+}
+
+#[test]
+fn events_queued_during_a_send_go_out_when_it_answers_if_their_delay_has_passed() {
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(2_000), Input::Tick);
+    let first = sends(&drain(&mut t))[0].0;
+    t.handle(Millis(2_100), Input::Click(vec![1]));
+    t.handle(Millis(4_100), Input::Tick); // due, but the first batch is still out
+    assert!(sends(&drain(&mut t)).is_empty());
+    t.handle(
+        Millis(9_000),
+        Input::Sent {
+            batch: first,
+            status: SendStatus::Http(200),
+        },
+    );
+    let s = sends(&drain(&mut t));
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].1["events"][0]["goal"], "cta");
+}
+
+#[test]
+fn a_server_error_is_retried_with_backoff_and_the_same_event_ids() {
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), Input::Click(vec![0]));
+    let s = sends(&drain(&mut t));
+    let first_ids = ids(&s[0].1);
+    t.handle(
+        Millis(100),
+        Input::Sent {
+            batch: s[0].0,
+            status: SendStatus::Http(503),
+        },
+    );
+    let outs = drain(&mut t);
+    let Some(Output::WakeAt(at)) = outs
+        .iter()
+        .find(|o| matches!(o, Output::WakeAt(_)))
+        .cloned()
+    else {
+        panic!("no wake-up in {outs:?}")
+    };
+    assert!(
+        at.0 >= 600 && at.0 <= 1_100,
+        "first retry 0.5–1 s after the failure, got {at:?}"
+    );
+    assert_eq!(t.queued(), 2);
+    // a new macro conversion does not jump the retry wait
+    t.handle(Millis(200), Input::Click(vec![0]));
+    assert!(sends(&drain(&mut t)).is_empty());
+    t.handle(at, Input::Tick);
+    let s2 = sends(&drain(&mut t));
+    assert_eq!(s2.len(), 1);
+    let retried = ids(&s2[0].1);
+    assert_eq!(
+        &retried[..2],
+        &first_ids[..],
+        "the same events, in order, with the same ids"
+    );
+    assert_eq!(retried.len(), 3);
+    t.handle(
+        at.plus(Millis(10)),
+        Input::Sent {
+            batch: s2[0].0,
+            status: SendStatus::Http(204),
+        },
+    );
+    assert_eq!(t.queued(), 0);
+    assert_eq!(t.dropped(), 0);
+}
+
+#[test]
+fn network_errors_back_off_exponentially_then_give_up_and_count() {
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    let mut now = Millis(0);
+    let mut waits = Vec::new();
+    t.handle(now, Input::Flush);
+    for _attempt in 0..=10 {
+        let outs = drain(&mut t);
+        let s = sends(&outs);
+        assert_eq!(s.len(), 1, "{outs:?}");
+        now = now.plus(Millis(5));
+        t.handle(
+            now,
+            Input::Sent {
+                batch: s[0].0,
+                status: SendStatus::NetworkError,
+            },
+        );
+        let outs = drain(&mut t);
+        match outs.iter().find_map(|o| {
+            if let Output::WakeAt(w) = o {
+                Some(*w)
+            } else {
+                None
+            }
+        }) {
+            Some(w) => {
+                waits.push(w.0 - now.0);
+                now = w;
+                t.handle(now, Input::Tick);
+            }
+            None => {
+                assert!(
+                    outs.contains(&Output::Ignored(Ignored::GaveUp { events: 1 })),
+                    "{outs:?}"
+                );
+                assert!(outs.contains(&Output::Drained));
+            }
+        }
+    }
+    assert_eq!(waits.len(), 10);
+    for (i, w) in waits.iter().enumerate() {
+        let full = (1000u64 << i).min(60_000);
+        assert!(*w >= full / 2 && *w <= full, "wait {i} = {w}");
+    }
+    assert_eq!(t.dropped(), 1);
+    assert_eq!(t.queued(), 0);
+}
+
+#[test]
+fn a_refused_batch_is_dropped_and_counted_and_the_next_one_goes() {
+    let mut t = tracker_with(json!({"batch": {"maxEvents": 1}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), Input::Click(vec![1]));
+    let s = sends(&drain(&mut t));
+    assert_eq!(s.len(), 1);
+    t.handle(
+        Millis(2),
+        Input::Sent {
+            batch: s[0].0,
+            status: SendStatus::Http(400),
+        },
+    );
+    let outs = drain(&mut t);
+    assert!(outs.contains(&Output::Ignored(Ignored::Refused {
+        events: 1,
+        status: 400
+    })));
+    let s2 = sends(&outs);
+    assert_eq!(s2.len(), 1);
+    assert_eq!(s2[0].1["events"][0]["type"], "conversion");
+    assert_eq!(t.dropped(), 1);
+}
+
+#[test]
+fn hiding_the_page_sends_everything_by_beacon_within_the_byte_limit() {
+    let mut t = tracker_with(json!({"batch": {"maxEvents": 500}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    for i in 0..200 {
+        t.handle(
+            Millis(i),
+            Input::Custom {
+                name: "trial_started".into(),
+                props: vec![("pad".into(), Prop::Str("y".repeat(150)))],
+            },
+        );
+    }
+    drain(&mut t);
+    t.handle(Millis(500), Input::Hidden);
+    let s = sends(&drain(&mut t));
+    assert!(s.len() >= 3, "split into several beacons, got {}", s.len());
+    let mut all = Vec::new();
+    for (batch, body, beacon) in &s {
+        assert!(beacon);
+        assert!(body.to_string().len() <= 16 * 1024);
+        all.extend(ids(body));
+        t.handle(
+            Millis(501),
+            Input::Sent {
+                batch: *batch,
+                status: SendStatus::Beacon(true),
+            },
+        );
+    }
+    assert_eq!(all.len(), 201);
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 201, "no event twice");
+    assert_eq!(t.queued(), 0);
+}
+
+#[test]
+fn a_refused_beacon_keeps_its_events_for_the_next_try() {
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), Input::Hidden);
+    let s = sends(&drain(&mut t));
+    t.handle(
+        Millis(1),
+        Input::Sent {
+            batch: s[0].0,
+            status: SendStatus::Beacon(false),
+        },
+    );
+    assert_eq!(t.queued(), 1);
+    assert_eq!(t.dropped(), 0);
+}
+
+#[test]
+fn flush_settles_once_everything_is_delivered() {
+    let mut t = tracker();
+    t.handle(Millis(0), Input::Flush);
+    assert_eq!(
+        drain(&mut t),
+        [Output::Drained],
+        "nothing queued: settles at once"
+    );
+    t.handle(Millis(1), page("https://shop.test/"));
+    t.handle(Millis(2), Input::Flush);
+    let outs = drain(&mut t);
+    assert!(!outs.contains(&Output::Drained));
+    let s = sends(&outs);
+    t.handle(
+        Millis(3),
+        Input::Sent {
+            batch: s[0].0,
+            status: SendStatus::Http(204),
+        },
+    );
+    assert_eq!(drain(&mut t), [Output::Drained]);
+}
+
+#[test]
+fn answers_for_unknown_batches_are_ignored() {
+    let mut t = tracker();
+    t.handle(
+        Millis(0),
+        Input::Sent {
+            batch: 77,
+            status: SendStatus::Http(500),
+        },
+    );
+    assert!(drain(&mut t).is_empty());
+}
+
+#[test]
+fn pageviews_can_be_switched_off() {
+    let mut t = tracker_with(json!({"pageviews": false}));
+    t.handle(Millis(0), page("https://shop.test/x"));
+    assert!(drain(&mut t).is_empty());
+    t.handle(Millis(1), Input::Click(vec![0]));
+    let s = sends(&drain(&mut t));
+    assert_eq!(s[0].1["events"].as_array().unwrap().len(), 1);
+    assert_eq!(s[0].1["events"][0]["url"], "https://shop.test/x");
+}
