@@ -1,1 +1,64 @@
-pub fn placeholder() {}
+//! # goalpost (browser shell)
+//!
+//! The WebAssembly side of goalpost. It wraps the browser APIs (listeners, timers, the
+//! page's location) and feeds what it sees to [`goalpost_core::Tracker`]; the tracker
+//! decides, the shell performs its outputs. The JS entry (`js/entry.mjs`) loads this module,
+//! hands it a small host object (`guard`, `send`) and exposes the public API.
+//!
+//! Nothing here may throw into the page: every callback the browser calls is wrapped by the
+//! host's `guard`, which catches anything (a trap included), logs one console error and
+//! silences goalpost for the rest of the page's life.
+
+mod convert;
+mod dom;
+mod host;
+mod runtime;
+
+use std::rc::Rc;
+
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+
+pub use convert::{props_from_js, to_json};
+pub use host::Host;
+use runtime::Runtime;
+
+/// A running tracker, owned by the JS entry. Dropping it (or `shutdown`) removes every
+/// listener and timer goalpost installed.
+#[wasm_bindgen]
+pub struct Goalpost {
+    rt: Rc<Runtime>,
+}
+
+#[wasm_bindgen]
+impl Goalpost {
+    /// Compiles `config`, installs the listeners and records the first page view.
+    /// A config that cannot be used is an `Err` carrying the message (one string, every
+    /// problem with its JSON path); goals with problems are skipped and logged once.
+    pub fn start(config: &JsValue, host: Host, seed: &[u32]) -> Result<Goalpost, JsValue> {
+        Runtime::start(config, host, seed)
+            .map(|rt| Goalpost { rt })
+            .map_err(|m| JsValue::from_str(&m))
+    }
+
+    /// Page code reports a custom event: `track("trial_started", { plan: "pro" })`.
+    pub fn track(&self, name: &str, props: &JsValue) {
+        self.rt.track(name, props);
+    }
+
+    /// Sends what is queued now; `done` is called once everything is delivered or given up.
+    pub fn flush(&self, done: Function) {
+        self.rt.flush(done);
+    }
+
+    /// Sends what is queued (by beacon), then removes every listener and timer.
+    pub fn shutdown(&self) {
+        self.rt.shutdown();
+    }
+
+    /// How many listeners goalpost has installed (tests check teardown with it).
+    #[wasm_bindgen(js_name = listenerCount)]
+    pub fn listener_count(&self) -> usize {
+        self.rt.listener_count()
+    }
+}

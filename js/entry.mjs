@@ -1,0 +1,116 @@
+// goalpost — the ES module entry (npm, bundlers, and the script-tag loader all use it).
+// It loads the wasm, hands it the host functions, and exposes a small API that never throws.
+import initWasm, { Goalpost } from './goalpost_wasm.js';
+
+let dead = false;
+let instance = null;
+
+function die(err) {
+  if (!dead) {
+    dead = true;
+    try { console.error('goalpost: internal error; tracking is off for this page.', err); } catch (_) {}
+  }
+}
+
+// Wraps a callback so that nothing it throws (a wasm trap included) reaches the page.
+function guard(fn) {
+  return function (a, b) {
+    if (dead) return undefined;
+    try { return fn(a, b); } catch (err) { die(err); return undefined; }
+  };
+}
+
+const noop = () => {};
+
+// -1: network error, -2: beacon refused, -3: beacon accepted; otherwise the HTTP status.
+function send(url, body, beacon, batch, done) {
+  if (beacon && navigator.sendBeacon) {
+    let ok = false;
+    try { ok = navigator.sendBeacon(url, body); } catch (_) {}
+    done(batch, ok ? -3 : -2);
+    return;
+  }
+  let timer = 0;
+  const ctrl = typeof AbortController === 'function' ? new AbortController() : null;
+  if (ctrl) timer = setTimeout(() => ctrl.abort(), 15000);
+  try {
+    fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit', mode: 'cors', signal: ctrl && ctrl.signal })
+      .then((res) => {
+        clearTimeout(timer);
+        // Read the body: Chromium returns the keepalive budget only once it is consumed.
+        res.arrayBuffer().catch(noop);
+        done(batch, res.status);
+      }, () => {
+        clearTimeout(timer);
+        done(batch, -1);
+      });
+  } catch (_) {
+    clearTimeout(timer);
+    done(batch, -1);
+  }
+}
+
+function api(inner) {
+  return {
+    track(name, props) {
+      if (inner && !dead && typeof name === 'string') guard(() => inner.track(name, props))();
+    },
+    flush() {
+      return new Promise((resolve) => {
+        if (!inner || dead) return resolve();
+        guard(() => inner.flush(resolve))();
+        if (dead) resolve();
+      });
+    },
+    shutdown() {
+      if (inner && !dead) guard(() => inner.shutdown())();
+    },
+    /** @internal listeners installed, for tests */
+    get listenerCount() { return inner && !dead ? inner.listenerCount() : 0; },
+  };
+}
+
+function isWasmBlocked(err) {
+  const msg = String(err && err.message);
+  return (typeof WebAssembly === 'undefined') || /Content Security Policy|wasm-unsafe-eval|unsafe-eval/i.test(msg);
+}
+
+/**
+ * Starts goalpost with `config` (an object, or a JSON string). Resolves to the API; never
+ * rejects: on any problem it logs one console message and resolves to an API that does nothing.
+ */
+export async function init(config, options = {}) {
+  if (instance) {
+    console.warn('goalpost: init() was called again; the running instance is kept.');
+    return instance;
+  }
+  instance = api(null);
+  try {
+    if (typeof config === 'string') {
+      try { config = JSON.parse(config); } catch (err) {
+        console.error('goalpost: the config is not valid JSON (' + err.message + '); tracking is off.');
+        return instance;
+      }
+    }
+    await initWasm({ module_or_path: options.wasm || new URL('goalpost_wasm_bg.wasm', import.meta.url) });
+    const seed = new Uint32Array(4);
+    crypto.getRandomValues(seed);
+    let inner;
+    try {
+      inner = Goalpost.start(config, { guard, send }, seed);
+    } catch (err) {
+      if (typeof err === 'string') { console.error(err); return instance; }
+      throw err;
+    }
+    instance = api(inner);
+  } catch (err) {
+    if (isWasmBlocked(err)) {
+      console.warn("goalpost: this page's Content-Security-Policy blocks WebAssembly; add 'wasm-unsafe-eval' to script-src. Tracking is off.");
+    } else {
+      die(err);
+    }
+  }
+  return instance;
+}
+
+export default init;

@@ -1,0 +1,51 @@
+/* goalpost loader: a classic script. Keeps calls made before the wasm is ready and replays
+   them in order; loading twice is harmless. */
+(function (w, d) {
+  var cur = w.goalpost;
+  if (cur && cur.l) return;
+  var script = d.currentScript;
+  var queue = (cur && cur.q) || [];
+  var stub = function () { queue.push(arguments); };
+  stub.q = queue;
+  stub.l = 1;
+  w.goalpost = stub;
+
+  function config() {
+    var id = (script && script.getAttribute('data-config')) || 'goalpost-config';
+    var el = d.getElementById(id);
+    if (el) return el.textContent;
+    if (w.goalpostConfig) return w.goalpostConfig;
+    console.error('goalpost: no config found (a <script type="application/json" id="' + id + '"> element or window.goalpostConfig); tracking is off.');
+    return null;
+  }
+
+  function run(gp, args) {
+    var cmd = args[0];
+    if (cmd === 'track') gp.track(args[1], args[2]);
+    else if (cmd === 'flush') { var p = gp.flush(); if (typeof args[1] === 'function') p.then(args[1]); }
+    else if (cmd === 'shutdown') gp.shutdown();
+    else console.warn('goalpost: unknown command ' + cmd);
+  }
+
+  function start() {
+    var cfg = config();
+    if (cfg == null) return;
+    var base = (script && script.src) || d.baseURI;
+    import(new URL('goalpost.mjs', base).href).then(function (m) {
+      return m.init(cfg);
+    }).then(function (gp) {
+      var live = function () { try { run(gp, arguments); } catch (e) { /* never into the page */ } };
+      live.l = 1;
+      live.gp = gp;
+      live.q = [];
+      w.goalpost = live;
+      for (var i = 0; i < queue.length; i++) live.apply(null, queue[i]);
+      queue.length = 0;
+    }, function (err) {
+      console.warn('goalpost: could not load (' + (err && err.message) + '); tracking is off.');
+    });
+  }
+
+  if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', start);
+  else start();
+})(window, document);

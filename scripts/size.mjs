@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// npm run size: raw / gzip / brotli bytes of every file a browser downloads, checked against
+// size-budget.json (per file and in total). Exits 1 when a budget is exceeded.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const budget = JSON.parse(readFileSync(join(root, 'size-budget.json'), 'utf8'));
+const rows = [];
+let failed = false;
+const total = { raw: 0, gzip: 0, brotli: 0 };
+for (const [file, limit] of Object.entries(budget.files)) {
+  const buf = readFileSync(join(root, 'dist', file));
+  const row = {
+    file,
+    raw: buf.length,
+    gzip: gzipSync(buf, { level: 9 }).length,
+    brotli: brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+    limit,
+  };
+  row.ok = row.brotli <= limit;
+  failed ||= !row.ok;
+  for (const k of ['raw', 'gzip', 'brotli']) total[k] += row[k];
+  rows.push(row);
+}
+const totalOk = total.brotli <= budget.total;
+failed ||= !totalOk;
+const pad = (s, n) => String(s).padStart(n);
+console.log('file                      raw     gzip   brotli   budget (brotli)');
+for (const r of rows) {
+  console.log(r.file.padEnd(22) + pad(r.raw, 8) + pad(r.gzip, 9) + pad(r.brotli, 9) + pad(r.limit, 9) + (r.ok ? '' : '  OVER'));
+}
+console.log('total'.padEnd(22) + pad(total.raw, 8) + pad(total.gzip, 9) + pad(total.brotli, 9) + pad(budget.total, 9) + (totalOk ? '' : '  OVER'));
+if (process.argv.includes('--json')) writeFileSync(join(root, 'dist', 'size.json'), JSON.stringify({ rows, total }, null, 2));
+if (failed) {
+  console.error('size budget exceeded (size-budget.json)');
+  process.exit(1);
+}

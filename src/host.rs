@@ -1,0 +1,45 @@
+//! The host object the JS entry passes in: the two things better done in JS.
+//!
+//! - `guard(fn)`: wraps a callback so that nothing it throws (or a wasm trap) reaches the page.
+//! - `send(url, body, beacon, batch, done)`: `sendBeacon` or `fetch` with keepalive, reading
+//!   every response body (Chromium keeps the keepalive budget until it is read), and calls
+//!   `done(batch, status)` with the HTTP status, -1 for a network error, -2 for a refused
+//!   beacon, -3 for an accepted one. Promise plumbing is smaller in JS than in wasm.
+
+use goalpost_core::SendStatus;
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The host object from the JS entry.
+    pub type Host;
+
+    #[wasm_bindgen(method)]
+    fn guard(this: &Host, f: &JsValue) -> Function;
+
+    #[wasm_bindgen(method)]
+    fn send(this: &Host, url: &str, body: &str, beacon: bool, batch: u32, done: &Function);
+}
+
+impl Host {
+    /// `f` wrapped so that it can never throw into the page.
+    pub fn guarded(&self, f: &JsValue) -> Function {
+        self.guard(f)
+    }
+
+    /// Sends a batch; the result comes back through `done`.
+    pub fn post(&self, url: &str, body: &str, beacon: bool, batch: u32, done: &Function) {
+        self.send(url, body, beacon, batch, done);
+    }
+}
+
+/// The status code `send` reports, as the core's [`SendStatus`].
+pub fn status_from_code(code: i32) -> SendStatus {
+    match code {
+        -3 => SendStatus::Beacon(true),
+        -2 => SendStatus::Beacon(false),
+        100..=599 => SendStatus::Http(code as u16),
+        _ => SendStatus::NetworkError,
+    }
+}

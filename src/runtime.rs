@@ -1,0 +1,289 @@
+//! The runtime: owns the tracker, the listeners and the timer, and performs the tracker's
+//! outputs. Callbacks hold a `Weak` to it, so dropping the runtime tears everything down.
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::rc::{Rc, Weak};
+
+use goalpost_core::{compile, ConfigError, Ignored, Input, Millis, Output, Page, Tracker};
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+use web_sys::{Document, Event, VisibilityState, Window};
+
+use crate::convert::{props_from_js, to_json};
+use crate::dom::{invalid_selectors, log, selector_hits, Listener};
+use crate::host::{status_from_code, Host};
+
+pub struct Runtime {
+    // Field order is drop order: listeners go before the closures they call.
+    listeners: RefCell<Vec<Listener>>,
+    core: RefCell<Tracker>,
+    host: Host,
+    window: Window,
+    document: Document,
+    collector: String,
+    selectors: Vec<String>,
+    debug: bool,
+    timer: Cell<Option<i32>>,
+    tick: OnceCell<Function>,
+    done: OnceCell<Function>,
+    waiters: RefCell<Vec<Function>>,
+    stopped: Cell<bool>,
+    event_closures: RefCell<Vec<Closure<dyn Fn(Event)>>>,
+    tick_closure: OnceCell<Closure<dyn Fn()>>,
+    done_closure: OnceCell<Closure<dyn Fn(u32, i32)>>,
+}
+
+impl Runtime {
+    pub fn start(config: &JsValue, host: Host, seed: &[u32]) -> Result<Rc<Runtime>, String> {
+        let compiled = compile(&to_json(config));
+        let mut errors = compiled.errors;
+        let Some(mut cfg) = compiled.config else {
+            return Err(messages(
+                "goalpost: invalid config, tracking is off. ",
+                &errors,
+            ));
+        };
+        let window = web_sys::window().ok_or("goalpost: no window")?;
+        let document = window.document().ok_or("goalpost: no document")?;
+        if let Some(probe) = document.document_element() {
+            for i in invalid_selectors(&probe, cfg.goals.selectors()) {
+                errors.extend(cfg.goals.reject_selector(i));
+            }
+        }
+        if !errors.is_empty() {
+            log(
+                true,
+                &messages(
+                    "goalpost: config problems; these goals are skipped, the rest work. ",
+                    &errors,
+                ),
+            );
+        }
+        let rt = Rc::new(Runtime {
+            listeners: RefCell::new(Vec::new()),
+            collector: cfg.collector.clone(),
+            selectors: cfg.goals.selectors().to_vec(),
+            debug: cfg.debug,
+            core: RefCell::new(Tracker::new(cfg, seed)),
+            host,
+            window,
+            document,
+            timer: Cell::new(None),
+            tick: OnceCell::new(),
+            done: OnceCell::new(),
+            waiters: RefCell::new(Vec::new()),
+            stopped: Cell::new(false),
+            event_closures: RefCell::new(Vec::new()),
+            tick_closure: OnceCell::new(),
+            done_closure: OnceCell::new(),
+        });
+        rt.install();
+        let page = Page {
+            url: rt.window.location().href().unwrap_or_default(),
+            title: rt.document.title(),
+            referrer: rt.document.referrer(),
+        };
+        rt.handle(Input::PageView(page));
+        Ok(rt)
+    }
+
+    pub fn track(&self, name: &str, props: &JsValue) {
+        self.handle(Input::Custom {
+            name: name.into(),
+            props: props_from_js(props),
+        });
+    }
+
+    pub fn flush(&self, done: Function) {
+        if self.stopped.get() {
+            let _ = done.call0(&JsValue::NULL);
+            return;
+        }
+        self.waiters.borrow_mut().push(done);
+        self.handle(Input::Flush);
+    }
+
+    pub fn shutdown(&self) {
+        if self.stopped.get() {
+            return;
+        }
+        self.handle(Input::Hidden);
+        self.stopped.set(true);
+        self.listeners.borrow_mut().clear();
+        self.clear_timer();
+        self.settle_waiters();
+    }
+
+    pub fn listener_count(&self) -> usize {
+        self.listeners.borrow().len()
+    }
+
+    fn install(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let tick = Closure::<dyn Fn()>::new(with(&weak, |rt| rt.handle(Input::Tick)));
+        let _ = self.tick.set(self.host.guarded(tick.as_ref()));
+        let _ = self.tick_closure.set(tick);
+        let w = weak.clone();
+        let done = Closure::<dyn Fn(u32, i32)>::new(move |batch: u32, code: i32| {
+            if let Some(rt) = w.upgrade() {
+                rt.handle(Input::Sent {
+                    batch,
+                    status: status_from_code(code),
+                });
+            }
+        });
+        let _ = self.done.set(self.host.guarded(done.as_ref()));
+        let _ = self.done_closure.set(done);
+
+        let doc: &web_sys::EventTarget = &self.document;
+        let win: &web_sys::EventTarget = &self.window;
+        if !self.selectors.is_empty() {
+            self.listen(doc, "click", with_event(&weak, |rt, e| rt.on_click(e)));
+        }
+        self.listen(
+            doc,
+            "visibilitychange",
+            with_event(&weak, |rt, _| {
+                if rt.document.visibility_state() == VisibilityState::Hidden {
+                    rt.handle(Input::Hidden);
+                }
+            }),
+        );
+        self.listen(
+            win,
+            "pagehide",
+            with_event(&weak, |rt, _| rt.handle(Input::Hidden)),
+        );
+    }
+
+    fn listen(
+        &self,
+        target: &web_sys::EventTarget,
+        kind: &'static str,
+        f: impl Fn(Event) + 'static,
+    ) {
+        let closure = Closure::<dyn Fn(Event)>::new(f);
+        let guarded = self.host.guarded(closure.as_ref());
+        if let Some(l) = Listener::add(target, kind, guarded, true) {
+            self.listeners.borrow_mut().push(l);
+            self.event_closures.borrow_mut().push(closure);
+        }
+    }
+
+    fn on_click(&self, event: &Event) {
+        let hits = selector_hits(event, &self.selectors);
+        self.handle(Input::Click(hits));
+    }
+
+    /// Feeds one input to the tracker and performs what it asks for.
+    fn handle(&self, input: Input) {
+        if self.stopped.get() {
+            return;
+        }
+        let now = Millis(js_sys::Date::now() as u64);
+        if let Ok(mut core) = self.core.try_borrow_mut() {
+            core.handle(now, input);
+        }
+        self.pump(now);
+    }
+
+    /// The drain loop. The tracker is not borrowed while an output is performed, so a
+    /// callback that answers at once (a beacon) can feed the next input.
+    fn pump(&self, now: Millis) {
+        loop {
+            let Some(out) = self.core.try_borrow_mut().ok().and_then(|mut c| c.poll()) else {
+                break;
+            };
+            match out {
+                Output::Send {
+                    batch,
+                    body,
+                    beacon,
+                } => {
+                    if let Some(done) = self.done.get() {
+                        self.host.post(&self.collector, &body, beacon, batch, done);
+                    }
+                }
+                Output::WakeAt(at) => self.set_timer(at.0.saturating_sub(now.0)),
+                Output::Converted { goal } => self.debug_log("goalpost: conversion ", &goal),
+                Output::Ignored(why) => self.debug_log("goalpost: ignored: ", reason(&why)),
+                Output::Drained => self.settle_waiters(),
+            }
+        }
+    }
+
+    fn set_timer(&self, delay: u64) {
+        self.clear_timer();
+        if let Some(tick) = self.tick.get() {
+            let ms = delay.min(i32::MAX as u64) as i32;
+            self.timer.set(
+                self.window
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(tick, ms)
+                    .ok(),
+            );
+        }
+    }
+
+    fn clear_timer(&self) {
+        if let Some(handle) = self.timer.take() {
+            self.window.clear_timeout_with_handle(handle);
+        }
+    }
+
+    fn settle_waiters(&self) {
+        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+        for w in waiters {
+            let _ = w.call0(&JsValue::NULL);
+        }
+    }
+
+    fn debug_log(&self, what: &str, detail: &str) {
+        if self.debug {
+            let mut m = String::from(what);
+            m.push_str(detail);
+            log(false, &m);
+        }
+    }
+}
+
+fn with(weak: &Weak<Runtime>, f: impl Fn(&Runtime) + 'static) -> impl Fn() + 'static {
+    let weak = weak.clone();
+    move || {
+        if let Some(rt) = weak.upgrade() {
+            f(&rt);
+        }
+    }
+}
+
+fn with_event(
+    weak: &Weak<Runtime>,
+    f: impl Fn(&Runtime, &Event) + 'static,
+) -> impl Fn(Event) + 'static {
+    let weak = weak.clone();
+    move |e: Event| {
+        if let Some(rt) = weak.upgrade() {
+            f(&rt, &e);
+        }
+    }
+}
+
+fn reason(why: &Ignored) -> &str {
+    match why {
+        Ignored::ClickMatchedNoGoal => "click matched no goal",
+        Ignored::NoGoalForEvent(name) => name,
+        Ignored::Refused { .. } => "the collector refused a batch; its events are dropped",
+        Ignored::GaveUp { .. } => "a batch failed too often; its events are dropped",
+    }
+}
+
+/// One line: `prefix` then every error's message, separated by "; ".
+fn messages(prefix: &str, errors: &[ConfigError]) -> String {
+    let mut m = String::from(prefix);
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            m.push_str("; ");
+        }
+        m.push_str(&e.message());
+    }
+    m
+}
