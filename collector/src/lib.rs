@@ -1,0 +1,185 @@
+//! # goalpost-collector
+//!
+//! Receives beacon protocol v1 batches from the goalpost tracker, validates them, stores them
+//! in SQLite (de-duplicated by event id) and serves the demo site and the tracker files.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use goalpost_collector::{app, Options, Store};
+//! let store = Store::open("goalpost.sqlite".as_ref()).expect("database");
+//! let router = app(std::sync::Arc::new(store), Options::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, router).await
+//! # }
+//! ```
+
+pub mod protocol;
+pub mod store;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tower_http::services::ServeDir;
+
+pub use store::Store;
+
+/// Collector options (the command line fills them).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Origins whose pages may send beacons; empty means any origin.
+    pub allow_origins: Vec<String>,
+    /// The demo site served at `/`, if any.
+    pub site_dir: Option<PathBuf>,
+    /// The tracker build served at `/goalpost/`, if any.
+    pub dist_dir: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            allow_origins: Vec::new(),
+            site_dir: None,
+            dist_dir: None,
+        }
+    }
+}
+
+struct AppState {
+    store: Arc<Store>,
+    options: Options,
+}
+
+/// The collector's routes: `POST /collect`, `GET /api/events`, `GET /health`, and the static
+/// demo site and tracker files.
+pub fn app(store: Arc<Store>, options: Options) -> Router {
+    let site_dir = options.site_dir.clone();
+    let dist_dir = options.dist_dir.clone();
+    let state = Arc::new(AppState { store, options });
+    let mut router = Router::new()
+        .route("/collect", post(collect).options(preflight))
+        .route("/api/events", get(events))
+        .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(protocol::MAX_BODY))
+        .with_state(state);
+    if let Some(dist) = dist_dir {
+        router = router.nest_service("/goalpost", ServeDir::new(dist));
+    }
+    if let Some(site) = site_dir {
+        router = router.fallback_service(ServeDir::new(site));
+    }
+    router
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The CORS answer for this request's Origin: `Ok(Some(origin))` to echo, `Ok(None)` when no
+/// Origin was sent (same-origin or not a browser), `Err` when the origin is not allowed.
+fn cors_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<HeaderValue>, ()> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(None);
+    };
+    let allowed = state.options.allow_origins.is_empty()
+        || origin
+            .to_str()
+            .is_ok_and(|o| state.options.allow_origins.iter().any(|a| a == o));
+    if allowed {
+        Ok(Some(origin.clone()))
+    } else {
+        Err(())
+    }
+}
+
+fn with_cors(mut res: Response, origin: Option<HeaderValue>) -> Response {
+    let h = res.headers_mut();
+    if let Some(o) = origin {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+async fn collect(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(origin) = cors_origin(&state, &headers) else {
+        return with_cors(error(StatusCode::FORBIDDEN, "origin not allowed"), None);
+    };
+    let batch = match protocol::parse(&body) {
+        Ok(b) => b,
+        Err(msg) => return with_cors(error(StatusCode::BAD_REQUEST, &msg), origin),
+    };
+    let store = state.store.clone();
+    let result = tokio::task::spawn_blocking(move || store.insert(&batch, now_ms())).await;
+    let res = match result {
+        Ok(Ok(stored)) => (StatusCode::OK, Json(stored)).into_response(),
+        Ok(Err(e)) => {
+            eprintln!("goalpost-collector: storage error: {e}");
+            error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+        }
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
+    };
+    with_cors(res, origin)
+}
+
+async fn preflight(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    method: Method,
+) -> Response {
+    let Ok(origin) = cors_origin(&state, &headers) else {
+        return error(StatusCode::FORBIDDEN, "origin not allowed");
+    };
+    let mut res = with_cors(StatusCode::NO_CONTENT.into_response(), origin);
+    let h = res.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    let _ = method;
+    res
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    site: Option<String>,
+}
+
+async fn events(State(state): State<Arc<AppState>>, Query(q): Query<EventsQuery>) -> Response {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.events(q.site.as_deref())).await {
+        Ok(Ok(rows)) => with_cors(Json(rows).into_response(), None),
+        _ => error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
+    }
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    if state.store.healthy() {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+    }
+}

@@ -1,0 +1,187 @@
+//! Beacon protocol v1, as the collector checks it. `schema/beacon-v1.json` is the same
+//! contract in JSON Schema; `docs/protocol.md` explains it.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The largest body accepted, in bytes (the browsers' keepalive budget is 64 KiB).
+pub const MAX_BODY: usize = 64 * 1024;
+/// The most events in one batch.
+pub const MAX_EVENTS: usize = 500;
+
+/// A batch as sent by the tracker.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    pub v: u32,
+    pub site: String,
+    pub batch: String,
+    pub sent: u64,
+    pub events: Vec<Event>,
+}
+
+/// One event.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub ts: u64,
+    pub page: String,
+    pub url: String,
+    pub title: Option<String>,
+    pub referrer: Option<String>,
+    pub goal: Option<String>,
+    #[serde(rename = "kind")]
+    pub goal_kind: Option<GoalKind>,
+    pub props: Option<BTreeMap<String, Prop>>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    PageView,
+    Conversion,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::PageView => "page_view",
+            EventType::Conversion => "conversion",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GoalKind {
+    Macro,
+    Micro,
+}
+
+impl GoalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GoalKind::Macro => "macro",
+            GoalKind::Micro => "micro",
+        }
+    }
+}
+
+/// A prop value: string, number or boolean (nothing nested).
+#[derive(Debug, Deserialize, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Prop {
+    Bool(bool),
+    Num(f64),
+    Str(String),
+}
+
+/// Parses and validates a body. The error says what is wrong, for the 400 answer.
+pub fn parse(body: &[u8]) -> Result<Batch, String> {
+    if body.len() > MAX_BODY {
+        return Err("body too large".into());
+    }
+    let batch: Batch = serde_json::from_slice(body).map_err(|e| format!("malformed batch: {e}"))?;
+    validate(&batch)?;
+    Ok(batch)
+}
+
+fn validate(b: &Batch) -> Result<(), String> {
+    if b.v != 1 {
+        return Err(format!(
+            "unsupported protocol version {} (this collector speaks 1)",
+            b.v
+        ));
+    }
+    check_name("site", &b.site)?;
+    check_hex_id("batch", &b.batch)?;
+    if b.events.is_empty() || b.events.len() > MAX_EVENTS {
+        return Err(format!("events: between 1 and {MAX_EVENTS} required"));
+    }
+    for (i, e) in b.events.iter().enumerate() {
+        validate_event(e).map_err(|m| format!("events[{i}].{m}"))?;
+    }
+    Ok(())
+}
+
+fn validate_event(e: &Event) -> Result<(), String> {
+    check_hex_id("id", &e.id)?;
+    check_hex_id("page", &e.page)?;
+    check_len("url", &e.url, 2048)?;
+    if e.ts == 0 || e.ts > 32_503_680_000_000 {
+        return Err("ts: not a plausible time in ms since the epoch".into());
+    }
+    match e.kind {
+        EventType::PageView => {
+            if e.goal.is_some() || e.goal_kind.is_some() || e.props.is_some() {
+                return Err("goal/kind/props: not allowed on a page_view".into());
+            }
+            check_len("title", e.title.as_deref().unwrap_or(""), 300)?;
+            check_len("referrer", e.referrer.as_deref().unwrap_or(""), 2048)?;
+        }
+        EventType::Conversion => {
+            if e.title.is_some() || e.referrer.is_some() {
+                return Err("title/referrer: not allowed on a conversion".into());
+            }
+            check_name(
+                "goal",
+                e.goal.as_deref().ok_or("goal: required on a conversion")?,
+            )?;
+            if e.goal_kind.is_none() {
+                return Err("kind: required on a conversion".into());
+            }
+            if let Some(props) = &e.props {
+                if props.len() > 20 {
+                    return Err("props: at most 20".into());
+                }
+                for (k, v) in props {
+                    check_len("props key", k, 200)?;
+                    match v {
+                        Prop::Str(s) => check_len("props value", s, 200)?,
+                        Prop::Num(n) if !n.is_finite() => {
+                            return Err("props value: not finite".into())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_name(field: &str, s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field}: must be 1 to 64 characters from A-Z a-z 0-9 _ . -"
+        ))
+    }
+}
+
+fn check_hex_id(field: &str, s: &str) -> Result<(), String> {
+    if s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(())
+    } else {
+        Err(format!("{field}: must be 32 lowercase hex digits"))
+    }
+}
+
+fn check_len(field: &str, s: &str, max: usize) -> Result<(), String> {
+    if s.len() <= max {
+        Ok(())
+    } else {
+        Err(format!("{field}: longer than {max} bytes"))
+    }
+}

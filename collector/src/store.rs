@@ -1,0 +1,158 @@
+//! SQLite storage: one table of events, de-duplicated by event id.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::protocol::Batch;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &["CREATE TABLE events (
+        id TEXT PRIMARY KEY,
+        site TEXT NOT NULL,
+        type TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        page TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT,
+        referrer TEXT,
+        goal TEXT,
+        kind TEXT,
+        props TEXT,
+        batch TEXT NOT NULL,
+        received INTEGER NOT NULL
+    );
+    CREATE INDEX events_site_ts ON events (site, ts);"];
+
+/// The store. One connection behind a mutex: SQLite serialises writers anyway, and WAL
+/// keeps readers off the writer's back.
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+/// The outcome of storing one batch.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Stored {
+    /// New events written.
+    pub accepted: usize,
+    /// Events already stored (a retry, or a second tab), ignored.
+    pub duplicates: usize,
+}
+
+/// A stored event, as `/api/events` lists it.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub id: String,
+    pub site: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub ts: i64,
+    pub page: String,
+    pub url: String,
+    pub title: Option<String>,
+    pub referrer: Option<String>,
+    pub goal: Option<String>,
+    #[serde(rename = "kind")]
+    pub goal_kind: Option<String>,
+    pub props: Option<serde_json::Value>,
+    pub batch: String,
+    pub received: i64,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> rusqlite::Result<Store> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let done: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(m)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Stores a validated batch in one transaction.
+    pub fn insert(&self, batch: &Batch, received: i64) -> rusqlite::Result<Stored> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        let mut accepted = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO events
+                 (id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?;
+            for e in &batch.events {
+                let props = e
+                    .props
+                    .as_ref()
+                    .map(|p| serde_json::to_string(p).unwrap_or_default());
+                accepted += stmt.execute(params![
+                    e.id,
+                    batch.site,
+                    e.kind.as_str(),
+                    e.ts as i64, // validated below 2^45
+                    e.page,
+                    e.url,
+                    e.title,
+                    e.referrer,
+                    e.goal,
+                    e.goal_kind.map(|k| k.as_str()),
+                    props,
+                    batch.batch,
+                    received
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(Stored {
+            accepted,
+            duplicates: batch.events.len() - accepted,
+        })
+    }
+
+    /// Stored events, oldest first; of one site when given.
+    pub fn events(&self, site: Option<&str>) -> rusqlite::Result<Vec<Row>> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stmt = conn.prepare(
+            "SELECT id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received
+             FROM events WHERE (?1 IS NULL OR site = ?1) ORDER BY ts, rowid",
+        )?;
+        let rows = stmt.query_map([site], |r| {
+            let props: Option<String> = r.get(10)?;
+            Ok(Row {
+                id: r.get(0)?,
+                site: r.get(1)?,
+                kind: r.get(2)?,
+                ts: r.get(3)?,
+                page: r.get(4)?,
+                url: r.get(5)?,
+                title: r.get(6)?,
+                referrer: r.get(7)?,
+                goal: r.get(8)?,
+                goal_kind: r.get(9)?,
+                props: props.and_then(|p| serde_json::from_str(&p).ok()),
+                batch: r.get(11)?,
+                received: r.get(12)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Whether the database answers (for `/health`).
+    pub fn healthy(&self) -> bool {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .optional()
+            .is_ok()
+    }
+}

@@ -1,0 +1,326 @@
+//! The collector over real HTTP on 127.0.0.1 with a real SQLite file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use goalpost_collector::{app, Options, Store};
+use goalpost_core::{compile, Input, Json, Millis, Output, Page, Tracker};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Server {
+    addr: std::net::SocketAddr,
+    db: PathBuf,
+}
+
+async fn start(options: Options) -> Server {
+    let db = std::env::temp_dir().join(format!(
+        "goalpost-test-{}-{}.sqlite",
+        std::process::id(),
+        rand_suffix()
+    ));
+    let store = Arc::new(Store::open(&db).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app(store, options)).await.unwrap() });
+    Server { addr, db }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed) * 1000
+        + std::time::SystemTime::now()
+            .elapsed()
+            .map(|d| d.as_nanos() as u64 % 1000)
+            .unwrap_or(0)
+}
+
+struct Reply {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+/// A minimal HTTP/1.1 client: one request per connection.
+async fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    extra: &str,
+    body: &[u8],
+) -> Reply {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    // A server may answer (413) before reading a huge body and close; ignore write errors.
+    let _ = s.write_all(body).await;
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw).await;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Reply {
+        status,
+        headers: head.to_ascii_lowercase(),
+        body: body.to_string(),
+    }
+}
+
+async fn stored(srv: &Server) -> Vec<Value> {
+    let r = request(srv.addr, "GET", "/api/events", "", b"").await;
+    assert_eq!(r.status, 200);
+    serde_json::from_str::<Value>(&r.body)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// A real batch, written by the core's tracker: a page view and a macro conversion.
+fn core_batch() -> String {
+    let cfg = Json::Object(vec![
+        ("collector".into(), Json::String("/collect".into())),
+        ("site".into(), Json::String("shop".into())),
+        (
+            "goals".into(),
+            Json::Array(vec![Json::Object(vec![
+                ("id".into(), Json::String("signup".into())),
+                ("kind".into(), Json::String("macro".into())),
+                ("on".into(), Json::String("click".into())),
+                (
+                    "match".into(),
+                    Json::Object(vec![("selector".into(), Json::String("#signup".into()))]),
+                ),
+            ])]),
+        ),
+    ]);
+    let mut t = Tracker::new(compile(&cfg).config.unwrap(), &[5, 6, 7, 8]);
+    let page = Page {
+        url: "https://shop.test/?utm_source=ad&secret=1".into(),
+        title: "Shop \"home\"".into(),
+        referrer: String::new(),
+    };
+    t.handle(Millis(1_700_000_000_000), Input::PageView(page));
+    t.handle(Millis(1_700_000_000_500), Input::Click(vec![0]));
+    std::iter::from_fn(|| t.poll())
+        .find_map(|o| {
+            if let Output::Send { body, .. } = o {
+                Some(body)
+            } else {
+                None
+            }
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_core_batch_is_stored_field_by_field_and_a_resend_is_deduplicated() {
+    let srv = start(Options::default()).await;
+    let body = core_batch();
+    let r = request(
+        srv.addr,
+        "POST",
+        "/collect",
+        "Origin: https://shop.test\r\n",
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&r.body).unwrap(),
+        json!({"accepted": 2, "duplicates": 0})
+    );
+    assert!(r
+        .headers
+        .contains("access-control-allow-origin: https://shop.test"));
+    assert!(r.headers.contains("cache-control: no-store"));
+
+    let rows = stored(&srv).await;
+    assert_eq!(rows.len(), 2);
+    let sent: Value = serde_json::from_str(&body).unwrap();
+    let (pv, conv) = (&rows[0], &rows[1]);
+    assert_eq!(pv["type"], "page_view");
+    assert_eq!(pv["id"], sent["events"][0]["id"]);
+    assert_eq!(pv["site"], "shop");
+    assert_eq!(pv["url"], "https://shop.test/?utm_source=ad");
+    assert_eq!(pv["title"], "Shop \"home\"");
+    assert_eq!(pv["ts"], 1_700_000_000_000i64);
+    assert_eq!(pv["goal"], Value::Null);
+    assert_eq!(conv["type"], "conversion");
+    assert_eq!(conv["goal"], "signup");
+    assert_eq!(conv["kind"], "macro");
+    assert_eq!(conv["page"], pv["id"]);
+    assert_eq!(conv["ts"], 1_700_000_000_500i64);
+    assert_eq!(conv["batch"], sent["batch"]);
+
+    let again = request(srv.addr, "POST", "/collect", "", body.as_bytes()).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&again.body).unwrap(),
+        json!({"accepted": 0, "duplicates": 2})
+    );
+    assert_eq!(stored(&srv).await.len(), 2);
+    // the data is in the SQLite file itself
+    let conn = rusqlite_count(&srv.db);
+    assert_eq!(conn, 2);
+}
+
+fn rusqlite_count(db: &PathBuf) -> i64 {
+    let store = Store::open(db).unwrap();
+    store.events(Some("shop")).unwrap().len() as i64
+}
+
+#[tokio::test]
+async fn hostile_bodies_get_a_4xx_and_store_nothing() {
+    let srv = start(Options::default()).await;
+    let good: Value = serde_json::from_str(&core_batch()).unwrap();
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = good.clone();
+        f(&mut v);
+        v.to_string().into_bytes()
+    };
+    let mut nested = String::new();
+    for _ in 0..10_000 {
+        nested.push('[');
+    }
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", b"".to_vec()),
+        ("not json", b"hello".to_vec()),
+        ("truncated", good.to_string().as_bytes()[..40].to_vec()),
+        ("invalid utf-8", vec![b'{', 0xff, 0xfe, b'}']),
+        ("deeply nested", nested.into_bytes()),
+        ("array", b"[]".to_vec()),
+        ("wrong version", with(&|v| v["v"] = json!(2))),
+        ("unknown field", with(&|v| v["extra"] = json!(1))),
+        ("site with space", with(&|v| v["site"] = json!("my shop"))),
+        ("short id", with(&|v| v["events"][0]["id"] = json!("abc"))),
+        (
+            "uppercase id",
+            with(&|v| v["events"][0]["id"] = json!("ABCDEF0123456789ABCDEF0123456789")),
+        ),
+        (
+            "wrong type",
+            with(&|v| v["events"][0]["ts"] = json!("yesterday")),
+        ),
+        ("no events", with(&|v| v["events"] = json!([]))),
+        (
+            "unknown event type",
+            with(&|v| v["events"][1]["type"] = json!("purchase")),
+        ),
+        (
+            "conversion without goal",
+            with(&|v| {
+                v["events"][1]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("goal")
+                    .map(|_| ())
+                    .unwrap_or(())
+            }),
+        ),
+        (
+            "goal on a page view",
+            with(&|v| v["events"][0]["goal"] = json!("x")),
+        ),
+        (
+            "huge url",
+            with(&|v| v["events"][0]["url"] = json!("u".repeat(5000))),
+        ),
+        (
+            "nested prop",
+            with(&|v| v["events"][1]["props"] = json!({"a": {"b": 1}})),
+        ),
+        ("10 MB", vec![b' '; 10 * 1024 * 1024]),
+        (
+            "70 KB of valid json",
+            with(&|v| v["events"][0]["title"] = json!("t".repeat(70_000))),
+        ),
+    ];
+    for (name, body) in cases {
+        let r = request(srv.addr, "POST", "/collect", "", &body).await;
+        assert!(
+            (400..500).contains(&r.status),
+            "{name}: status {} {}",
+            r.status,
+            r.body
+        );
+    }
+    assert!(
+        stored(&srv).await.is_empty(),
+        "nothing from a rejected batch is stored"
+    );
+    let health = request(srv.addr, "GET", "/health", "", b"").await;
+    assert_eq!((health.status, health.body.as_str()), (200, "ok"));
+    // and a good batch still goes in
+    let r = request(
+        srv.addr,
+        "POST",
+        "/collect",
+        "",
+        good.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn a_batch_with_one_bad_event_is_rejected_whole() {
+    let srv = start(Options::default()).await;
+    let mut v: Value = serde_json::from_str(&core_batch()).unwrap();
+    v["events"][1]["kind"] = json!("huge");
+    let r = request(srv.addr, "POST", "/collect", "", v.to_string().as_bytes()).await;
+    assert_eq!(r.status, 400);
+    assert!(stored(&srv).await.is_empty());
+}
+
+#[tokio::test]
+async fn origins_outside_the_allowlist_are_refused() {
+    let srv = start(Options {
+        allow_origins: vec!["https://shop.test".into()],
+        ..Options::default()
+    })
+    .await;
+    let body = core_batch();
+    let r = request(
+        srv.addr,
+        "POST",
+        "/collect",
+        "Origin: https://evil.test\r\n",
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(!r.headers.contains("access-control-allow-origin"));
+    assert!(stored(&srv).await.is_empty());
+    let pre = request(
+        srv.addr,
+        "OPTIONS",
+        "/collect",
+        "Origin: https://shop.test\r\n",
+        b"",
+    )
+    .await;
+    assert_eq!(pre.status, 204);
+    assert!(pre
+        .headers
+        .contains("access-control-allow-origin: https://shop.test"));
+    assert!(pre.headers.contains("access-control-allow-methods: post"));
+    let ok = request(
+        srv.addr,
+        "POST",
+        "/collect",
+        "Origin: https://shop.test\r\n",
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(stored(&srv).await.len(), 2);
+}
