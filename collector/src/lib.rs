@@ -22,7 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -32,7 +32,7 @@ use tower_http::services::ServeDir;
 pub use store::Store;
 
 /// Collector options (the command line fills them).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Options {
     /// Origins whose pages may send beacons; empty means any origin.
     pub allow_origins: Vec<String>,
@@ -40,16 +40,6 @@ pub struct Options {
     pub site_dir: Option<PathBuf>,
     /// The tracker build served at `/goalpost/`, if any.
     pub dist_dir: Option<PathBuf>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            allow_origins: Vec::new(),
-            site_dir: None,
-            dist_dir: None,
-        }
-    }
 }
 
 struct AppState {
@@ -159,7 +149,6 @@ async fn preflight(
         header::ACCESS_CONTROL_MAX_AGE,
         HeaderValue::from_static("86400"),
     );
-    let _ = method;
     res
 }
 
