@@ -13,6 +13,8 @@ use crate::convert::{props_from_js, to_json};
 use crate::dom::{invalid_selectors, log, selector_hits, Listener};
 use crate::host::{status_from_code, Host};
 
+type EventClosure = Closure<dyn Fn(Event)>;
+
 pub struct Runtime {
     // Field order is drop order: listeners go before the closures they call.
     listeners: RefCell<Vec<Listener>>,
@@ -28,7 +30,7 @@ pub struct Runtime {
     done: OnceCell<Function>,
     waiters: RefCell<Vec<Function>>,
     stopped: Cell<bool>,
-    event_closures: RefCell<Vec<Closure<dyn Fn(Event)>>>,
+    event_closures: RefCell<Vec<EventClosure>>,
     tick_closure: OnceCell<Closure<dyn Fn()>>,
     done_closure: OnceCell<Closure<dyn Fn(u32, i32)>>,
 }
@@ -190,10 +192,7 @@ impl Runtime {
     /// The drain loop. The tracker is not borrowed while an output is performed, so a
     /// callback that answers at once (a beacon) can feed the next input.
     fn pump(&self, now: Millis) {
-        loop {
-            let Some(out) = self.core.try_borrow_mut().ok().and_then(|mut c| c.poll()) else {
-                break;
-            };
+        while let Some(out) = self.next_output() {
             match out {
                 Output::Send {
                     batch,
@@ -210,6 +209,11 @@ impl Runtime {
                 Output::Drained => self.settle_waiters(),
             }
         }
+    }
+
+    /// The tracker's next output; the borrow ends before the caller performs it.
+    fn next_output(&self) -> Option<Output> {
+        self.core.try_borrow_mut().ok()?.poll()
     }
 
     fn set_timer(&self, delay: u64) {

@@ -127,11 +127,7 @@ async fn collect(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     with_cors(res, origin)
 }
 
-async fn preflight(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    method: Method,
-) -> Response {
+async fn preflight(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let Ok(origin) = cors_origin(&state, &headers) else {
         return error(StatusCode::FORBIDDEN, "origin not allowed");
     };
