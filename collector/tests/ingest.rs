@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers
 //! The collector over real HTTP on 127.0.0.1 with a real SQLite file.
 
 use std::path::PathBuf;
