@@ -174,7 +174,7 @@ async fn a_core_batch_is_stored_field_by_field_and_a_resend_is_deduplicated() {
     assert_eq!(conn, 2);
 }
 
-fn rusqlite_count(db: &PathBuf) -> i64 {
+fn rusqlite_count(db: &std::path::Path) -> i64 {
     let store = Store::open(db).unwrap();
     store.events(Some("shop")).unwrap().len() as i64
 }
