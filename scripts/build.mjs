@@ -23,7 +23,10 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 // wasm-opt from the binaryen npm package (a current binaryen; Debian's is old).
 run(join(root, 'node_modules', '.bin', 'wasm-opt'), [
-  '-Oz', '--all-features', '--strip-debug', '--strip-producers',
+  // Only the features rustc's wasm32 output uses: --all-features would let wasm-opt emit
+  // encodings (compact imports) that current browsers reject.
+  '-Oz', '--enable-bulk-memory', '--enable-reference-types', '--enable-multivalue', '--enable-sign-ext',
+  '--enable-nontrapping-float-to-int', '--enable-mutable-globals', '--strip-debug', '--strip-producers',
   join(work, 'goalpost_wasm_bg.wasm'), '-o', join(dist, 'goalpost_wasm_bg.wasm'),
 ]);
 copyFileSync(join(root, 'js', 'entry.mjs'), join(work, 'entry.mjs'));

@@ -1,0 +1,80 @@
+// End-to-end harness: the real collector on 127.0.0.1 and the system Chromium.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Starts goalpost-collector on a free port with a fresh database. */
+export async function startCollector({ siteDir = join(root, 'tests', 'pages') } = {}) {
+  const bin = join(root, 'target', 'debug', 'goalpost-collector');
+  if (!existsSync(bin)) throw new Error('build the collector first: cargo build -p goalpost-collector');
+  const dir = mkdtempSync(join(tmpdir(), 'goalpost-e2e-'));
+  const db = join(dir, 'events.sqlite');
+  const proc = spawn(bin, ['--listen', '127.0.0.1:0', '--db', db, '--site-dir', siteDir, '--dist-dir', join(root, 'dist')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/listening on (http:\/\/[\d.:]+)/);
+      if (m) resolve(m[1]);
+    });
+    proc.on('exit', (code) => reject(new Error('collector exited with ' + code)));
+  });
+  return {
+    base,
+    db,
+    /** Every stored event (of one site if given), as the collector's SQLite holds them. */
+    async events(site) {
+      const res = await fetch(base + '/api/events' + (site ? '?site=' + site : ''));
+      return res.json();
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const chromiumArgs = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export async function launch() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: chromiumArgs });
+}
+
+/** A new page that records console messages and uncaught page errors. */
+export async function openPage(browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const log = { console: [], errors: [] };
+  page.on('console', (m) => log.console.push({ type: m.type(), text: m.text() }));
+  page.on('pageerror', (e) => log.errors.push(String(e)));
+  return { page, context, log };
+}
+
+/** Polls `check` until it returns a truthy value; fails with `what` after `timeout` ms. */
+export async function waitFor(what, check, { timeout = 10000, every = 25 } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** goalpost's own console messages (they all start with "goalpost:"). */
+export function goalpostMessages(log, type) {
+  return log.console.filter((m) => m.text.startsWith('goalpost:') && (!type || m.type === type));
+}
+
+export const HEX32 = /^[0-9a-f]{32}$/;
