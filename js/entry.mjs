@@ -70,6 +70,15 @@ function api(inner) {
   };
 }
 
+// Where the .wasm is: next to this module by default. A relative path (what bundlers' asset
+// loaders produce, e.g. esbuild's "./goalpost_wasm_bg-HASH.wasm") is resolved against this
+// module's URL, not the page's.
+function wasmSource(given) {
+  if (!given) return new URL('goalpost_wasm_bg.wasm', import.meta.url);
+  if (typeof given === 'string' && !/^([a-z][a-z0-9+.-]*:|\/)/i.test(given)) return new URL(given, import.meta.url);
+  return given;
+}
+
 function isWasmBlocked(err) {
   const msg = String(err && err.message);
   return (typeof WebAssembly === 'undefined') || /Content Security Policy|wasm-unsafe-eval|unsafe-eval/i.test(msg);
@@ -92,7 +101,7 @@ export async function init(config, options = {}) {
         return instance;
       }
     }
-    await initWasm({ module_or_path: options.wasm || new URL('goalpost_wasm_bg.wasm', import.meta.url) });
+    await initWasm({ module_or_path: wasmSource(options.wasm) });
     const seed = new Uint32Array(4);
     crypto.getRandomValues(seed);
     let inner;

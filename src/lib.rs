@@ -20,6 +20,7 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 pub use convert::{props_from_js, to_json};
+pub use dom::{invalid_selectors, selector_hits};
 pub use host::Host;
 use runtime::Runtime;
 

@@ -1,0 +1,215 @@
+//! The browser shell in headless Chromium (wasm-bindgen-test): DOM events to core inputs,
+//! JS values to config, and teardown.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use goalpost::{invalid_selectors, props_from_js, selector_hits, to_json, Goalpost, Host};
+use goalpost_core::{Json, Prop};
+use js_sys::{Array, Function, Object, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, Event, HtmlElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// Puts `html` into a fresh container in the body.
+fn mount(html: &str) -> Element {
+    let div = document().create_element("div").unwrap();
+    div.set_inner_html(html);
+    document().body().unwrap().append_child(&div).unwrap();
+    div
+}
+
+/// Clicks `el` for real and returns the selector hits computed inside the listener.
+fn hits_for_click(el: &HtmlElement, selectors: &[String]) -> Vec<u32> {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sel = selectors.to_vec();
+    let s2 = seen.clone();
+    let cb =
+        Closure::<dyn Fn(Event)>::new(move |e: Event| *s2.borrow_mut() = selector_hits(&e, &sel));
+    document()
+        .add_event_listener_with_callback_and_bool("click", cb.as_ref().unchecked_ref(), true)
+        .unwrap();
+    el.click();
+    document()
+        .remove_event_listener_with_callback_and_bool("click", cb.as_ref().unchecked_ref(), true)
+        .unwrap();
+    let out = seen.borrow().clone();
+    out
+}
+
+#[wasm_bindgen_test]
+fn a_click_on_a_child_hits_the_selector_of_its_ancestor() {
+    let root = mount(
+        r##"<button id="signup" class="cta"><span id="inner">Sign up</span></button><a id="other" href="#x">x</a>"##,
+    );
+    let selectors: Vec<String> = ["#signup", ".cta", "#other", "form"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let inner: HtmlElement = document()
+        .get_element_by_id("inner")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(hits_for_click(&inner, &selectors), vec![0, 1]);
+    let other: HtmlElement = document()
+        .get_element_by_id("other")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(hits_for_click(&other, &selectors), vec![2]);
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+fn invalid_css_is_found_by_the_browser() {
+    let probe = document().document_element().unwrap();
+    let selectors: Vec<String> = ["#ok", "[[bad", "a > b", "::nope("]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(invalid_selectors(&probe, &selectors), vec![1, 3]);
+}
+
+#[wasm_bindgen_test]
+fn js_values_become_json_trees() {
+    let v = js_sys::JSON::parse(
+        r#"{"site":"shop","n":3.5,"ok":true,"none":null,"goals":[{"id":"a"}]}"#,
+    )
+    .unwrap();
+    let j = to_json(&v);
+    assert_eq!(j.get("site"), Some(&Json::String("shop".into())));
+    assert_eq!(j.get("n"), Some(&Json::Number(3.5)));
+    assert_eq!(j.get("ok"), Some(&Json::Bool(true)));
+    assert_eq!(j.get("none"), Some(&Json::Null));
+    let Some(Json::Array(goals)) = j.get("goals") else {
+        panic!("goals")
+    };
+    assert_eq!(goals[0].get("id"), Some(&Json::String("a".into())));
+    // functions and undefined are null; a throwing getter does not throw
+    let o = Object::new();
+    Reflect::set(&o, &"f".into(), &Function::new_no_args("")).unwrap();
+    Reflect::set(&o, &"u".into(), &JsValue::UNDEFINED).unwrap();
+    let getter = js_sys::eval("({ get bad() { throw new Error('x') } })").unwrap();
+    assert_eq!(
+        to_json(&o),
+        Json::Object(vec![("f".into(), Json::Null), ("u".into(), Json::Null)])
+    );
+    assert_eq!(
+        to_json(&getter),
+        Json::Object(vec![("bad".into(), Json::Null)])
+    );
+}
+
+#[wasm_bindgen_test]
+fn deep_nesting_is_cut_off_not_overflowed() {
+    let v = js_sys::JSON::parse(&("[".repeat(5000) + &"]".repeat(5000))).unwrap();
+    let mut j = to_json(&v);
+    let mut depth = 0;
+    while let Json::Array(mut a) = j {
+        depth += 1;
+        j = if a.is_empty() {
+            Json::Null
+        } else {
+            a.remove(0)
+        };
+    }
+    assert_eq!(depth, 32);
+}
+
+#[wasm_bindgen_test]
+fn props_keep_flat_values_only() {
+    let v = js_sys::JSON::parse(
+        r#"{"plan":"pro","seats":3,"annual":false,"nested":{"a":1},"list":[1]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        props_from_js(&v),
+        vec![
+            ("plan".into(), Prop::Str("pro".into())),
+            ("seats".into(), Prop::Num(3.0)),
+            ("annual".into(), Prop::Bool(false))
+        ]
+    );
+    assert!(props_from_js(&JsValue::from_str("x")).is_empty());
+}
+
+/// A host whose `send` records the bodies instead of using the network, and whose `guard`
+/// passes callbacks through.
+fn recording_host(
+    sent: Rc<RefCell<Vec<String>>>,
+) -> (Host, Vec<Closure<dyn Fn(JsValue) -> JsValue>>) {
+    let host = Object::new();
+    let guard = Closure::<dyn Fn(JsValue) -> JsValue>::new(|f: JsValue| f);
+    let send = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |body: JsValue| {
+        sent.borrow_mut().push(body.as_string().unwrap_or_default());
+        JsValue::UNDEFINED
+    });
+    Reflect::set(&host, &"guard".into(), guard.as_ref()).unwrap();
+    // send(url, body, beacon, batch, done): keep the body (second argument).
+    let wrap = js_sys::eval("(rec) => function (url, body) { rec(body); }")
+        .unwrap()
+        .dyn_into::<Function>()
+        .unwrap();
+    let send_fn = wrap.call1(&JsValue::NULL, send.as_ref()).unwrap();
+    Reflect::set(&host, &"send".into(), &send_fn).unwrap();
+    (host.unchecked_into(), vec![guard, send])
+}
+
+#[wasm_bindgen_test]
+fn shutdown_removes_every_listener_and_sends_what_was_queued() {
+    mount(r#"<button id="buy">Buy</button>"#);
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let (host, _keep) = recording_host(sent.clone());
+    let config = js_sys::JSON::parse(
+        r##"{"collector":"/collect","site":"t","goals":[{"id":"buy","on":"click","match":{"selector":"#buy"}}]}"##,
+    )
+    .unwrap();
+    let gp = Goalpost::start(&config, host, &[1, 2, 3, 4]).unwrap();
+    assert_eq!(gp.listener_count(), 3, "click, visibilitychange, pagehide");
+    let buy: HtmlElement = document()
+        .get_element_by_id("buy")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    buy.click();
+    assert!(
+        sent.borrow().is_empty(),
+        "a micro conversion waits for the batch delay"
+    );
+    gp.shutdown();
+    assert_eq!(gp.listener_count(), 0);
+    let bodies = sent.borrow().clone();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let body = js_sys::JSON::parse(&bodies[0]).unwrap();
+    let events: Array = Reflect::get(&body, &"events".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(events.length(), 2);
+    let goal = Reflect::get(&events.get(1), &"goal".into()).unwrap();
+    assert_eq!(goal.as_string().as_deref(), Some("buy"));
+    // after shutdown, clicks do nothing
+    buy.click();
+    assert_eq!(sent.borrow().len(), 1);
+}
+
+#[wasm_bindgen_test]
+fn a_config_that_cannot_be_used_is_an_error_with_its_path() {
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let (host, _keep) = recording_host(sent);
+    let config = js_sys::JSON::parse(r#"{"collector":"/c","site":"s","goals":{}}"#).unwrap();
+    let err = Goalpost::start(&config, host, &[1]).err().unwrap();
+    assert_eq!(
+        err.as_string().unwrap(),
+        "goalpost: invalid config, tracking is off. goals: expected an array, found an object"
+    );
+}

@@ -1,0 +1,118 @@
+// Bad config and hostile pages: one clear console message, the page keeps working.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector, launch, openPage, waitFor, goalpostMessages } from './harness.mjs';
+
+let collector, browser;
+before(async () => {
+  collector = await startCollector();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await collector?.stop();
+});
+
+/** Loads `path`, waits until goalpost has spoken or is live, clicks the page's own button. */
+async function visit(path, { until }) {
+  const { page, context, log } = await openPage(browser);
+  const requests = [];
+  page.on('request', (r) => r.url().includes('/collect') && requests.push(r));
+  await page.goto(collector.base + path);
+  await waitFor('goalpost to react', () => until(log, page));
+  await page.click('#own');
+  assert.equal(await page.evaluate(() => window.pageClicks), 1, "the page's own handler ran");
+  return { page, context, log, requests };
+}
+
+test('invalid JSON: one error, tracking off, page unharmed', async () => {
+  const { context, log, requests } = await visit('/bad-json.html', { until: (log) => goalpostMessages(log).length > 0 });
+  const msgs = goalpostMessages(log);
+  assert.equal(msgs.length, 1, JSON.stringify(msgs));
+  assert.equal(msgs[0].type, 'error');
+  assert.match(msgs[0].text, /^goalpost: the config is not valid JSON \(.+\); tracking is off\.$/);
+  assert.deepEqual(log.errors, []);
+  assert.equal(requests.length, 0);
+  await context.close();
+});
+
+test('a missing collector disables goalpost with the JSON path named', async () => {
+  const { context, log, requests } = await visit('/bad-top.html', { until: (log) => goalpostMessages(log).length > 0 });
+  const msgs = goalpostMessages(log);
+  assert.equal(msgs.length, 1);
+  assert.equal(msgs[0].type, 'error');
+  assert.equal(msgs[0].text, 'goalpost: invalid config, tracking is off. collector: is required');
+  assert.equal(requests.length, 0);
+  assert.deepEqual(await collector.events('badtop'), []);
+  await context.close();
+});
+
+test('bad goals are skipped with their paths; the good goal still converts', async () => {
+  const { page, context, log } = await visit('/bad-goals.html', { until: (_, page) => page.evaluate(() => !!(window.goalpost && window.goalpost.gp)) });
+  const msgs = goalpostMessages(log);
+  assert.equal(msgs.length, 1, JSON.stringify(msgs));
+  assert.equal(msgs[0].type, 'error');
+  assert.equal(
+    msgs[0].text,
+    'goalpost: config problems; these goals are skipped, the rest work. ' +
+      'goals[0].on: unknown value "clik" (did you mean "click"?); goals[1].match.selector: is not a valid CSS selector',
+  );
+  await page.click('#a'); // the typo goal: nothing
+  await page.click('#good');
+  const rows = await waitFor('good conversion', async () => {
+    const r = await collector.events('badgoals');
+    return r.length === 2 && r;
+  });
+  assert.deepEqual(rows.map((r) => r.goal), [null, 'good']);
+  await page.evaluate(() => window.goalpost.gp.flush());
+  assert.equal((await collector.events('badgoals')).length, 2, 'the skipped goals sent nothing');
+  assert.deepEqual(log.errors, []);
+  await context.close();
+});
+
+test('an exception inside goalpost never reaches the page: one error, then silence', async () => {
+  const { page, context, log } = await openPage(browser);
+  await page.goto(collector.base + '/hostile.html');
+  await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  // A hostile page breaks Date.now, which goalpost calls on every input.
+  await page.evaluate(() => { Date.now = () => { throw new Error('hostile page'); }; });
+  await page.click('#signup');
+  await page.click('#own');
+  await page.click('#signup');
+  await page.evaluate(() => window.goalpost('track', 'anything'));
+  assert.equal(await page.evaluate(() => window.pageClicks), 1);
+  const msgs = goalpostMessages(log);
+  assert.equal(msgs.length, 1, JSON.stringify(msgs));
+  assert.match(msgs[0].text, /^goalpost: internal error; tracking is off for this page\./);
+  assert.deepEqual(log.errors, [], 'no uncaught error reached the page');
+  // a flush on a silenced tracker settles instead of hanging
+  assert.equal(await page.evaluate(() => window.goalpost.gp.flush().then(() => 'settled')), 'settled');
+  await context.close();
+});
+
+test('under the documented CSP goalpost works', async () => {
+  const { page, context, log } = await openPage(browser);
+  await page.goto(collector.base + '/csp-ok.html');
+  await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  await page.click('#signup');
+  const rows = await waitFor('csp events', async () => {
+    const r = await collector.events('csp');
+    return r.length === 2 && r;
+  });
+  assert.deepEqual(rows.map((r) => r.type), ['page_view', 'conversion']);
+  assert.deepEqual(goalpostMessages(log), []);
+  assert.deepEqual(log.errors, []);
+  await context.close();
+});
+
+test('under a CSP that forbids wasm: one warning, page unharmed, nothing sent', async () => {
+  const { context, log, requests } = await visit('/csp-no-wasm.html', { until: (log) => goalpostMessages(log).length > 0 });
+  const msgs = goalpostMessages(log);
+  assert.equal(msgs.length, 1, JSON.stringify(msgs));
+  assert.equal(msgs[0].type, 'warning');
+  assert.match(msgs[0].text, /Content-Security-Policy blocks WebAssembly; add 'wasm-unsafe-eval' to script-src/);
+  assert.deepEqual(log.errors, []);
+  assert.equal(requests.length, 0);
+  assert.deepEqual(await collector.events('cspblocked'), []);
+  await context.close();
+});

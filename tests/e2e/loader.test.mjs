@@ -1,0 +1,102 @@
+// The script tag: calls queued before the wasm loads, a double include, a cross-origin
+// collector; and the npm module bundled by esbuild.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { rmSync, mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import * as esbuild from 'esbuild';
+import { startCollector, launch, openPage, waitFor, goalpostMessages, root, HEX32 } from './harness.mjs';
+
+let collector, browser;
+before(async () => {
+  collector = await startCollector();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await collector?.stop();
+});
+
+test('calls made before the wasm loaded are replayed in order, and a double include tracks once', async () => {
+  const { page, context, log } = await openPage(browser);
+  await page.goto(collector.base + '/early.html');
+  await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  await page.evaluate(() => window.goalpost.gp.flush());
+  const rows = await collector.events('early');
+  assert.equal(rows.length, 2, JSON.stringify(rows));
+  const [pv, conv] = rows;
+  assert.equal(pv.type, 'page_view');
+  assert.equal(pv.title, 'Early calls');
+  assert.equal(conv.type, 'conversion');
+  assert.equal(conv.goal, 'trial_started');
+  assert.equal(conv.kind, 'micro');
+  assert.deepEqual(conv.props, { plan: 'pro', seats: 3 });
+  assert.equal(conv.page, pv.id);
+  assert.ok(!rows.some((r) => r.goal === 'not_a_goal'), 'events that match no goal are not sent');
+  // after load, the same command API goes straight to the tracker
+  await page.evaluate(() => window.goalpost('track', 'trial_started', { plan: 'team' }));
+  await page.evaluate(() => window.goalpost.gp.flush());
+  const later = await collector.events('early');
+  assert.equal(later.length, 3);
+  assert.deepEqual(later[2].props, { plan: 'team' });
+  assert.equal(later.filter((r) => r.type === 'page_view').length, 1, 'one page view despite two script tags');
+  assert.deepEqual(log.errors, []);
+  assert.deepEqual(goalpostMessages(log, 'error'), []);
+  await context.close();
+});
+
+test('a collector on another origin receives the beacon (CORS-simple, no preflight)', async () => {
+  const { page, context } = await openPage(browser);
+  const methods = [];
+  page.on('request', (r) => r.url().includes('/collect') && methods.push(r.method()));
+  await page.goto(collector.base + '/cross-origin.html');
+  await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.url().startsWith('http://localhost:') && r.url().endsWith('/collect')),
+    page.click('#signup'),
+  ]);
+  assert.equal(res.status(), 200);
+  assert.equal(res.headers()['access-control-allow-origin'], collector.base);
+  const rows = await waitFor('cross-origin events', async () => {
+    const r = await collector.events('xorigin');
+    return r.length === 2 && r;
+  });
+  assert.deepEqual(rows.map((r) => [r.type, r.goal]), [['page_view', null], ['conversion', 'signup']]);
+  assert.deepEqual(methods, ['POST'], 'no OPTIONS preflight');
+  await context.close();
+});
+
+test('the npm module works when bundled with esbuild (the .wasm is found)', async () => {
+  const outdir = join(root, 'tests', 'pages', 'bundle', 'out');
+  rmSync(outdir, { recursive: true, force: true });
+  // Install the package as npm would: pack it, unpack the tarball into node_modules/goalpost.
+  const tmp = mkdtempSync(join(tmpdir(), 'goalpost-pack-'));
+  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', tmp], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop();
+  const pkgDir = join(tmp, 'node_modules', 'goalpost');
+  mkdirSync(pkgDir, { recursive: true });
+  execFileSync('tar', ['-xzf', join(tmp, tarball), '-C', pkgDir, '--strip-components=1']);
+  await esbuild.build({
+    entryPoints: [join(root, 'tests', 'fixtures', 'bundle', 'main.mjs')],
+    bundle: true, format: 'esm', target: 'es2022', outdir,
+    nodePaths: [join(tmp, 'node_modules')], // resolved through the package's "exports"
+    loader: { '.wasm': 'file' }, logLevel: 'warning',
+  });
+  rmSync(tmp, { recursive: true, force: true });
+  const { page, context, log } = await openPage(browser);
+  await page.goto(collector.base + '/bundle/index.html');
+  await page.waitForFunction(() => window.gpReady === true);
+  await page.click('#signup');
+  const rows = await waitFor('bundled events', async () => {
+    const r = await collector.events('bundled');
+    return r.length === 2 && r;
+  });
+  assert.equal(rows[0].type, 'page_view');
+  assert.equal(rows[0].title, 'Bundled with esbuild');
+  assert.equal(rows[1].goal, 'signup');
+  assert.match(rows[1].id, HEX32);
+  assert.deepEqual(goalpostMessages(log, 'error'), []);
+  assert.deepEqual(log.errors, []);
+  await context.close();
+});
