@@ -142,11 +142,11 @@ fn props_keep_flat_values_only() {
     assert!(props_from_js(&JsValue::from_str("x")).is_empty());
 }
 
+type JsFn = Closure<dyn Fn(JsValue) -> JsValue>;
+
 /// A host whose `send` records the bodies instead of using the network, and whose `guard`
 /// passes callbacks through.
-fn recording_host(
-    sent: Rc<RefCell<Vec<String>>>,
-) -> (Host, Vec<Closure<dyn Fn(JsValue) -> JsValue>>) {
+fn recording_host(sent: Rc<RefCell<Vec<String>>>) -> (Host, Vec<JsFn>) {
     let host = Object::new();
     let guard = Closure::<dyn Fn(JsValue) -> JsValue>::new(|f: JsValue| f);
     let send = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |body: JsValue| {

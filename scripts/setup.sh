@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what goalpost needs, idempotently; quick when everything is there.
+#   scripts/setup.sh start   wasm target, pinned wasm-bindgen CLI, npm packages
+#   scripts/setup.sh test    the same, plus Chromium and ChromeDriver from the system packages
+set -euo pipefail
+mode="${1:-start}"
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*"; }
+
+command -v cargo >/dev/null || { echo "setup: Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
+command -v node >/dev/null || { echo "setup: Node.js 20+ is required" >&2; exit 1; }
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The wasm-bindgen CLI must be exactly the version of the crate pinned in Cargo.toml.
+want="$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)"
+have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+if [ "$have" != "$want" ]; then
+  say "installing wasm-bindgen-cli $want (found: ${have:-none}); this takes a few minutes once"
+  # --locked first; the registry mirror may lack a version the CLI's lockfile names, in which
+  # case cargo resolves current compatible versions instead.
+  cargo install wasm-bindgen-cli --version "$want" --locked || cargo install wasm-bindgen-cli --version "$want"
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund
+fi
+
+if [ "$mode" = "test" ]; then
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    say "installing chromium and chromium-driver (system packages)"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+fi
+say "ready ($mode)"
