@@ -325,3 +325,35 @@ async fn origins_outside_the_allowlist_are_refused() {
     assert_eq!(ok.status, 200);
     assert_eq!(stored(&srv).await.len(), 2);
 }
+
+/// `schema/beacon-v1.json` lists every field the core writes, and nothing the collector
+/// would refuse.
+#[test]
+fn the_beacon_schema_covers_what_the_core_writes() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../schema/beacon-v1.json"
+    ))
+    .unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let batch: Value = serde_json::from_str(&core_batch()).unwrap();
+    let top = schema["properties"].as_object().unwrap();
+    for k in batch.as_object().unwrap().keys() {
+        assert!(top.contains_key(k), "batch field {k} not in the schema");
+    }
+    let ev = schema["$defs"]["event"]["properties"].as_object().unwrap();
+    for e in batch["events"].as_array().unwrap() {
+        for k in e.as_object().unwrap().keys() {
+            assert!(ev.contains_key(k), "event field {k} not in the schema");
+        }
+    }
+    assert_eq!(schema["properties"]["v"]["const"], goalpost_core::VERSION);
+    assert_eq!(
+        schema["$defs"]["event"]["properties"]["type"]["enum"],
+        json!(["page_view", "conversion"])
+    );
+    assert_eq!(
+        schema["properties"]["events"]["maxItems"],
+        goalpost_collector::protocol::MAX_EVENTS
+    );
+}

@@ -39,7 +39,7 @@ pub struct Compiled {
     pub errors: Vec<ConfigError>,
 }
 
-const TOP_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &[
     "$schema",
     "collector",
     "site",
@@ -48,13 +48,13 @@ const TOP_KEYS: &[&str] = &[
     "debug",
     "batch",
 ];
-const BATCH_KEYS: &[&str] = &["maxEvents", "maxDelayMs"];
-const GOAL_KEYS: &[&str] = &["id", "label", "kind", "on", "match"];
+pub(crate) const BATCH_KEYS: &[&str] = &["maxEvents", "maxDelayMs"];
+pub(crate) const GOAL_KEYS: &[&str] = &["id", "label", "kind", "on", "match"];
 /// Triggers this version understands.
 pub const TRIGGERS: &[&str] = &["click", "custom"];
-const KINDS: &[&str] = &["macro", "micro"];
-const CLICK_KEYS: &[&str] = &["selector"];
-const CUSTOM_KEYS: &[&str] = &["event"];
+pub(crate) const KINDS: &[&str] = &["macro", "micro"];
+pub(crate) const CLICK_KEYS: &[&str] = &["selector"];
+pub(crate) const CUSTOM_KEYS: &[&str] = &["event"];
 
 /// Compiles a config value.
 pub fn compile(json: &Json) -> Compiled {

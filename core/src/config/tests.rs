@@ -228,3 +228,57 @@ mod never_panics {
         }
     }
 }
+
+/// `schema/config.json` names exactly the keys and values the compiler accepts.
+#[test]
+fn the_json_schema_is_in_sync_with_the_compiler() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../schema/config.json"
+    ))
+    .unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = v["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        k.sort();
+        k
+    };
+    let sorted = |list: &[&str]| -> Vec<String> {
+        let mut k: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+        k.sort();
+        k
+    };
+    let goal = &schema["$defs"]["goal"];
+    assert_eq!(keys(&schema), sorted(TOP_KEYS));
+    assert_eq!(keys(&schema["properties"]["batch"]), sorted(BATCH_KEYS));
+    assert_eq!(keys(goal), sorted(GOAL_KEYS));
+    let mut match_keys = sorted(CLICK_KEYS);
+    match_keys.extend(sorted(CUSTOM_KEYS));
+    match_keys.sort();
+    assert_eq!(keys(&goal["properties"]["match"]), match_keys);
+    let enum_of = |v: &serde_json::Value| -> Vec<String> {
+        v["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(enum_of(&goal["properties"]["on"]), TRIGGERS);
+    assert_eq!(enum_of(&goal["properties"]["kind"]), KINDS);
+    let d = BatchPolicy::default();
+    assert_eq!(
+        schema["properties"]["batch"]["properties"]["maxEvents"]["default"],
+        d.max_events as u64
+    );
+    assert_eq!(
+        schema["properties"]["batch"]["properties"]["maxDelayMs"]["default"],
+        d.max_delay.0
+    );
+    assert_eq!(schema["required"], serde_json::json!(["collector", "site"]));
+}
