@@ -1,6 +1,7 @@
-//! DOM wrappers: owned listeners, and a click target mapped to the selectors it is inside.
+//! DOM wrappers: owned listeners, and DOM events mapped to the core's plain types.
 
-use js_sys::Function;
+use goalpost_core::Element as ElementInfo;
+use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, Event, EventTarget};
 
@@ -42,18 +43,82 @@ impl Drop for Listener {
     }
 }
 
-/// The indexes of the `selectors` that the event's target is inside of (or is), found with
-/// the browser's own `closest()`. A target that is not an element matches nothing.
-pub fn selector_hits(event: &Event, selectors: &[String]) -> Vec<u32> {
-    let Some(el) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
-        return Vec::new();
-    };
+/// What a click element reports: the elements a goal can mean, closest first.
+const CLICKABLE: &str =
+    "a,button,[role=button],input[type=submit],input[type=button],summary,label";
+/// The longest element text kept for conditions.
+const MAX_TEXT: usize = 100;
+
+/// The event's target as an element (text nodes and documents are not).
+pub fn target_element(event: &Event) -> Option<Element> {
+    event.target().and_then(|t| t.dyn_into::<Element>().ok())
+}
+
+/// The indexes of the `selectors` that `el` is inside of (or is), found with `closest()`.
+pub fn selector_hits(el: &Element, selectors: &[String]) -> Vec<u32> {
     selectors
         .iter()
         .enumerate()
         .filter(|(_, s)| matches!(el.closest(s), Ok(Some(_))))
         .map(|(i, _)| i as u32)
         .collect()
+}
+
+/// A click target as the core's [`ElementInfo`]: the nearest link or button around it (or
+/// the target itself), with only the text and attributes the goals read.
+pub fn element_info(
+    target: &Element,
+    selectors: &[String],
+    attrs: &[String],
+    with_text: bool,
+) -> ElementInfo {
+    let el = target
+        .closest(CLICKABLE)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| target.clone());
+    let href =
+        if el.tag_name().eq_ignore_ascii_case("a") || el.tag_name().eq_ignore_ascii_case("area") {
+            Reflect::get(&el, &JsValue::from_str("href"))
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+    let text = if with_text {
+        clean_text(&el.text_content().unwrap_or_default())
+    } else {
+        String::new()
+    };
+    ElementInfo {
+        hits: selector_hits(target, selectors),
+        tag: el.tag_name().to_ascii_lowercase(),
+        id: el.id(),
+        classes: el.get_attribute("class").unwrap_or_default(),
+        text,
+        download: !href.is_empty() && el.has_attribute("download"),
+        href,
+        attrs: attrs
+            .iter()
+            .filter_map(|a| el.get_attribute(a).map(|v| (a.clone(), v)))
+            .collect(),
+    }
+}
+
+/// Whitespace collapsed, trimmed, capped at [`MAX_TEXT`] chars.
+fn clean_text(raw: &str) -> String {
+    let mut out = String::new();
+    for word in raw.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.chars().count() >= MAX_TEXT {
+            return out.chars().take(MAX_TEXT).collect();
+        }
+    }
+    out
 }
 
 /// The indexes of `selectors` that the browser rejects as CSS.

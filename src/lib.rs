@@ -12,6 +12,7 @@
 mod convert;
 mod dom;
 mod host;
+mod patterns;
 mod runtime;
 
 use std::rc::Rc;
@@ -20,7 +21,7 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 pub use convert::{props_from_js, to_json};
-pub use dom::{invalid_selectors, selector_hits};
+pub use dom::{element_info, invalid_selectors, selector_hits, target_element};
 pub use host::Host;
 use runtime::Runtime;
 

@@ -4,14 +4,19 @@
 use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::{Rc, Weak};
 
-use goalpost_core::{compile, ConfigError, Ignored, Input, Millis, Output, Page, Tracker};
+use goalpost_core::{
+    compile, ConfigError, Conversion, Family, Ignored, Input, Interaction, Millis, Output, Page,
+    Tracker,
+};
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::{Document, Event, VisibilityState, Window};
 
 use crate::convert::{props_from_js, to_json};
-use crate::dom::{invalid_selectors, log, selector_hits, Listener};
+use crate::dom::{element_info, invalid_selectors, log, target_element, Listener};
 use crate::host::{status_from_code, Host};
+use crate::patterns::BrowserPatterns;
 
 type EventClosure = Closure<dyn Fn(Event)>;
 
@@ -24,6 +29,10 @@ pub struct Runtime {
     document: Document,
     collector: String,
     selectors: Vec<String>,
+    attrs: Vec<String>,
+    reads_text: bool,
+    uses_click: bool,
+    data_layer: Option<String>,
     debug: bool,
     timer: Cell<Option<i32>>,
     tick: OnceCell<Function>,
@@ -48,9 +57,35 @@ impl Runtime {
         let window = web_sys::window().ok_or("goalpost: no window")?;
         let document = window.document().ok_or("goalpost: no document")?;
         if let Some(probe) = document.document_element() {
-            for i in invalid_selectors(&probe, cfg.goals.selectors()) {
-                errors.extend(cfg.goals.reject_selector(i));
+            for family in [Family::Click, Family::Form, Family::Media] {
+                let list: Vec<String> = cfg
+                    .goals
+                    .selectors(family)
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                for i in invalid_selectors(&probe, &list) {
+                    errors.extend(cfg.goals.reject_selector_errors(family, i));
+                }
             }
+            let watched: Vec<String> = cfg
+                .goals
+                .watches()
+                .iter()
+                .map(|w| w.selector.clone())
+                .collect();
+            if !invalid_selectors(&probe, &watched).is_empty() {
+                errors.push(ConfigError {
+                    path: "goals".into(),
+                    kind: goalpost_core::ErrorKind::Invalid(
+                        "a visible goal has an invalid CSS selector",
+                    ),
+                });
+            }
+        }
+        let (patterns, bad) = BrowserPatterns::compile(cfg.goals.patterns());
+        for i in bad {
+            errors.extend(cfg.goals.reject_pattern_errors(i));
         }
         if !errors.is_empty() {
             log(
@@ -64,9 +99,23 @@ impl Runtime {
         let rt = Rc::new(Runtime {
             listeners: RefCell::new(Vec::new()),
             collector: cfg.collector.clone(),
-            selectors: cfg.goals.selectors().to_vec(),
+            selectors: cfg
+                .goals
+                .selectors(Family::Click)
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            attrs: cfg
+                .goals
+                .attributes()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            reads_text: cfg.goals.reads_text(),
+            uses_click: cfg.goals.uses("click"),
+            data_layer: cfg.data_layer.clone(),
             debug: cfg.debug,
-            core: RefCell::new(Tracker::new(cfg, seed)),
+            core: RefCell::new(Tracker::with_patterns(cfg, seed, Box::new(patterns))),
             host,
             window,
             document,
@@ -90,10 +139,10 @@ impl Runtime {
     }
 
     pub fn track(&self, name: &str, props: &JsValue) {
-        self.handle(Input::Custom {
+        self.handle(Input::Interact(Interaction::Custom {
             name: name.into(),
             props: props_from_js(props),
-        });
+        }));
     }
 
     pub fn flush(&self, done: Function) {
@@ -139,7 +188,7 @@ impl Runtime {
 
         let doc: &web_sys::EventTarget = &self.document;
         let win: &web_sys::EventTarget = &self.window;
-        if !self.selectors.is_empty() {
+        if self.uses_click {
             self.listen(doc, "click", with_event(&weak, |rt, e| rt.on_click(e)));
         }
         self.listen(
@@ -173,8 +222,10 @@ impl Runtime {
     }
 
     fn on_click(&self, event: &Event) {
-        let hits = selector_hits(event, &self.selectors);
-        self.handle(Input::Click(hits));
+        if let Some(target) = target_element(event) {
+            let info = element_info(&target, &self.selectors, &self.attrs, self.reads_text);
+            self.handle(Input::Interact(Interaction::Click(info)));
+        }
     }
 
     /// Feeds one input to the tracker and performs what it asks for.
@@ -204,7 +255,7 @@ impl Runtime {
                     }
                 }
                 Output::WakeAt(at) => self.set_timer(at.0.saturating_sub(now.0)),
-                Output::Converted { goal } => self.debug_log("goalpost: conversion ", &goal),
+                Output::Converted(c) => self.announce(&c),
                 Output::Ignored(why) => self.debug_log("goalpost: ignored: ", reason(&why)),
                 Output::Drained => self.settle_waiters(),
             }
@@ -214,6 +265,48 @@ impl Runtime {
     /// The tracker's next output; the borrow ends before the caller performs it.
     fn next_output(&self) -> Option<Output> {
         self.core.try_borrow_mut().ok()?.poll()
+    }
+
+    /// Tells the page: a `goalpost:conversion` event on the document (detail: the
+    /// conversion), and a `dataLayer` push when configured.
+    fn announce(&self, c: &Conversion) {
+        self.debug_log("goalpost: conversion ", &c.goal);
+        let detail = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&detail, &JsValue::from_str(k), &v);
+        };
+        set("goal", JsValue::from_str(&c.goal));
+        set("kind", JsValue::from_str(c.kind.as_str()));
+        let opt = |v: &Option<String>| v.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL);
+        set("label", opt(&c.label));
+        set("category", opt(&c.category));
+        set(
+            "value",
+            c.value.map(JsValue::from_f64).unwrap_or(JsValue::NULL),
+        );
+        set("currency", opt(&c.currency));
+        let init = web_sys::CustomEventInit::new();
+        init.set_detail(&detail);
+        if let Ok(ev) = web_sys::CustomEvent::new_with_event_init_dict("goalpost:conversion", &init)
+        {
+            let _ = self.document.dispatch_event(&ev);
+        }
+        if let Some(name) = &self.data_layer {
+            let win: &JsValue = self.window.as_ref();
+            let key = JsValue::from_str("dataLayer");
+            let mut layer = js_sys::Reflect::get(win, &key).unwrap_or(JsValue::UNDEFINED);
+            if layer.is_undefined() {
+                layer = js_sys::Array::new().into();
+                let _ = js_sys::Reflect::set(win, &key, &layer);
+            }
+            let push = js_sys::Reflect::get(&layer, &JsValue::from_str("push"))
+                .ok()
+                .and_then(|p| p.dyn_into::<Function>().ok());
+            if let Some(push) = push {
+                set("event", JsValue::from_str(name));
+                let _ = push.call1(&layer, &detail);
+            }
+        }
     }
 
     fn set_timer(&self, delay: u64) {
@@ -273,8 +366,10 @@ fn with_event(
 
 fn reason(why: &Ignored) -> &str {
     match why {
-        Ignored::ClickMatchedNoGoal => "click matched no goal",
+        Ignored::NoRule(trigger) => trigger,
         Ignored::NoGoalForEvent(name) => name,
+        Ignored::NotMatched { goal, .. } => goal,
+        Ignored::AlreadyConverted(goal) => goal,
         Ignored::Refused { .. } => "the collector refused a batch; its events are dropped",
         Ignored::GaveUp { .. } => "a batch failed too often; its events are dropped",
     }

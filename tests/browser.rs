@@ -3,7 +3,10 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use goalpost::{invalid_selectors, props_from_js, selector_hits, to_json, Goalpost, Host};
+use goalpost::{
+    element_info, invalid_selectors, props_from_js, selector_hits, target_element, to_json,
+    Goalpost, Host,
+};
 use goalpost_core::{Json, Prop};
 use js_sys::{Array, Function, Object, Reflect};
 use std::cell::RefCell;
@@ -32,8 +35,11 @@ fn hits_for_click(el: &HtmlElement, selectors: &[String]) -> Vec<u32> {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let sel = selectors.to_vec();
     let s2 = seen.clone();
-    let cb =
-        Closure::<dyn Fn(Event)>::new(move |e: Event| *s2.borrow_mut() = selector_hits(&e, &sel));
+    let cb = Closure::<dyn Fn(Event)>::new(move |e: Event| {
+        *s2.borrow_mut() = target_element(&e)
+            .map(|t| selector_hits(&t, &sel))
+            .unwrap_or_default()
+    });
     document()
         .add_event_listener_with_callback_and_bool("click", cb.as_ref().unchecked_ref(), true)
         .unwrap();
@@ -66,6 +72,41 @@ fn a_click_on_a_child_hits_the_selector_of_its_ancestor() {
         .dyn_into()
         .unwrap();
     assert_eq!(hits_for_click(&other, &selectors), vec![2]);
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+fn a_click_inside_a_link_reports_the_link_with_what_goals_read() {
+    let root = mount(
+        r##"<a id="dl" class="btn big" href="/files/Price-List.PDF?v=2" download data-plan="pro"><span id="lbl">  Get the
+        price   list </span></a>"##,
+    );
+    let span = document().get_element_by_id("lbl").unwrap();
+    let selectors = vec!["#dl".to_string(), "#nope".to_string()];
+    let info = element_info(
+        &span,
+        &selectors,
+        &["data-plan".to_string(), "data-missing".to_string()],
+        true,
+    );
+    assert_eq!(info.hits, vec![0]);
+    assert_eq!(info.tag, "a");
+    assert_eq!(info.id, "dl");
+    assert_eq!(info.classes, "btn big");
+    assert_eq!(info.text, "Get the price list");
+    assert!(info.download);
+    let origin = web_sys::window().unwrap().location().origin().unwrap();
+    assert_eq!(
+        info.href,
+        format!("{origin}/files/Price-List.PDF?v=2"),
+        "absolute href"
+    );
+    assert_eq!(
+        info.attrs,
+        vec![("data-plan".to_string(), "pro".to_string())]
+    );
+    // text is not read unless a goal needs it
+    assert_eq!(element_info(&span, &selectors, &[], false).text, "");
     root.remove();
 }
 

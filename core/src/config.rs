@@ -4,8 +4,11 @@
 //! goalpost for the page; a problem inside one goal skips that goal only, and the others
 //! keep working. Every problem is reported with its JSON path.
 
-use crate::error::{join_index, join_key, nearest, ConfigError, ErrorKind};
-use crate::goals::{Goal, GoalKind, GoalSet, Trigger};
+use crate::compile_goals::compile_goals;
+use crate::condition::strings;
+use crate::error::{join_key, nearest, ConfigError, ErrorKind};
+use crate::goals::GoalSet;
+use crate::interaction::MESSENGERS;
 use crate::json::Json;
 use crate::policy::{BatchPolicy, RetryPolicy};
 use crate::time::Millis;
@@ -27,6 +30,8 @@ pub struct Config {
     pub batch: BatchPolicy,
     /// How to retry.
     pub retry: RetryPolicy,
+    /// Push conversions to `window.dataLayer` with this event name (for Google Tag Manager).
+    pub data_layer: Option<String>,
 }
 
 /// The outcome of compiling a config: the config (unless a top-level problem disabled it)
@@ -47,14 +52,11 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "pageviews",
     "debug",
     "batch",
+    "hosts",
+    "messengers",
+    "dataLayer",
 ];
 pub(crate) const BATCH_KEYS: &[&str] = &["maxEvents", "maxDelayMs"];
-pub(crate) const GOAL_KEYS: &[&str] = &["id", "label", "kind", "on", "match"];
-/// Triggers this version understands.
-pub const TRIGGERS: &[&str] = &["click", "custom"];
-pub(crate) const KINDS: &[&str] = &["macro", "micro"];
-pub(crate) const CLICK_KEYS: &[&str] = &["selector"];
-pub(crate) const CUSTOM_KEYS: &[&str] = &["event"];
 
 /// Compiles a config value.
 pub fn compile(json: &Json) -> Compiled {
@@ -84,31 +86,36 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
         None => BatchPolicy::default(),
     };
     let goals_json = top.array("goals", errors);
+    let hosts = top.string_list("hosts", errors).unwrap_or_default();
+    let mut messengers: Vec<String> = MESSENGERS.iter().map(|m| m.to_string()).collect();
+    messengers.extend(
+        top.string_list("messengers", errors)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| m.to_ascii_lowercase()),
+    );
+    let data_layer = match top.value("dataLayer") {
+        None | Some(Json::Bool(false)) => None,
+        Some(Json::Bool(true)) => Some("goalpost_conversion".to_string()),
+        Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(other) => {
+            top.wrong("dataLayer", "true, false or an event name", other, errors);
+            None
+        }
+    };
     if errors.len() > before {
         return None;
     }
-    let mut goals = Vec::new();
-    for (i, g) in goals_json.unwrap_or(&[]).iter().enumerate() {
-        let path = join_index("goals", i);
-        if let Some(goal) = compile_goal(g, &path, i, errors) {
-            if goals.iter().any(|o: &Goal| o.id == goal.id) {
-                errors.push(ConfigError::new(
-                    &join_key(&path, "id"),
-                    ErrorKind::Invalid("duplicate goal id"),
-                ));
-            } else {
-                goals.push(goal);
-            }
-        }
-    }
+    let goals = compile_goals(goals_json.unwrap_or(&[]), hosts, messengers, errors);
     Some(Config {
         collector,
         site,
-        goals: GoalSet::new(goals),
+        goals,
         pageviews,
         debug,
         batch,
         retry: RetryPolicy::default(),
+        data_layer,
     })
 }
 
@@ -125,67 +132,9 @@ fn compile_batch(json: &Json, errors: &mut Vec<ConfigError>) -> BatchPolicy {
     policy
 }
 
-fn compile_goal(
-    json: &Json,
-    path: &str,
-    index: usize,
-    errors: &mut Vec<ConfigError>,
-) -> Option<Goal> {
-    let before = errors.len();
-    let g = Fields::new(json, path, GOAL_KEYS, errors)?;
-    let id = g.string("id", true, errors).unwrap_or_default();
-    if g.has("id") && !valid_name(&id) {
-        errors.push(ConfigError::new(
-            &join_key(path, "id"),
-            ErrorKind::Invalid(NAME_RULE),
-        ));
-    }
-    let label = g.string("label", false, errors);
-    let kind = match g.name("kind", KINDS, false, errors) {
-        Some("macro") => GoalKind::Macro,
-        _ => GoalKind::Micro,
-    };
-    let on = g.name("on", TRIGGERS, true, errors);
-    let match_path = join_key(path, "match");
-    let trigger = match on {
-        Some("click") => {
-            let m = g.value("match").unwrap_or(&Json::Null);
-            if matches!(m, Json::Null) {
-                errors.push(ConfigError::new(&match_path, ErrorKind::Missing));
-                None
-            } else {
-                Fields::new(m, &match_path, CLICK_KEYS, errors)
-                    .and_then(|m| m.string("selector", true, errors))
-                    .map(|selector| Trigger::Click { selector })
-            }
-        }
-        Some(_) => {
-            let event = match g.value("match") {
-                Some(m) => Fields::new(m, &match_path, CUSTOM_KEYS, errors)
-                    .and_then(|m| m.string("event", false, errors)),
-                None => None,
-            };
-            Some(Trigger::Custom {
-                event: event.unwrap_or_else(|| id.clone()),
-            })
-        }
-        None => None,
-    };
-    if errors.len() > before {
-        return None;
-    }
-    Some(Goal {
-        id,
-        label,
-        kind,
-        trigger: trigger?,
-        index,
-    })
-}
+pub(crate) const NAME_RULE: &str = "must be 1 to 64 characters from A-Z a-z 0-9 _ . -";
 
-const NAME_RULE: &str = "must be 1 to 64 characters from A-Z a-z 0-9 _ . -";
-
-fn valid_name(s: &str) -> bool {
+pub(crate) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()
@@ -283,27 +232,14 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A string that must be one of `names`; returns the matching `&'static str`.
-    fn name(
-        &self,
-        key: &str,
-        names: &[&'static str],
-        required: bool,
-        errors: &mut Vec<ConfigError>,
-    ) -> Option<&'static str> {
-        let s = self.string(key, required, errors)?;
-        let found = names.iter().find(|n| **n == s).copied();
-        if found.is_none() {
-            let suggestion = nearest(&s, names);
-            errors.push(ConfigError::new(
-                &join_key(self.path, key),
-                ErrorKind::UnknownName {
-                    found: s,
-                    suggestion,
-                },
-            ));
+    fn string_list(&self, key: &str, errors: &mut Vec<ConfigError>) -> Option<Vec<String>> {
+        match self.value(key)? {
+            Json::Array(items) => strings(items, &join_key(self.path, key), errors),
+            other => {
+                self.wrong(key, "a list of strings", other, errors);
+                None
+            }
         }
-        found
     }
 
     fn boolean(&self, key: &str, errors: &mut Vec<ConfigError>) -> Option<bool> {

@@ -33,8 +33,29 @@ pub enum ErrorKind {
         /// The nearest accepted name, if one is close.
         suggestion: Option<&'static str>,
     },
+    /// An operator name that does not exist (the path is the condition's field).
+    UnknownOperator {
+        /// The key found.
+        found: String,
+        /// The nearest operator, if one is close.
+        suggestion: Option<&'static str>,
+    },
+    /// A funnel step names a goal id that does not exist.
+    UnknownGoal {
+        /// The id found.
+        found: String,
+        /// The nearest goal id, if one is close.
+        suggestion: Option<String>,
+    },
     /// A value of the right type that breaks a rule, with the rule in words.
     Invalid(&'static str),
+    /// Like `Invalid`, naming the offending value after the reason.
+    InvalidValue {
+        /// The rule broken, ending in ": ".
+        why: &'static str,
+        /// The value.
+        value: String,
+    },
 }
 
 impl ConfigError {
@@ -46,7 +67,7 @@ impl ConfigError {
     }
 
     /// The message shown to site owners, e.g.
-    /// `goals[0].on: unknown value "clik" (did you mean "click"?)`.
+    /// `goals[0].on: unknown value "clik" — did you mean "click"?`.
     /// Built without `core::fmt`, so that it stays out of the wasm.
     pub fn message(&self) -> String {
         let mut m = String::new();
@@ -73,7 +94,21 @@ impl ConfigError {
                 crate::json::push_str_literal(&mut m, found);
                 push_suggestion(&mut m, *suggestion);
             }
+            ErrorKind::UnknownOperator { found, suggestion } => {
+                m.push_str("unknown operator ");
+                crate::json::push_str_literal(&mut m, found);
+                push_suggestion(&mut m, *suggestion);
+            }
+            ErrorKind::UnknownGoal { found, suggestion } => {
+                m.push_str("no goal with id ");
+                crate::json::push_str_literal(&mut m, found);
+                push_suggestion(&mut m, suggestion.as_deref());
+            }
             ErrorKind::Invalid(why) => m.push_str(why),
+            ErrorKind::InvalidValue { why, value } => {
+                m.push_str(why);
+                m.push_str(value);
+            }
         }
         m
     }
@@ -89,9 +124,9 @@ impl std::error::Error for ConfigError {}
 
 fn push_suggestion(m: &mut String, suggestion: Option<&str>) {
     if let Some(s) = suggestion {
-        m.push_str(" (did you mean ");
+        m.push_str(" \u{2014} did you mean ");
         crate::json::push_str_literal(m, s);
-        m.push_str("?)");
+        m.push('?');
     }
 }
 
@@ -108,20 +143,30 @@ pub fn nearest(found: &str, names: &[&'static str]) -> Option<&'static str> {
         .map(|(_, n)| n)
 }
 
-/// Levenshtein distance over chars.
-fn distance(a: &str, b: &str) -> usize {
+/// Edit distance over chars, counting a swap of two neighbours as one edit (optimal string
+/// alignment): "vaule" is one edit from "value".
+pub(crate) fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
-        cur.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
     }
-    prev[b.len()]
+    for i in 1..=a.len() {
+        d[i * w] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
 }
 
 /// `path.key`, or `key` at the root.
@@ -156,6 +201,11 @@ mod tests {
         assert_eq!(nearest("startswth", names), Some("startsWith"));
         assert_eq!(nearest("STARTSWITH", names), Some("startsWith"));
         assert_eq!(nearest("selecter", names), Some("selector"));
+        assert_eq!(
+            nearest("vaule", &["value", "label"]),
+            Some("value"),
+            "a swap is one edit"
+        );
         assert_eq!(nearest("zzz", names), None);
         assert_eq!(nearest("", names), None);
     }
@@ -171,7 +221,7 @@ mod tests {
         );
         assert_eq!(
             e.message(),
-            r#"goals[0].on: unknown value "clik" (did you mean "click"?)"#
+            r#"goals[0].on: unknown value "clik" — did you mean "click"?"#
         );
         assert_eq!(e.to_string(), e.message());
         let e = ConfigError::new(

@@ -1,7 +1,9 @@
-//! Goals compiled for matching: each trigger has its own index, so an input is only
-//! compared with the goals that can match it.
+//! Goals compiled for matching. Rules are indexed by trigger (and clicks by selector, custom
+//! events by name), so an interaction is only compared with the rules that can match it.
 
-use crate::error::{join_index, join_key, ConfigError, ErrorKind};
+use crate::condition::{Conditions, Pattern, Patterns};
+use crate::interaction::{classify_link, extension, Candidate, Interaction, LinkKinds, MediaEvent};
+use crate::time::Millis;
 
 /// Macro conversions are the business outcomes (purchase, lead, paid sign-up); micro
 /// conversions the steps towards them (add to cart, newsletter). Default: micro.
@@ -23,19 +25,134 @@ impl GoalKind {
     }
 }
 
-/// What makes a goal fire.
+/// How often a goal may convert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Once {
+    /// Every time it matches (default for `custom`: page code decides).
+    Every,
+    /// Once per page view (default for the interaction triggers: a double click is one
+    /// conversion).
+    Page,
+    /// Once per session (default for funnels and page-view goals: a reload of the thank-you
+    /// page, or a fourth page after a three-page goal, is not another conversion).
+    Session,
+    /// Once per visitor: kept in storage where consent allows; otherwise once per session.
+    Visitor,
+}
+
+/// Which selector list an index refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// Click targets (`closest()` on the click target).
+    Click = 0,
+    /// Forms (`matches()` on the submitted form).
+    Form = 1,
+    /// Media elements (`matches()` on the video/audio).
+    Media = 2,
+}
+
+/// What makes a rule fire.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Trigger {
-    /// A click on an element matching the CSS selector, or inside one.
-    Click {
-        /// Matched by the browser (`Element.closest`).
-        selector: String,
-    },
-    /// Page code called `track(event)`.
-    Custom {
-        /// The event name; defaults to the goal id.
-        event: String,
-    },
+    /// A click, optionally inside an element matching a selector.
+    Click,
+    /// A click on a link of one of these kinds.
+    Link(LinkKinds),
+    /// A click on a link to a file with one of these extensions (lowercase), or with a
+    /// `download` attribute.
+    Download(Vec<String>),
+    /// A form submission.
+    Submit,
+    /// Media progress; `None` matches any media event.
+    Media(Option<MediaEvent>),
+    /// Scroll depth.
+    Scroll,
+    /// A page view.
+    PageView,
+    /// An element was visible long enough (the watch's index).
+    Visible(u32),
+    /// Engaged time.
+    Engaged,
+    /// `track(event)` from page code.
+    Custom(String),
+}
+
+impl Trigger {
+    /// The config name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Trigger::Click => "click",
+            Trigger::Link(_) => "link",
+            Trigger::Download(_) => "download",
+            Trigger::Submit => "submit",
+            Trigger::Media(_) => "media",
+            Trigger::Scroll => "scroll",
+            Trigger::PageView => "pageview",
+            Trigger::Visible(_) => "visible",
+            Trigger::Engaged => "engaged",
+            Trigger::Custom(_) => "custom",
+        }
+    }
+
+    fn slot(&self) -> usize {
+        match self {
+            Trigger::Click | Trigger::Link(_) | Trigger::Download(_) => 0,
+            Trigger::Submit => 1,
+            Trigger::Media(_) => 2,
+            Trigger::Scroll => 3,
+            Trigger::PageView => 4,
+            Trigger::Visible(_) => 5,
+            Trigger::Engaged => 6,
+            Trigger::Custom(_) => 7,
+        }
+    }
+}
+
+/// A trigger with its selector and conditions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// What fires it.
+    pub trigger: Trigger,
+    /// The selector it requires (index into the trigger family's list), if any.
+    pub selector: Option<u32>,
+    /// Conditions on the candidate.
+    pub conditions: Conditions,
+}
+
+/// Where a conversion's value or currency comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source<T> {
+    /// Not set.
+    None,
+    /// A fixed value.
+    Fixed(T),
+    /// A prop of the custom event.
+    Prop(String),
+    /// An attribute of the clicked element or submitted form.
+    Attr(String),
+}
+
+/// A visibility watch: the shell observes elements matching `selector` and reports
+/// [`Interaction::Visible`] once one was at least `ratio` visible for `ms` milliseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Watch {
+    /// CSS selector.
+    pub selector: String,
+    /// 0 < ratio ≤ 1.
+    pub ratio: f64,
+    /// How long.
+    pub ms: Millis,
+}
+
+/// A funnel: ordered steps within a session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Funnel {
+    /// Rule index of each step.
+    pub steps: Vec<usize>,
+    /// No other step of the funnel may come between two consecutive steps.
+    pub strict: bool,
+    /// All steps within this long of the first, if set.
+    pub window: Option<Millis>,
 }
 
 /// One goal.
@@ -43,97 +160,410 @@ pub enum Trigger {
 pub struct Goal {
     /// Unique id, sent with its conversions.
     pub id: String,
-    /// A human label for reports.
+    /// A human label (for callbacks and reports).
     pub label: Option<String>,
     /// Macro or micro.
     pub kind: GoalKind,
-    /// What fires it.
-    pub trigger: Trigger,
+    /// A free category, sent with conversions.
+    pub category: Option<String>,
+    /// Dedupe mode.
+    pub once: Once,
+    /// Conversion value.
+    pub value: Source<f64>,
+    /// ISO 4217 currency code.
+    pub currency: Source<String>,
+    /// The rule that fires it (`None` for a funnel).
+    pub rule: Option<usize>,
+    /// The funnel, for `on: "funnel"`.
+    pub funnel: Option<Funnel>,
     /// Its position in the config's `goals` array (for error paths).
     pub index: usize,
 }
 
-/// The compiled goals.
+/// The compiled goals and their indexes.
 #[derive(Clone, Debug, Default)]
 pub struct GoalSet {
-    goals: Vec<Goal>,
-    /// Distinct click selectors; the shell tests each against a clicked element.
-    selectors: Vec<String>,
-    /// For each selector, the goals that use it.
-    by_selector: Vec<Vec<usize>>,
-    /// Custom event names with their goal, sorted by name.
-    custom: Vec<(String, usize)>,
+    pub(crate) goals: Vec<Goal>,
+    pub(crate) rules: Vec<Rule>,
+    /// Rule index → goal index (inline funnel steps have none).
+    pub(crate) rule_goal: Vec<Option<usize>>,
+    /// Rules per trigger slot, without a selector.
+    pub(crate) by_slot: [Vec<usize>; 8],
+    /// Per family, the distinct selectors and the rules that use each.
+    pub(crate) selectors: [Vec<(String, Vec<usize>)>; 3],
+    /// Custom event name → rules, sorted by name.
+    pub(crate) custom: Vec<(String, usize)>,
+    pub(crate) patterns: Vec<Pattern>,
+    pub(crate) watches: Vec<Watch>,
+    /// The site's own hosts (besides the page's), for outbound links.
+    pub(crate) hosts: Vec<String>,
+    /// Messenger schemes and hosts.
+    pub(crate) messengers: Vec<String>,
+    /// Goals (indexes) that can never convert (a funnel whose steps failed to compile).
+    pub(crate) dead: Vec<usize>,
+}
+
+/// Lengths to roll a [`GoalSet`] back to when a goal fails to compile.
+pub(crate) struct Mark {
+    goals: usize,
+    rules: usize,
+    patterns: usize,
+    watches: usize,
+    selectors: [usize; 3],
 }
 
 impl GoalSet {
-    /// Compiles goals into their indexes.
-    pub fn new(goals: Vec<Goal>) -> GoalSet {
-        let mut set = GoalSet {
-            goals,
-            ..GoalSet::default()
-        };
-        for (gi, goal) in set.goals.iter().enumerate() {
-            match &goal.trigger {
-                Trigger::Click { selector } => {
-                    match set.selectors.iter().position(|s| s == selector) {
-                        Some(si) => set.by_selector[si].push(gi),
-                        None => {
-                            set.selectors.push(selector.clone());
-                            set.by_selector.push(vec![gi]);
-                        }
-                    }
-                }
-                Trigger::Custom { event } => set.custom.push((event.clone(), gi)),
-            }
-        }
-        set.custom.sort_by(|a, b| a.0.cmp(&b.0));
-        set
-    }
-
     /// All goals, in config order.
     pub fn goals(&self) -> &[Goal] {
         &self.goals
     }
 
-    /// The distinct click selectors, indexed as [`GoalSet::on_click`] expects.
-    pub fn selectors(&self) -> &[String] {
-        &self.selectors
-    }
-
-    /// The goals fired by a click whose target is inside elements matching the selectors
-    /// at `hits` (indexes into [`GoalSet::selectors`]).
-    pub fn on_click<'a>(&'a self, hits: &'a [u32]) -> impl Iterator<Item = &'a Goal> + 'a {
-        hits.iter()
-            .filter_map(|h| self.by_selector.get(*h as usize))
-            .flatten()
-            .map(|gi| &self.goals[*gi])
-    }
-
-    /// The goals fired by the custom event `name`.
-    pub fn on_custom<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Goal> + 'a {
-        let start = self.custom.partition_point(|(n, _)| n.as_str() < name);
-        let end = start + self.custom[start..].partition_point(|(n, _)| n.as_str() == name);
-        self.custom[start..end]
+    /// The distinct selectors of a family; hits in interactions index into this list.
+    pub fn selectors(&self, family: Family) -> Vec<&str> {
+        self.selectors[family as usize]
             .iter()
-            .map(|(_, gi)| &self.goals[*gi])
+            .map(|(s, _)| s.as_str())
+            .collect()
     }
 
-    /// Disables every goal that uses the selector at `index`, which the browser rejected
-    /// as invalid CSS, and returns one error per goal.
-    pub fn reject_selector(&mut self, index: usize) -> Vec<ConfigError> {
-        let Some(goals) = self.by_selector.get_mut(index) else {
+    /// The regular expressions the rules use, for the shell to compile.
+    pub fn patterns(&self) -> &[Pattern] {
+        &self.patterns
+    }
+
+    /// The visibility watches.
+    pub fn watches(&self) -> &[Watch] {
+        &self.watches
+    }
+
+    /// Element attributes any rule or value reads (the shell collects only these).
+    pub fn attributes(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .rules
+            .iter()
+            .flat_map(|r| r.conditions.attributes())
+            .collect();
+        for g in &self.goals {
+            if let Source::Attr(a) = &g.value {
+                out.push(a);
+            }
+            if let Source::Attr(a) = &g.currency {
+                out.push(a);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Whether any rule reads an element's text.
+    pub fn reads_text(&self) -> bool {
+        self.rules.iter().any(|r| r.conditions.reads_text())
+    }
+
+    /// Whether any rule has this trigger slot (so the shell can skip listeners nobody needs).
+    pub fn uses(&self, trigger: &str) -> bool {
+        self.rules.iter().any(|r| r.trigger.name() == trigger)
+            || (trigger == "click"
+                && self
+                    .rules
+                    .iter()
+                    .any(|r| matches!(r.trigger, Trigger::Link(_) | Trigger::Download(_))))
+    }
+
+    /// Thresholds the shell should report for a numeric field of a trigger (scroll percent,
+    /// media percent/seconds, engaged seconds), sorted, from the rules' `gt`/`gte` conditions.
+    pub fn thresholds(&self, trigger: &str, field: &str) -> Vec<f64> {
+        let mut out: Vec<f64> = self
+            .rules
+            .iter()
+            .filter(|r| r.trigger.name() == trigger)
+            .flat_map(|r| {
+                r.conditions
+                    .all
+                    .iter()
+                    .chain(r.conditions.any.iter().flatten())
+            })
+            .filter(|c| c.field.name() == field)
+            .filter_map(|c| match c.op {
+                crate::condition::Op::Gte(n)
+                | crate::condition::Op::Gt(n)
+                | crate::condition::Op::EqualsNumber(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        out.sort_by(|a, b| a.total_cmp(b));
+        out.dedup();
+        out
+    }
+
+    /// Disables every rule that uses selector `index` of `family` (the browser rejected it)
+    /// and returns the config indexes of the goals affected.
+    pub fn reject_selector(&mut self, family: Family, index: usize) -> Vec<usize> {
+        let Some((_, rules)) = self.selectors[family as usize].get_mut(index) else {
             return Vec::new();
         };
-        let disabled = std::mem::take(goals);
-        disabled
-            .into_iter()
-            .map(|gi| {
-                let path = join_key(
-                    &join_key(&join_index("goals", self.goals[gi].index), "match"),
-                    "selector",
-                );
-                ConfigError::new(&path, ErrorKind::Invalid("is not a valid CSS selector"))
+        let rules = std::mem::take(rules);
+        self.disable(&rules)
+    }
+
+    /// [`GoalSet::reject_selector`], reported as config errors naming each goal's path.
+    pub fn reject_selector_errors(
+        &mut self,
+        family: Family,
+        index: usize,
+    ) -> Vec<crate::ConfigError> {
+        let sel = self.selectors[family as usize]
+            .get(index)
+            .map(|(s, _)| s.clone())
+            .unwrap_or_default();
+        let goals = self.reject_selector(family, index);
+        self.errors_for(
+            &goals,
+            "match.selector",
+            "is not a valid CSS selector: ",
+            &sel,
+        )
+    }
+
+    /// [`GoalSet::reject_pattern`], reported as config errors naming each goal's path.
+    pub fn reject_pattern_errors(&mut self, index: u32) -> Vec<crate::ConfigError> {
+        let source = self
+            .patterns
+            .get(index as usize)
+            .map(|p| p.source.clone())
+            .unwrap_or_default();
+        let goals = self.reject_pattern(index);
+        self.errors_for(
+            &goals,
+            "match",
+            "has an invalid regular expression: ",
+            &source,
+        )
+    }
+
+    fn errors_for(
+        &self,
+        goal_indexes: &[usize],
+        rest: &str,
+        why: &'static str,
+        what: &str,
+    ) -> Vec<crate::ConfigError> {
+        goal_indexes
+            .iter()
+            .map(|i| {
+                let funnel = self
+                    .goals
+                    .iter()
+                    .any(|g| g.index == *i && g.funnel.is_some());
+                let mut path = crate::error::join_index("goals", *i);
+                path.push('.');
+                path.push_str(if funnel { "steps" } else { rest });
+                crate::ConfigError {
+                    path,
+                    kind: crate::ErrorKind::InvalidValue {
+                        why,
+                        value: what.to_string(),
+                    },
+                }
             })
             .collect()
+    }
+
+    /// Disables every rule using pattern `index` (the engine rejected it).
+    pub fn reject_pattern(&mut self, index: u32) -> Vec<usize> {
+        let uses = |c: &crate::condition::Condition| c.op == crate::condition::Op::Matches(index);
+        let rules: Vec<usize> = (0..self.rules.len())
+            .filter(|r| {
+                let c = &self.rules[*r].conditions;
+                c.all.iter().chain(c.any.iter().flatten()).any(uses)
+            })
+            .collect();
+        self.disable(&rules)
+    }
+
+    fn disable(&mut self, rules: &[usize]) -> Vec<usize> {
+        let mut goals = Vec::new();
+        for r in rules {
+            // A rule that can never match: an `any` with one empty-never group is not
+            // expressible, so detach it from every index instead.
+            for slot in self.by_slot.iter_mut() {
+                slot.retain(|x| x != r);
+            }
+            for fam in self.selectors.iter_mut() {
+                for (_, rs) in fam.iter_mut() {
+                    rs.retain(|x| x != r);
+                }
+            }
+            self.custom.retain(|(_, x)| x != r);
+            // funnels that step through this rule cannot complete either
+            for (gi, g) in self.goals.iter().enumerate() {
+                if g.rule == Some(*r) || g.funnel.as_ref().is_some_and(|f| f.steps.contains(r)) {
+                    goals.push(self.goals[gi].index);
+                }
+            }
+        }
+        goals.sort_unstable();
+        goals.dedup();
+        for (gi, g) in self.goals.iter().enumerate() {
+            if goals.contains(&g.index) && !self.dead.contains(&gi) {
+                self.dead.push(gi);
+            }
+        }
+        goals
+    }
+
+    /// The rules an interaction (or, with `None`, the page view itself) can match: the
+    /// trigger's index, narrowed by selector hits or event name.
+    pub fn candidates(&self, interaction: Option<&Interaction>) -> Vec<usize> {
+        let slot = |s: usize| self.by_slot[s].iter().copied();
+        let hits = |fam: Family, hits: &[u32]| -> Vec<usize> {
+            hits.iter()
+                .filter_map(|h| self.selectors[fam as usize].get(*h as usize))
+                .flat_map(|(_, rs)| rs.iter().copied())
+                .collect()
+        };
+        let mut out: Vec<usize> = match interaction {
+            None => slot(4).collect(),
+            Some(Interaction::Click(e)) => slot(0).chain(hits(Family::Click, &e.hits)).collect(),
+            Some(Interaction::Submit(f)) => slot(1).chain(hits(Family::Form, &f.hits)).collect(),
+            Some(Interaction::Media(m)) => slot(2).chain(hits(Family::Media, &m.hits)).collect(),
+            Some(Interaction::Scroll { .. }) => slot(3).collect(),
+            Some(Interaction::Visible { watch }) => slot(5)
+                .filter(|r| self.rules[*r].trigger == Trigger::Visible(*watch))
+                .collect(),
+            Some(Interaction::Engaged { .. }) => slot(6).collect(),
+            Some(Interaction::Custom { name, .. }) => {
+                let start = self
+                    .custom
+                    .partition_point(|(n, _)| n.as_str() < name.as_str());
+                self.custom[start..]
+                    .iter()
+                    .take_while(|(n, _)| n == name)
+                    .map(|(_, r)| *r)
+                    .collect()
+            }
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Whether rule `r` matches the candidate (its trigger-specific test, then its conditions).
+    pub fn rule_matches(&self, r: usize, c: &Candidate, p: &dyn Patterns) -> bool {
+        let rule = &self.rules[r];
+        self.trigger_matches(rule, c) && rule.conditions.eval(c, p)
+    }
+
+    /// Why rule `r` did not match, for debug logs.
+    pub fn why_not(&self, r: usize, c: &Candidate, p: &dyn Patterns) -> &'static str {
+        let rule = &self.rules[r];
+        if !self.trigger_matches(rule, c) {
+            return rule.trigger.name();
+        }
+        rule.conditions.first_failure(c, p).unwrap_or("")
+    }
+
+    /// The goal that rule `r` fires, if any.
+    pub fn goal_of_rule(&self, r: usize) -> Option<&Goal> {
+        self.rule_goal
+            .get(r)
+            .copied()
+            .flatten()
+            .map(|g| &self.goals[g])
+    }
+
+    fn trigger_matches(&self, rule: &Rule, c: &Candidate) -> bool {
+        match (&rule.trigger, c.interaction) {
+            (Trigger::Link(kinds), Some(Interaction::Click(e))) => {
+                !e.href.is_empty()
+                    && classify_link(
+                        &e.href,
+                        &c.page.hostname,
+                        &self.hosts,
+                        &self.messengers,
+                        e.download,
+                    )
+                    .intersects(*kinds)
+            }
+            (Trigger::Download(exts), Some(Interaction::Click(e))) => {
+                !e.href.is_empty()
+                    && (e.download || extension(&e.href).is_some_and(|x| exts.contains(&x)))
+            }
+            (Trigger::Media(Some(want)), Some(Interaction::Media(m))) => m.event == *want,
+            _ => true,
+        }
+    }
+
+    /// Adds a rule and indexes it: by selector (of `family`) when it has one, else by trigger.
+    pub(crate) fn push_rule(
+        &mut self,
+        mut rule: Rule,
+        selector: Option<(Family, String)>,
+    ) -> usize {
+        let r = self.rules.len();
+        match (&rule.trigger, selector) {
+            (_, Some((family, sel))) => {
+                let list = &mut self.selectors[family as usize];
+                let si = match list.iter().position(|(s, _)| *s == sel) {
+                    Some(si) => si,
+                    None => {
+                        list.push((sel, Vec::new()));
+                        list.len() - 1
+                    }
+                };
+                list[si].1.push(r);
+                rule.selector = Some(si as u32);
+            }
+            (Trigger::Custom(name), None) => self.custom.push((name.clone(), r)),
+            (t, None) => self.by_slot[t.slot()].push(r),
+        }
+        self.rules.push(rule);
+        self.rule_goal.push(None);
+        r
+    }
+
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            goals: self.goals.len(),
+            rules: self.rules.len(),
+            patterns: self.patterns.len(),
+            watches: self.watches.len(),
+            selectors: [
+                self.selectors[0].len(),
+                self.selectors[1].len(),
+                self.selectors[2].len(),
+            ],
+        }
+    }
+
+    /// Removes everything added since `m`.
+    pub(crate) fn rollback(&mut self, m: &Mark) {
+        self.goals.truncate(m.goals);
+        self.rollback_rules(m);
+    }
+
+    /// Removes the rules (and their indexes, patterns, watches, selectors) added since `m`.
+    pub(crate) fn rollback_rules(&mut self, m: &Mark) {
+        let keep = |r: &usize| *r < m.rules;
+        self.rules.truncate(m.rules);
+        self.rule_goal.truncate(m.rules);
+        self.patterns.truncate(m.patterns);
+        self.watches.truncate(m.watches);
+        self.custom.retain(|(_, r)| keep(r));
+        for slot in self.by_slot.iter_mut() {
+            slot.retain(keep);
+        }
+        for (f, fam) in self.selectors.iter_mut().enumerate() {
+            fam.truncate(m.selectors[f]);
+            for (_, rs) in fam.iter_mut() {
+                rs.retain(keep);
+            }
+        }
+    }
+
+    /// Sorts the custom-event table for binary search.
+    pub(crate) fn finish(&mut self) {
+        self.custom.sort_by(|a, b| a.0.cmp(&b.0));
     }
 }

@@ -6,7 +6,7 @@
 //! inputs, so everything here is tested natively and deterministically.
 //!
 //! ```
-//! use goalpost_core::{compile, Input, Json, Millis, Output, Page, Tracker};
+//! use goalpost_core::{compile, Element, Family, Input, Interaction, Json, Millis, Output, Page, Tracker};
 //!
 //! // The site's config (in the browser, built from the page's JSON block).
 //! let json = Json::Object(vec![
@@ -22,23 +22,27 @@
 //! let compiled = compile(&json);
 //! assert!(compiled.errors.is_empty());
 //! let config = compiled.config.unwrap();
-//! assert_eq!(config.goals.selectors(), ["#signup"]);
+//! assert_eq!(config.goals.selectors(Family::Click), ["#signup"]);
 //!
 //! let mut tracker = Tracker::new(config, &[1, 2, 3, 4]);
 //! tracker.handle(Millis(0), Input::PageView(Page { url: "https://shop.test/?q=x".into(), ..Page::default() }));
 //! // The shell found the click inside `#signup` (selector 0): a macro goal is sent at once.
-//! tracker.handle(Millis(5), Input::Click(vec![0]));
+//! let click = Element { hits: vec![0], tag: "button".into(), ..Element::default() };
+//! tracker.handle(Millis(5), Input::Interact(Interaction::Click(click)));
 //! let outputs: Vec<Output> = std::iter::from_fn(|| tracker.poll()).collect();
-//! assert!(outputs.contains(&Output::Converted { goal: "signup".into() }));
+//! assert!(outputs.iter().any(|o| matches!(o, Output::Converted(c) if c.goal == "signup")));
 //! assert!(outputs.iter().any(|o| matches!(o, Output::Send { body, .. } if body.contains("\"goal\":\"signup\""))));
 //! ```
 
 #![warn(missing_docs)]
 
+mod compile_goals;
+mod condition;
 mod config;
 mod error;
 mod goals;
 mod ids;
+mod interaction;
 mod json;
 mod payload;
 mod policy;
@@ -46,13 +50,19 @@ mod time;
 mod tracker;
 mod url;
 
-pub use config::{compile, Compiled, Config, TRIGGERS};
+pub use compile_goals::{trigger_keys, TRIGGERS};
+pub use condition::{Condition, Conditions, Field, Op, Pattern, Patterns, FIELDS, OPERATORS};
+pub use config::{compile, Compiled, Config};
 pub use error::{nearest, ConfigError, ErrorKind};
-pub use goals::{Goal, GoalKind, GoalSet, Trigger};
+pub use goals::{Family, Funnel, Goal, GoalKind, GoalSet, Once, Rule, Source, Trigger, Watch};
 pub use ids::{EventId, Rng};
+pub use interaction::{
+    classify_link, extension, query_param, Candidate, Element, Form, Interaction, LinkKinds, Media,
+    MediaEvent, PageFields, DOWNLOAD_EXTENSIONS, MESSENGERS,
+};
 pub use json::{push_f64, push_str_literal, push_u64, Json};
 pub use payload::{batch_body, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN, VERSION};
 pub use policy::{BatchPolicy, RetryPolicy, SendStatus, Verdict};
 pub use time::Millis;
-pub use tracker::{Ignored, Input, Output, Page, Tracker};
+pub use tracker::{Conversion, Ignored, Input, NoPatterns, Output, Page, Tracker, SESSION_TIMEOUT};
 pub use url::{sanitize, truncate, ATTRIBUTION_PARAMS, MAX_URL_LEN};

@@ -41,8 +41,23 @@ pub enum EventData {
         goal: String,
         /// Macro or micro.
         kind: GoalKind,
+        /// The conversion's value, if the goal has one.
+        value: Option<f64>,
+        /// ISO 4217 code of the value.
+        currency: Option<String>,
+        /// The goal's category.
+        category: Option<String>,
         /// Props from a custom event.
         props: Vec<(String, Prop)>,
+    },
+    /// A step of a funnel was reached (step 0 is the first).
+    FunnelStep {
+        /// The funnel's goal id.
+        funnel: String,
+        /// Which step, 0-based.
+        step: u32,
+        /// How many steps the funnel has.
+        steps: u32,
     },
 }
 
@@ -71,6 +86,7 @@ impl Event {
         o.push_str(match self.data {
             EventData::PageView { .. } => "\"page_view\"",
             EventData::Conversion { .. } => "\"conversion\"",
+            EventData::FunnelStep { .. } => "\"funnel_step\"",
         });
         o.push_str(",\"ts\":");
         push_u64(&mut o, self.ts.0);
@@ -85,12 +101,43 @@ impl Event {
                 o.push_str(",\"referrer\":");
                 push_str_literal(&mut o, referrer);
             }
-            EventData::Conversion { goal, kind, props } => {
+            EventData::FunnelStep {
+                funnel,
+                step,
+                steps,
+            } => {
+                o.push_str(",\"goal\":");
+                push_str_literal(&mut o, funnel);
+                o.push_str(",\"step\":");
+                push_u64(&mut o, u64::from(*step));
+                o.push_str(",\"steps\":");
+                push_u64(&mut o, u64::from(*steps));
+            }
+            EventData::Conversion {
+                goal,
+                kind,
+                value,
+                currency,
+                category,
+                props,
+            } => {
                 o.push_str(",\"goal\":");
                 push_str_literal(&mut o, goal);
                 o.push_str(",\"kind\":\"");
                 o.push_str(kind.as_str());
                 o.push('"');
+                if let Some(v) = value {
+                    o.push_str(",\"value\":");
+                    push_f64(&mut o, *v);
+                }
+                if let Some(c) = currency {
+                    o.push_str(",\"currency\":");
+                    push_str_literal(&mut o, c);
+                }
+                if let Some(c) = category {
+                    o.push_str(",\"category\":");
+                    push_str_literal(&mut o, c);
+                }
                 if !props.is_empty() {
                     o.push_str(",\"props\":{");
                     for (i, (k, v)) in props.iter().enumerate() {

@@ -19,9 +19,11 @@
 
 use std::collections::VecDeque;
 
+use crate::condition::{Field, Patterns};
 use crate::config::Config;
-use crate::goals::{Goal, GoalKind};
+use crate::goals::{GoalKind, Once, Source};
 use crate::ids::{EventId, Rng};
+use crate::interaction::{Candidate, Interaction, PageFields};
 use crate::payload::{batch_body, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN};
 use crate::policy::{SendStatus, Verdict};
 use crate::time::Millis;
@@ -43,16 +45,8 @@ pub struct Page {
 pub enum Input {
     /// A page was loaded (or navigated to).
     PageView(Page),
-    /// A click; the indexes of the [`GoalSet::selectors`](crate::GoalSet::selectors) that
-    /// the target is inside of.
-    Click(Vec<u32>),
-    /// `track(name, props)` from page code.
-    Custom {
-        /// The event name.
-        name: String,
-        /// Flat props.
-        props: Vec<(String, Prop)>,
-    },
+    /// The visitor did something on the page.
+    Interact(Interaction),
     /// A timer asked for with [`Output::WakeAt`] fired (extra ticks are harmless).
     Tick,
     /// The page is being hidden or unloaded: send everything now, by beacon.
@@ -66,6 +60,23 @@ pub enum Input {
         /// What happened.
         status: SendStatus,
     },
+}
+
+/// A conversion, as page callbacks and `dataLayer` see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conversion {
+    /// The goal id.
+    pub goal: String,
+    /// Macro or micro.
+    pub kind: GoalKind,
+    /// The goal's label.
+    pub label: Option<String>,
+    /// The goal's category.
+    pub category: Option<String>,
+    /// The value, if any.
+    pub value: Option<f64>,
+    /// Its currency.
+    pub currency: Option<String>,
 }
 
 /// Something for the shell to do, drained with [`Tracker::poll`].
@@ -83,11 +94,8 @@ pub enum Output {
     },
     /// Feed [`Input::Tick`] at this time (replaces any earlier wake-up).
     WakeAt(Millis),
-    /// A goal was reached (for page callbacks and debug logs).
-    Converted {
-        /// The goal id.
-        goal: String,
-    },
+    /// A goal was reached (for page callbacks, `dataLayer` and debug logs).
+    Converted(Conversion),
     /// An input led to nothing, and why (debug mode logs it).
     Ignored(Ignored),
     /// Nothing is queued or in flight any more (settles `flush()` promises).
@@ -98,10 +106,19 @@ pub enum Output {
 /// tracker goes through here.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ignored {
-    /// A click matched no goal.
-    ClickMatchedNoGoal,
+    /// No goal has a rule for this kind of interaction (the trigger's name).
+    NoRule(&'static str),
     /// A custom event matched no goal.
     NoGoalForEvent(String),
+    /// A goal's rule was considered and did not match: the trigger or the field that failed.
+    NotMatched {
+        /// The goal id (empty for an inline funnel step).
+        goal: String,
+        /// The trigger or condition field that failed.
+        failed: &'static str,
+    },
+    /// The goal matched but already converted within its `once` scope.
+    AlreadyConverted(String),
     /// The collector refused a batch for good (a 4xx other than 408/429): its events dropped.
     Refused {
         /// How many events.
@@ -131,7 +148,11 @@ struct InFlight {
 pub struct Tracker {
     config: Config,
     rng: Rng,
-    page: Option<(EventId, String)>,
+    patterns: Box<dyn Patterns>,
+    page: Option<PageState>,
+    session: Session,
+    /// Goals converted by this visitor (memory; storage comes with consent).
+    visitor: Vec<usize>,
     queue: VecDeque<Queued>,
     in_flight: Vec<InFlight>,
     next_batch: u32,
@@ -144,13 +165,51 @@ pub struct Tracker {
     outputs: VecDeque<Output>,
 }
 
+struct PageState {
+    id: EventId,
+    /// The sanitised URL sent with events.
+    url: String,
+    fields: PageFields,
+    converted: Vec<usize>,
+}
+
+/// A session ends after this long without input (the industry's 30 minutes).
+pub const SESSION_TIMEOUT: Millis = Millis(30 * 60 * 1000);
+
+#[derive(Default)]
+struct Session {
+    last: Millis,
+    pages: u32,
+    converted: Vec<usize>,
+    /// Per goal index: the next step expected and when the funnel started.
+    funnels: Vec<(usize, usize, Millis)>,
+}
+
+/// Matches no pattern: for configs without regexes, and natively without an engine.
+pub struct NoPatterns;
+
+impl Patterns for NoPatterns {
+    fn is_match(&self, _: u32, _: &str) -> bool {
+        false
+    }
+}
+
 impl Tracker {
-    /// A tracker for `config`, its ids drawn from a generator seeded with `seed`.
+    /// A tracker for `config`, its ids drawn from a generator seeded with `seed`; `matches`
+    /// conditions never match (see [`Tracker::with_patterns`]).
     pub fn new(config: Config, seed: &[u32]) -> Tracker {
+        Tracker::with_patterns(config, seed, Box::new(NoPatterns))
+    }
+
+    /// A tracker whose `matches` conditions use `patterns`.
+    pub fn with_patterns(config: Config, seed: &[u32], patterns: Box<dyn Patterns>) -> Tracker {
         Tracker {
             config,
             rng: Rng::new(seed),
+            patterns,
             page: None,
+            session: Session::default(),
+            visitor: Vec::new(),
             queue: VecDeque::new(),
             in_flight: Vec::new(),
             next_batch: 1,
@@ -182,31 +241,23 @@ impl Tracker {
     /// Feeds one input.
     pub fn handle(&mut self, now: Millis, input: Input) {
         match input {
-            Input::PageView(page) => self.page_view(now, page),
-            Input::Click(hits) => {
-                let goals: Vec<Goal> = self.config.goals.on_click(&hits).cloned().collect();
-                if goals.is_empty() {
-                    self.ignore(Ignored::ClickMatchedNoGoal);
-                }
-                for g in goals {
-                    self.convert(now, &g, Vec::new());
-                }
+            Input::PageView(page) => {
+                self.touch_session(now);
+                self.page_view(now, page);
+                self.interact(now, None);
             }
-            Input::Custom { name, mut props } => {
-                let goals: Vec<Goal> = self.config.goals.on_custom(&name).cloned().collect();
-                if goals.is_empty() {
-                    self.ignore(Ignored::NoGoalForEvent(name));
-                }
-                props.truncate(MAX_PROPS);
-                for (k, v) in props.iter_mut() {
-                    truncate(k, MAX_PROP_LEN);
-                    if let Prop::Str(s) = v {
-                        truncate(s, MAX_PROP_LEN);
+            Input::Interact(mut i) => {
+                self.touch_session(now);
+                if let Interaction::Custom { props, .. } = &mut i {
+                    props.truncate(MAX_PROPS);
+                    for (k, v) in props.iter_mut() {
+                        truncate(k, MAX_PROP_LEN);
+                        if let Prop::Str(s) = v {
+                            truncate(s, MAX_PROP_LEN);
+                        }
                     }
                 }
-                for g in goals {
-                    self.convert(now, &g, props.clone());
-                }
+                self.interact(now, Some(&i));
             }
             Input::Tick => {
                 let retry_due = self.retry_at.is_some_and(|t| t <= now);
@@ -238,10 +289,24 @@ impl Tracker {
         self.outputs.pop_front()
     }
 
+    fn touch_session(&mut self, now: Millis) {
+        if self.session.pages > 0 && now.0.saturating_sub(self.session.last.0) > SESSION_TIMEOUT.0 {
+            self.session = Session::default();
+        }
+        self.session.last = now;
+    }
+
     fn page_view(&mut self, now: Millis, page: Page) {
         let id = self.rng.event_id();
         let url = sanitize(&page.url, ATTRIBUTION_PARAMS);
-        self.page = Some((id, url.clone()));
+        let fields = PageFields::new(&page.url, &page.title, &page.referrer);
+        self.page = Some(PageState {
+            id,
+            url: url.clone(),
+            fields,
+            converted: Vec::new(),
+        });
+        self.session.pages += 1;
         if self.config.pageviews {
             let mut title = page.title;
             truncate(&mut title, 300);
@@ -257,24 +322,184 @@ impl Tracker {
         }
     }
 
-    fn convert(&mut self, now: Millis, goal: &Goal, props: Vec<(String, Prop)>) {
+    /// Matches an interaction (or, with `None`, the page view) against the rules, converts
+    /// the goals it fires and advances the funnels.
+    fn interact(&mut self, now: Millis, interaction: Option<&Interaction>) {
+        let Some(page) = self.page.as_ref() else {
+            return;
+        };
+        let fields = page.fields.clone();
+        let c = Candidate {
+            page: &fields,
+            interaction,
+            pages_in_session: self.session.pages,
+        };
+        let goals = &self.config.goals;
+        let candidates = goals.candidates(interaction);
+        let mut matched = Vec::new();
+        let mut misses = Vec::new();
+        for r in candidates.iter().copied() {
+            if goals.rule_matches(r, &c, &*self.patterns) {
+                matched.push(r);
+            } else if self.config.debug {
+                let goal = goals
+                    .goal_of_rule(r)
+                    .map(|g| g.id.clone())
+                    .unwrap_or_default();
+                misses.push(Ignored::NotMatched {
+                    goal,
+                    failed: goals.why_not(r, &c, &*self.patterns),
+                });
+            }
+        }
+        for m in misses {
+            self.ignore(m);
+        }
+        match interaction {
+            Some(Interaction::Custom { name, .. }) if matched.is_empty() => {
+                self.ignore(Ignored::NoGoalForEvent(name.clone()))
+            }
+            Some(i) if candidates.is_empty() => self.ignore(Ignored::NoRule(trigger_name(i))),
+            _ => {}
+        }
+        for r in &matched {
+            if let Some(gi) = self.config.goals.rule_goal.get(*r).copied().flatten() {
+                self.convert(now, gi, &c);
+            }
+        }
+        self.advance_funnels(now, &matched, &c);
+    }
+
+    fn advance_funnels(&mut self, now: Millis, matched: &[usize], c: &Candidate) {
+        for gi in 0..self.config.goals.goals.len() {
+            let Some(f) = self.config.goals.goals[gi].funnel.clone() else {
+                continue;
+            };
+            if f.steps.is_empty() || self.config.goals.dead.contains(&gi) {
+                continue;
+            }
+            let pos = match self.session.funnels.iter().position(|(g, _, _)| *g == gi) {
+                Some(p) => p,
+                None => {
+                    self.session.funnels.push((gi, 0, now));
+                    self.session.funnels.len() - 1
+                }
+            };
+            let (_, mut next, mut started) = self.session.funnels[pos];
+            if next > 0
+                && f.window
+                    .is_some_and(|w| now.0.saturating_sub(started.0) > w.0)
+            {
+                next = 0;
+            }
+            let hit = |k: usize| matched.contains(&f.steps[k]);
+            if hit(next) {
+                if next == 0 {
+                    started = now;
+                }
+                self.funnel_step(now, gi, next as u32, f.steps.len() as u32);
+                next += 1;
+                if next == f.steps.len() {
+                    next = 0;
+                    self.convert(now, gi, c);
+                }
+            } else if f.strict && next > 0 && (0..f.steps.len()).any(|k| k != next && hit(k)) {
+                // another step came in between: start over (this event may be a new first step)
+                next = 0;
+                if hit(0) {
+                    started = now;
+                    self.funnel_step(now, gi, 0, f.steps.len() as u32);
+                    next = 1;
+                }
+            }
+            self.session.funnels[pos] = (gi, next, started);
+        }
+    }
+
+    fn funnel_step(&mut self, now: Millis, gi: usize, step: u32, steps: u32) {
         let id = self.rng.event_id();
-        let (page, url) = self.page.clone().unwrap_or((id, String::new()));
+        let Some(page) = self.page.as_ref() else {
+            return;
+        };
+        let funnel = self.config.goals.goals[gi].id.clone();
+        let ev = Event {
+            id,
+            ts: now,
+            page: page.id,
+            url: page.url.clone(),
+            data: EventData::FunnelStep {
+                funnel,
+                step,
+                steps,
+            },
+        };
+        self.enqueue(now, ev.to_json(), false);
+    }
+
+    fn convert(&mut self, now: Millis, gi: usize, c: &Candidate) {
+        let goal = self.config.goals.goals[gi].clone();
+        let Some(page) = self.page.as_mut() else {
+            return;
+        };
+        let seen = match goal.once {
+            Once::Every => false,
+            Once::Page => page.converted.contains(&gi),
+            Once::Session => self.session.converted.contains(&gi),
+            Once::Visitor => self.visitor.contains(&gi),
+        };
+        if seen {
+            self.ignore(Ignored::AlreadyConverted(goal.id));
+            return;
+        }
+        page.converted.push(gi);
+        self.session.converted.push(gi);
+        self.visitor.push(gi);
+        let (page_id, url) = (page.id, page.url.clone());
+        let value = match &goal.value {
+            Source::None => None,
+            Source::Fixed(v) => Some(*v),
+            Source::Prop(p) => c.value(&Field::Prop(p.clone())).and_then(|v| v.number()),
+            Source::Attr(a) => c.value(&Field::Attr(a.clone())).and_then(|v| v.number()),
+        };
+        let currency = match &goal.currency {
+            Source::None => None,
+            Source::Fixed(v) => Some(v.clone()),
+            Source::Prop(p) => c
+                .value(&Field::Prop(p.clone()))
+                .map(|v| v.text().into_owned()),
+            Source::Attr(a) => c
+                .value(&Field::Attr(a.clone()))
+                .map(|v| v.text().into_owned()),
+        }
+        .filter(|cur| cur.len() == 3 && cur.bytes().all(|b| b.is_ascii_uppercase()));
+        let props = match c.interaction {
+            Some(Interaction::Custom { props, .. }) => props.clone(),
+            _ => Vec::new(),
+        };
+        let id = self.rng.event_id();
         let data = EventData::Conversion {
             goal: goal.id.clone(),
             kind: goal.kind,
+            value,
+            currency: currency.clone(),
+            category: goal.category.clone(),
             props,
         };
         let ev = Event {
             id,
             ts: now,
-            page,
+            page: page_id,
             url,
             data,
         };
-        self.outputs.push_back(Output::Converted {
-            goal: goal.id.clone(),
-        });
+        self.outputs.push_back(Output::Converted(Conversion {
+            goal: goal.id,
+            kind: goal.kind,
+            label: goal.label,
+            category: goal.category,
+            value,
+            currency,
+        }));
         let urgent = goal.kind == GoalKind::Macro && self.config.batch.macro_now;
         self.enqueue(now, ev.to_json(), urgent);
     }
@@ -418,3 +643,15 @@ impl Tracker {
 
 #[cfg(test)]
 mod tests;
+
+fn trigger_name(i: &Interaction) -> &'static str {
+    match i {
+        Interaction::Click(_) => "click",
+        Interaction::Submit(_) => "submit",
+        Interaction::Media(_) => "media",
+        Interaction::Scroll { .. } => "scroll",
+        Interaction::Visible { .. } => "visible",
+        Interaction::Engaged { .. } => "engaged",
+        Interaction::Custom { .. } => "custom",
+    }
+}

@@ -55,7 +55,7 @@ test('bad goals are skipped with their paths; the good goal still converts', asy
   assert.equal(
     msgs[0].text,
     'goalpost: config problems; these goals are skipped, the rest work. ' +
-      'goals[0].on: unknown value "clik" (did you mean "click"?); goals[1].match.selector: is not a valid CSS selector',
+      'goals[0].on: unknown value "clik" — did you mean "click"?; goals[1].match.selector: is not a valid CSS selector: [[nope',
   );
   await page.click('#a'); // the typo goal: nothing
   await page.click('#good');

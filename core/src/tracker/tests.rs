@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config::compile;
+use crate::interaction::{Element, Interaction};
 use crate::json::from_serde;
 use serde_json::{json, Value};
 
@@ -9,8 +10,8 @@ fn tracker_with(extra: Value) -> Tracker {
     let mut v = json!({
         "collector": "/collect", "site": "shop",
         "goals": [
-            {"id": "signup", "kind": "macro", "on": "click", "match": {"selector": "#signup"}},
-            {"id": "cta", "on": "click", "match": {"selector": ".cta"}},
+            {"id": "signup", "kind": "macro", "on": "click", "once": "every", "match": {"selector": "#signup"}},
+            {"id": "cta", "on": "click", "once": "every", "match": {"selector": ".cta"}},
             {"id": "trial_started", "on": "custom"}
         ]
     });
@@ -51,6 +52,18 @@ fn ids(body: &Value) -> Vec<String> {
         .iter()
         .map(|e| e["id"].as_str().unwrap().to_string())
         .collect()
+}
+
+fn click(hits: &[u32]) -> Input {
+    Input::Interact(Interaction::Click(Element {
+        hits: hits.to_vec(),
+        tag: "button".into(),
+        ..Element::default()
+    }))
+}
+
+fn is_converted(o: &Output, goal: &str) -> bool {
+    matches!(o, Output::Converted(c) if c.goal == goal)
 }
 
 fn page(url: &str) -> Input {
@@ -95,11 +108,9 @@ fn a_macro_click_goes_out_at_once_with_the_page_view() {
     let mut t = tracker();
     t.handle(Millis(0), page("https://shop.test/"));
     drain(&mut t);
-    t.handle(Millis(300), Input::Click(vec![0]));
+    t.handle(Millis(300), click(&[0]));
     let outs = drain(&mut t);
-    assert!(outs.contains(&Output::Converted {
-        goal: "signup".into()
-    }));
+    assert!(outs.iter().any(|o| is_converted(o, "signup")));
     let s = sends(&outs);
     assert_eq!(s.len(), 1);
     let evs = s[0].1["events"].as_array().unwrap().clone();
@@ -117,21 +128,18 @@ fn a_macro_click_goes_out_at_once_with_the_page_view() {
 fn a_micro_click_waits_and_unmatched_clicks_are_ignored_with_a_reason() {
     let mut t = tracker();
     t.handle(Millis(0), page("https://shop.test/"));
-    t.handle(Millis(10), Input::Click(vec![1]));
+    t.handle(Millis(10), click(&[1]));
     let outs = drain(&mut t);
     assert!(sends(&outs).is_empty());
-    assert!(outs.contains(&Output::Converted { goal: "cta".into() }));
-    t.handle(Millis(20), Input::Click(vec![]));
-    assert_eq!(
-        drain(&mut t),
-        [Output::Ignored(Ignored::ClickMatchedNoGoal)]
-    );
+    assert!(outs.iter().any(|o| is_converted(o, "cta")));
+    t.handle(Millis(20), click(&[]));
+    assert_eq!(drain(&mut t), [Output::Ignored(Ignored::NoRule("click"))]);
     t.handle(
         Millis(30),
-        Input::Custom {
+        Input::Interact(Interaction::Custom {
             name: "nope".into(),
             props: vec![],
-        },
+        }),
     );
     assert_eq!(
         drain(&mut t),
@@ -155,10 +163,10 @@ fn custom_events_carry_capped_props() {
     }
     t.handle(
         Millis(5),
-        Input::Custom {
+        Input::Interact(Interaction::Custom {
             name: "trial_started".into(),
             props,
-        },
+        }),
     );
     t.handle(Millis(6), Input::Flush);
     let s = sends(&drain(&mut t));
@@ -177,7 +185,7 @@ fn a_full_batch_is_sent_without_waiting_and_the_next_waits_for_the_answer() {
     let mut t = tracker_with(json!({"batch": {"maxEvents": 3}}));
     t.handle(Millis(0), page("https://shop.test/"));
     for i in 1..=4 {
-        t.handle(Millis(i), Input::Click(vec![1]));
+        t.handle(Millis(i), click(&[1]));
     }
     let s = sends(&drain(&mut t));
     assert_eq!(s.len(), 1, "one batch in flight at a time");
@@ -207,7 +215,7 @@ fn events_queued_during_a_send_go_out_when_it_answers_if_their_delay_has_passed(
     t.handle(Millis(0), page("https://shop.test/"));
     t.handle(Millis(2_000), Input::Tick);
     let first = sends(&drain(&mut t))[0].0;
-    t.handle(Millis(2_100), Input::Click(vec![1]));
+    t.handle(Millis(2_100), click(&[1]));
     t.handle(Millis(4_100), Input::Tick); // due, but the first batch is still out
     assert!(sends(&drain(&mut t)).is_empty());
     t.handle(
@@ -226,7 +234,7 @@ fn events_queued_during_a_send_go_out_when_it_answers_if_their_delay_has_passed(
 fn a_server_error_is_retried_with_backoff_and_the_same_event_ids() {
     let mut t = tracker();
     t.handle(Millis(0), page("https://shop.test/"));
-    t.handle(Millis(1), Input::Click(vec![0]));
+    t.handle(Millis(1), click(&[0]));
     let s = sends(&drain(&mut t));
     let first_ids = ids(&s[0].1);
     t.handle(
@@ -250,7 +258,7 @@ fn a_server_error_is_retried_with_backoff_and_the_same_event_ids() {
     );
     assert_eq!(t.queued(), 2);
     // a new macro conversion does not jump the retry wait
-    t.handle(Millis(200), Input::Click(vec![0]));
+    t.handle(Millis(200), click(&[0]));
     assert!(sends(&drain(&mut t)).is_empty());
     t.handle(at, Input::Tick);
     let s2 = sends(&drain(&mut t));
@@ -327,7 +335,7 @@ fn network_errors_back_off_exponentially_then_give_up_and_count() {
 fn a_refused_batch_is_dropped_and_counted_and_the_next_one_goes() {
     let mut t = tracker_with(json!({"batch": {"maxEvents": 1}}));
     t.handle(Millis(0), page("https://shop.test/"));
-    t.handle(Millis(1), Input::Click(vec![1]));
+    t.handle(Millis(1), click(&[1]));
     let s = sends(&drain(&mut t));
     assert_eq!(s.len(), 1);
     t.handle(
@@ -355,10 +363,10 @@ fn hiding_the_page_sends_everything_by_beacon_within_the_byte_limit() {
     for i in 0..200 {
         t.handle(
             Millis(i),
-            Input::Custom {
+            Input::Interact(Interaction::Custom {
                 name: "trial_started".into(),
                 props: vec![("pad".into(), Prop::Str("y".repeat(150)))],
-            },
+            }),
         );
     }
     drain(&mut t);
@@ -444,7 +452,7 @@ fn pageviews_can_be_switched_off() {
     let mut t = tracker_with(json!({"pageviews": false}));
     t.handle(Millis(0), page("https://shop.test/x"));
     assert!(drain(&mut t).is_empty());
-    t.handle(Millis(1), Input::Click(vec![0]));
+    t.handle(Millis(1), click(&[0]));
     let s = sends(&drain(&mut t));
     assert_eq!(s[0].1["events"].as_array().unwrap().len(), 1);
     assert_eq!(s[0].1["events"][0]["url"], "https://shop.test/x");
