@@ -44,4 +44,8 @@ impl Patterns for BrowserPatterns {
             .and_then(|r| r.as_ref())
             .is_some_and(|r| r.test(text))
     }
+
+    fn fold_case(&self, text: &str) -> String {
+        js_sys::JsString::from(text).to_lower_case().into()
+    }
 }

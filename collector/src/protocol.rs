@@ -35,7 +35,12 @@ pub struct Event {
     pub goal: Option<String>,
     #[serde(rename = "kind")]
     pub goal_kind: Option<GoalKind>,
+    pub value: Option<f64>,
+    pub currency: Option<String>,
+    pub category: Option<String>,
     pub props: Option<BTreeMap<String, Prop>>,
+    pub step: Option<u32>,
+    pub steps: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +48,7 @@ pub struct Event {
 pub enum EventType {
     PageView,
     Conversion,
+    FunnelStep,
 }
 
 impl EventType {
@@ -50,6 +56,7 @@ impl EventType {
         match self {
             EventType::PageView => "page_view",
             EventType::Conversion => "conversion",
+            EventType::FunnelStep => "funnel_step",
         }
     }
 }
@@ -114,10 +121,35 @@ fn validate_event(e: &Event) -> Result<(), String> {
     if e.ts == 0 || e.ts > 32_503_680_000_000 {
         return Err("ts: not a plausible time in ms since the epoch".into());
     }
+    let conversion_only = e.goal_kind.is_some()
+        || e.props.is_some()
+        || e.value.is_some()
+        || e.currency.is_some()
+        || e.category.is_some();
+    let step_only = e.step.is_some() || e.steps.is_some();
+    if e.kind != EventType::Conversion && conversion_only {
+        return Err("kind/props/value/currency/category: only on a conversion".into());
+    }
+    if e.kind != EventType::FunnelStep && step_only {
+        return Err("step/steps: only on a funnel_step".into());
+    }
+    if e.kind != EventType::PageView && (e.title.is_some() || e.referrer.is_some()) {
+        return Err("title/referrer: only on a page_view".into());
+    }
     match e.kind {
+        EventType::FunnelStep => {
+            check_name(
+                "goal",
+                e.goal.as_deref().ok_or("goal: required on a funnel_step")?,
+            )?;
+            match (e.step, e.steps) {
+                (Some(step), Some(steps)) if (2..=100).contains(&steps) && step < steps => {}
+                _ => return Err("step/steps: required, 0 <= step < steps <= 100".into()),
+            }
+        }
         EventType::PageView => {
-            if e.goal.is_some() || e.goal_kind.is_some() || e.props.is_some() {
-                return Err("goal/kind/props: not allowed on a page_view".into());
+            if e.goal.is_some() {
+                return Err("goal: not allowed on a page_view".into());
             }
             check_len("title", e.title.as_deref().unwrap_or(""), 300)?;
             check_len("referrer", e.referrer.as_deref().unwrap_or(""), 2048)?;

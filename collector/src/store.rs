@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::protocol::Batch;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &["CREATE TABLE events (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE events (
         id TEXT PRIMARY KEY,
         site TEXT NOT NULL,
         type TEXT NOT NULL,
@@ -24,7 +25,13 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE events (
         batch TEXT NOT NULL,
         received INTEGER NOT NULL
     );
-    CREATE INDEX events_site_ts ON events (site, ts);"];
+    CREATE INDEX events_site_ts ON events (site, ts);",
+    "ALTER TABLE events ADD COLUMN value REAL;
+    ALTER TABLE events ADD COLUMN currency TEXT;
+    ALTER TABLE events ADD COLUMN category TEXT;
+    ALTER TABLE events ADD COLUMN step INTEGER;
+    ALTER TABLE events ADD COLUMN steps INTEGER;",
+];
 
 /// The store. One connection behind a mutex: SQLite serialises writers anyway, and WAL
 /// keeps readers off the writer's back.
@@ -57,6 +64,11 @@ pub struct Row {
     #[serde(rename = "kind")]
     pub goal_kind: Option<String>,
     pub props: Option<serde_json::Value>,
+    pub value: Option<f64>,
+    pub currency: Option<String>,
+    pub category: Option<String>,
+    pub step: Option<i64>,
+    pub steps: Option<i64>,
     pub batch: String,
     pub received: i64,
 }
@@ -88,8 +100,9 @@ impl Store {
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO events
-                 (id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 (id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received,
+                  value, currency, category, step, steps)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             )?;
             for e in &batch.events {
                 let props = e
@@ -109,7 +122,12 @@ impl Store {
                     e.goal_kind.map(|k| k.as_str()),
                     props,
                     batch.batch,
-                    received
+                    received,
+                    e.value,
+                    e.currency,
+                    e.category,
+                    e.step,
+                    e.steps
                 ])?;
             }
         }
@@ -124,7 +142,8 @@ impl Store {
     pub fn events(&self, site: Option<&str>) -> rusqlite::Result<Vec<Row>> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut stmt = conn.prepare(
-            "SELECT id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received
+            "SELECT id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received,
+                    value, currency, category, step, steps
              FROM events WHERE (?1 IS NULL OR site = ?1) ORDER BY ts, rowid",
         )?;
         let rows = stmt.query_map([site], |r| {
@@ -143,6 +162,11 @@ impl Store {
                 props: props.and_then(|p| serde_json::from_str(&p).ok()),
                 batch: r.get(11)?,
                 received: r.get(12)?,
+                value: r.get(13)?,
+                currency: r.get(14)?,
+                category: r.get(15)?,
+                step: r.get(16)?,
+                steps: r.get(17)?,
             })
         })?;
         rows.collect()

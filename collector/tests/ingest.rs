@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use goalpost_collector::{app, Options, Store};
-use goalpost_core::{compile, Input, Json, Millis, Output, Page, Tracker};
+use goalpost_core::{compile, Element, Input, Interaction, Json, Millis, Output, Page, Tracker};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -110,7 +110,14 @@ fn core_batch() -> String {
         referrer: String::new(),
     };
     t.handle(Millis(1_700_000_000_000), Input::PageView(page));
-    t.handle(Millis(1_700_000_000_500), Input::Click(vec![0]));
+    let click = Element {
+        hits: vec![0],
+        ..Element::default()
+    };
+    t.handle(
+        Millis(1_700_000_000_500),
+        Input::Interact(Interaction::Click(click)),
+    );
     std::iter::from_fn(|| t.poll())
         .find_map(|o| {
             if let Output::Send { body, .. } = o {
@@ -120,6 +127,107 @@ fn core_batch() -> String {
             }
         })
         .unwrap()
+}
+
+/// A real batch with a valued conversion and funnel steps, written by the core.
+fn funnel_batch() -> String {
+    use goalpost_core::Interaction;
+    let cfg = serde_json::json!({
+        "collector": "/collect", "site": "shop",
+        "goals": [
+            {"id": "cart", "on": "custom", "match": {"event": "add_to_cart"}},
+            {"id": "purchase", "kind": "macro", "on": "custom", "value": {"prop": "total"}, "currency": "EUR", "category": "sales"},
+            {"id": "checkout", "on": "funnel", "steps": ["cart", "purchase"]}
+        ]
+    });
+    fn j(v: &Value) -> Json {
+        match v {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Number(n) => Json::Number(n.as_f64().unwrap()),
+            Value::String(s) => Json::String(s.clone()),
+            Value::Array(a) => Json::Array(a.iter().map(j).collect()),
+            Value::Object(o) => Json::Object(o.iter().map(|(k, v)| (k.clone(), j(v))).collect()),
+        }
+    }
+    let c = compile(&j(&cfg));
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+    let mut t = Tracker::new(c.config.unwrap(), &[1]);
+    let now = Millis(1_700_000_000_000);
+    t.handle(
+        now,
+        Input::PageView(Page {
+            url: "https://shop.test/cart".into(),
+            ..Page::default()
+        }),
+    );
+    t.handle(
+        now,
+        Input::Interact(Interaction::Custom {
+            name: "add_to_cart".into(),
+            props: vec![],
+        }),
+    );
+    let total = goalpost_core::Prop::Num(59.9);
+    t.handle(
+        now,
+        Input::Interact(Interaction::Custom {
+            name: "purchase".into(),
+            props: vec![("total".into(), total)],
+        }),
+    );
+    std::iter::from_fn(|| t.poll())
+        .find_map(|o| {
+            if let Output::Send { body, .. } = o {
+                Some(body)
+            } else {
+                None
+            }
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn values_currencies_and_funnel_steps_are_stored() {
+    let srv = start(Options::default()).await;
+    let r = request(srv.addr, "POST", "/collect", "", funnel_batch().as_bytes()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rows = stored(&srv).await;
+    let kinds: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["type"].as_str().unwrap(),
+                r["goal"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("page_view", ""),
+            ("conversion", "cart"),
+            ("funnel_step", "checkout"),
+            ("conversion", "purchase"),
+            ("funnel_step", "checkout"),
+            ("conversion", "checkout")
+        ],
+        "all events of one interaction travel in the batch its macro conversion sends"
+    );
+    let purchase = &rows[3];
+    assert_eq!(purchase["value"], 59.9);
+    assert_eq!(purchase["currency"], "EUR");
+    assert_eq!(purchase["category"], "sales");
+    assert_eq!(purchase["props"]["total"], 59.9);
+    assert_eq!(
+        (rows[2]["step"].as_i64(), rows[2]["steps"].as_i64()),
+        (Some(0), Some(2))
+    );
+    assert_eq!(
+        (rows[4]["step"].as_i64(), rows[4]["steps"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(rows[0]["value"], Value::Null);
 }
 
 #[tokio::test]
@@ -350,7 +458,7 @@ fn the_beacon_schema_covers_what_the_core_writes() {
     assert_eq!(schema["properties"]["v"]["const"], goalpost_core::VERSION);
     assert_eq!(
         schema["$defs"]["event"]["properties"]["type"]["enum"],
-        json!(["page_view", "conversion"])
+        json!(["page_view", "conversion", "funnel_step"])
     );
     assert_eq!(
         schema["properties"]["events"]["maxItems"],

@@ -147,6 +147,12 @@ pub struct Condition {
 pub trait Patterns {
     /// Whether pattern `index` (as listed by [`crate::GoalSet::patterns`]) matches `text`.
     fn is_match(&self, index: u32, text: &str) -> bool;
+
+    /// `text` in lower case, for case-insensitive conditions. The shell uses the browser's
+    /// `toLowerCase` (Unicode case tables cost wasm bytes); this default uses Rust's.
+    fn fold_case(&self, text: &str) -> String {
+        text.to_lowercase()
+    }
 }
 
 /// A regex pattern as configured, with its case flag.
@@ -185,6 +191,22 @@ impl Conditions {
             return Some("any");
         }
         None
+    }
+
+    /// Lower-cases the needles of case-insensitive conditions with `p`'s case folding.
+    pub fn fold_needles(&mut self, p: &dyn Patterns) {
+        for c in self.all.iter_mut().chain(self.any.iter_mut().flatten()) {
+            if !c.case_insensitive {
+                continue;
+            }
+            match &mut c.op {
+                Op::Equals(s) | Op::Contains(s) | Op::StartsWith(s) | Op::EndsWith(s) => {
+                    *s = p.fold_case(s)
+                }
+                Op::In(list) => list.iter_mut().for_each(|s| *s = p.fold_case(s)),
+                _ => {}
+            }
+        }
     }
 
     /// Fields read from element attributes (the shell collects only these).
@@ -250,7 +272,7 @@ impl Condition {
         let text = || {
             let t = value.text();
             if self.case_insensitive {
-                std::borrow::Cow::Owned(t.to_lowercase())
+                std::borrow::Cow::Owned(p.fold_case(&t))
             } else {
                 t
             }
@@ -294,10 +316,11 @@ pub(crate) fn compile_condition(
         Json::String(s) => out.push(simple(Op::Equals(s.clone()))),
         Json::Number(n) => out.push(simple(Op::EqualsNumber(*n))),
         Json::Bool(b) => out.push(simple(Op::Exists(*b))),
-        Json::Array(items) => match strings(items, path, errors) {
-            Some(list) => out.push(simple(Op::In(list))),
-            None => {}
-        },
+        Json::Array(items) => {
+            if let Some(list) = strings(items, path, errors) {
+                out.push(simple(Op::In(list)));
+            }
+        }
         Json::Object(ops) => compile_ops(field, ops, path, patterns, out, errors),
         Json::Null => errors.push(ConfigError::new(
             path,
@@ -333,7 +356,9 @@ fn compile_ops(
     };
     let negate = flag("not", errors);
     let ci = flag("caseInsensitive", errors);
-    let fold = |s: &str| if ci { s.to_lowercase() } else { s.to_string() };
+    // Needles are folded to lower case later, by the engine that folds the values
+    // (`Conditions::fold_needles`), so both sides use the same case mapping.
+    let fold = |s: &str| s.to_string();
     let before = out.len();
     for (key, v) in ops {
         let p = join_key(path, key);

@@ -221,7 +221,7 @@ impl Value<'_> {
     pub fn number(&self) -> Option<f64> {
         match self {
             Value::Number(n) => Some(*n),
-            Value::Text(t) => t.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+            Value::Text(t) => crate::json::parse_number(t),
         }
     }
 }

@@ -161,6 +161,8 @@ pub struct Tracker {
     failures: u32,
     wake: Option<Millis>,
     drain_wanted: bool,
+    /// An urgent or full queue asks for a send once the current input is fully handled.
+    send_due: bool,
     dropped: u64,
     outputs: VecDeque<Output>,
 }
@@ -201,8 +203,11 @@ impl Tracker {
         Tracker::with_patterns(config, seed, Box::new(NoPatterns))
     }
 
-    /// A tracker whose `matches` conditions use `patterns`.
-    pub fn with_patterns(config: Config, seed: &[u32], patterns: Box<dyn Patterns>) -> Tracker {
+    /// A tracker whose `matches` conditions (and case folding) use `patterns`.
+    pub fn with_patterns(mut config: Config, seed: &[u32], patterns: Box<dyn Patterns>) -> Tracker {
+        for rule in config.goals.rules.iter_mut() {
+            rule.conditions.fold_needles(&*patterns);
+        }
         Tracker {
             config,
             rng: Rng::new(seed),
@@ -218,6 +223,7 @@ impl Tracker {
             failures: 0,
             wake: None,
             drain_wanted: false,
+            send_due: false,
             dropped: 0,
             outputs: VecDeque::new(),
         }
@@ -280,6 +286,9 @@ impl Tracker {
                 self.send_next(now);
             }
             Input::Sent { batch, status } => self.sent(now, batch, status),
+        }
+        if std::mem::take(&mut self.send_due) {
+            self.send_next(now);
         }
         self.after(now);
     }
@@ -507,7 +516,7 @@ impl Tracker {
     fn enqueue(&mut self, now: Millis, json: String, urgent: bool) {
         self.queue.push_back(Queued { json, urgent });
         if urgent || self.queue.len() >= self.config.batch.max_events {
-            self.send_next(now);
+            self.send_due = true;
         } else if self.flush_at.is_none() {
             self.flush_at = Some(now.plus(self.config.batch.max_delay));
         }
