@@ -65,6 +65,15 @@ function api(inner) {
     shutdown() {
       if (inner && !dead) guard(() => inner.shutdown())();
     },
+    /** on('conversion', fn): fn(detail) for every conversion; returns a function that unsubscribes. */
+    on(type, fn) {
+      if (type !== 'conversion' || typeof fn !== 'function') return noop;
+      const handler = (e) => {
+        try { fn(e.detail); } catch (err) { console.error('goalpost: a conversion callback threw', err); }
+      };
+      document.addEventListener('goalpost:conversion', handler);
+      return () => document.removeEventListener('goalpost:conversion', handler);
+    },
     /** @internal listeners installed, for tests */
     get listenerCount() { return inner && !dead ? inner.listenerCount() : 0; },
   };

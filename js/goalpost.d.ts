@@ -1,13 +1,60 @@
-/** A goal rule. See the README for every trigger; this version understands `click` and `custom`. */
+/** A condition: a string (equals), number (equals; a threshold for percent/seconds/pixels of
+ * scroll, media and engaged goals), list (in), true/false (exists), or operators. */
+export type Condition =
+  | string
+  | number
+  | boolean
+  | string[]
+  | {
+      equals?: string | number; contains?: string; startsWith?: string; endsWith?: string;
+      matches?: string; in?: string[]; exists?: boolean;
+      gt?: number; gte?: number; lt?: number; lte?: number;
+      not?: boolean; caseInsensitive?: boolean;
+    };
+
+export interface Match {
+  selector?: string;
+  url?: Condition; path?: Condition; hostname?: Condition; query?: Record<string, Condition>;
+  hash?: Condition; title?: Condition; referrer?: Condition; pagesInSession?: Condition;
+  text?: Condition; id?: Condition; classes?: Condition; tag?: Condition; attr?: Record<string, Condition>; href?: Condition;
+  type?: LinkType | LinkType[]; extensions?: string[]; addExtensions?: string[];
+  name?: Condition; action?: Condition;
+  event?: string; src?: Condition; percent?: Condition; seconds?: Condition; pixels?: Condition;
+  ratio?: number; ms?: number;
+  props?: Record<string, Condition>;
+  any?: Match[];
+}
+
+export type LinkType = 'outbound' | 'tel' | 'mailto' | 'messenger' | 'download';
+export type Source = { prop: string } | { attr: string };
+
+/** A goal rule. See the README for every trigger and operator. */
 export interface Goal {
   /** Unique id, 1–64 of A-Z a-z 0-9 _ . - */
   id: string;
   label?: string;
   /** Default "micro". Macro conversions are sent at once. */
   kind?: 'macro' | 'micro';
-  on: 'click' | 'custom';
-  /** click: `{ selector }` (CSS, matched with closest()); custom: `{ event }` (defaults to the goal id). */
-  match?: { selector?: string; event?: string };
+  category?: string;
+  on: 'click' | 'link' | 'download' | 'submit' | 'media' | 'scroll' | 'pageview' | 'visible' | 'engaged' | 'custom' | 'funnel';
+  match?: Match;
+  /** Default: every for custom, session for funnel and pageview, page otherwise. */
+  once?: 'every' | 'page' | 'session' | 'visitor';
+  value?: number | Source;
+  currency?: string | Source;
+  /** Funnels: goal ids or inline rules, in order. */
+  steps?: (string | { on: Goal['on']; match?: Match })[];
+  strict?: boolean;
+  windowMs?: number;
+}
+
+export interface Conversion {
+  goal: string;
+  kind: 'macro' | 'micro';
+  label: string | null;
+  category: string | null;
+  value: number | null;
+  currency: string | null;
 }
 
 export interface Config {
@@ -23,6 +70,12 @@ export interface Config {
   debug?: boolean;
   /** Batching (defaults: 20 events, 2000 ms). */
   batch?: { maxEvents?: number; maxDelayMs?: number };
+  /** The site's own hosts besides the page's (links to them are not outbound). */
+  hosts?: string[];
+  /** More messenger schemes ("threema:") or hosts. */
+  messengers?: string[];
+  /** Push conversions to window.dataLayer (true: event "goalpost_conversion"). */
+  dataLayer?: boolean | string;
 }
 
 export type PropValue = string | number | boolean;
@@ -34,6 +87,8 @@ export interface Goalpost {
   flush(): Promise<void>;
   /** Sends what is queued, then removes every listener and timer. */
   shutdown(): void;
+  /** Calls `fn` for every conversion (also a `goalpost:conversion` DOM event); returns an unsubscribe function. */
+  on(type: 'conversion', fn: (conversion: Conversion) => void): () => void;
 }
 
 export interface InitOptions {
@@ -49,7 +104,8 @@ declare global {
   interface Window {
     goalpost?: ((command: 'track', name: string, props?: Record<string, PropValue>) => void) &
       ((command: 'flush', done?: () => void) => void) &
-      ((command: 'shutdown') => void);
+      ((command: 'shutdown') => void) &
+      ((command: 'on', type: 'conversion', fn: (conversion: Conversion) => void) => void);
     goalpostConfig?: Config | string;
   }
 }

@@ -4,8 +4,22 @@
   var cur = w.goalpost;
   if (cur && cur.l) return;
   var script = d.currentScript;
-  var queue = (cur && cur.q) || [];
-  var stub = function () { queue.push(arguments); };
+  var queue = [];
+  // Conversion callbacks are DOM event listeners: attach them at once, so that they also see
+  // conversions made while goalpost starts (a landing-page goal).
+  function on(type, fn) {
+    if (type !== 'conversion' || typeof fn !== 'function') return;
+    d.addEventListener('goalpost:conversion', function (e) {
+      try { fn(e.detail); } catch (err) { console.error('goalpost: a conversion callback threw', err); }
+    });
+  }
+  function take(args) {
+    if (args[0] === 'on') on(args[1], args[2]);
+    else queue.push(args);
+  }
+  var early = (cur && cur.q) || [];
+  for (var k = 0; k < early.length; k++) take(early[k]);
+  var stub = function () { take(arguments); };
   stub.q = queue;
   stub.l = 1;
   w.goalpost = stub;
@@ -24,6 +38,7 @@
     if (cmd === 'track') gp.track(args[1], args[2]);
     else if (cmd === 'flush') { var p = gp.flush(); if (typeof args[1] === 'function') p.then(args[1]); }
     else if (cmd === 'shutdown') gp.shutdown();
+    else if (cmd === 'on') on(args[1], args[2]);
     else console.warn('goalpost: unknown command ' + cmd);
   }
 

@@ -256,7 +256,11 @@ impl Runtime {
                 }
                 Output::WakeAt(at) => self.set_timer(at.0.saturating_sub(now.0)),
                 Output::Converted(c) => self.announce(&c),
-                Output::Ignored(why) => self.debug_log("goalpost: ignored: ", reason(&why)),
+                Output::Ignored(why) => {
+                    if self.debug {
+                        log(false, &reason(&why));
+                    }
+                }
                 Output::Drained => self.settle_waiters(),
             }
         }
@@ -303,8 +307,14 @@ impl Runtime {
                 .ok()
                 .and_then(|p| p.dyn_into::<Function>().ok());
             if let Some(push) = push {
-                set("event", JsValue::from_str(name));
-                let _ = push.call1(&layer, &detail);
+                // dataLayer gets its own copy: callbacks keep the detail they were given.
+                let entry = js_sys::Object::assign(&js_sys::Object::new(), &detail);
+                let _ = js_sys::Reflect::set(
+                    &entry,
+                    &JsValue::from_str("event"),
+                    &JsValue::from_str(name),
+                );
+                let _ = push.call1(&layer, &entry);
             }
         }
     }
@@ -364,15 +374,39 @@ fn with_event(
     }
 }
 
-fn reason(why: &Ignored) -> &str {
+/// A debug line for an ignored input.
+fn reason(why: &Ignored) -> String {
+    let mut m = String::from("goalpost: ");
     match why {
-        Ignored::NoRule(trigger) => trigger,
-        Ignored::NoGoalForEvent(name) => name,
-        Ignored::NotMatched { goal, .. } => goal,
-        Ignored::AlreadyConverted(goal) => goal,
-        Ignored::Refused { .. } => "the collector refused a batch; its events are dropped",
-        Ignored::GaveUp { .. } => "a batch failed too often; its events are dropped",
+        Ignored::NoRule(trigger) => {
+            m.push_str("no goal listens for ");
+            m.push_str(trigger);
+        }
+        Ignored::NoGoalForEvent(name) => {
+            m.push_str("no goal for custom event ");
+            m.push_str(name);
+        }
+        Ignored::NotMatched { goal, failed } => {
+            m.push_str("goal ");
+            m.push_str(if goal.is_empty() {
+                "(funnel step)"
+            } else {
+                goal
+            });
+            m.push_str(" not matched: ");
+            m.push_str(failed);
+        }
+        Ignored::AlreadyConverted(goal) => {
+            m.push_str("goal ");
+            m.push_str(goal);
+            m.push_str(" already converted (once)");
+        }
+        Ignored::Refused { .. } => {
+            m.push_str("the collector refused a batch; its events are dropped")
+        }
+        Ignored::GaveUp { .. } => m.push_str("a batch failed too often; its events are dropped"),
     }
+    m
 }
 
 /// One line: `prefix` then every error's message, separated by "; ".

@@ -96,7 +96,8 @@ impl Trigger {
 
     fn slot(&self) -> usize {
         match self {
-            Trigger::Click | Trigger::Link(_) | Trigger::Download(_) => 0,
+            Trigger::Click => 0,
+            Trigger::Link(_) | Trigger::Download(_) => 8,
             Trigger::Submit => 1,
             Trigger::Media(_) => 2,
             Trigger::Scroll => 3,
@@ -188,7 +189,7 @@ pub struct GoalSet {
     /// Rule index → goal index (inline funnel steps have none).
     pub(crate) rule_goal: Vec<Option<usize>>,
     /// Rules per trigger slot, without a selector.
-    pub(crate) by_slot: [Vec<usize>; 8],
+    pub(crate) by_slot: [Vec<usize>; 9],
     /// Per family, the distinct selectors and the rules that use each.
     pub(crate) selectors: [Vec<(String, Vec<usize>)>; 3],
     /// Custom event name → rules, sorted by name.
@@ -425,7 +426,14 @@ impl GoalSet {
         };
         let mut out: Vec<usize> = match interaction {
             None => slot(4).collect(),
-            Some(Interaction::Click(e)) => slot(0).chain(hits(Family::Click, &e.hits)).collect(),
+            // link and download rules only for clicks on links
+            Some(Interaction::Click(e)) if e.href.is_empty() => {
+                slot(0).chain(hits(Family::Click, &e.hits)).collect()
+            }
+            Some(Interaction::Click(e)) => slot(0)
+                .chain(slot(8))
+                .chain(hits(Family::Click, &e.hits))
+                .collect(),
             Some(Interaction::Submit(f)) => slot(1).chain(hits(Family::Form, &f.hits)).collect(),
             Some(Interaction::Media(m)) => slot(2).chain(hits(Family::Media, &m.hits)).collect(),
             Some(Interaction::Scroll { .. }) => slot(3).collect(),
@@ -447,6 +455,27 @@ impl GoalSet {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// Whether rule `r` is for this kind of interaction and its selector (if any) was hit:
+    /// the per-rule test a matcher without indexes would make (the benchmark's baseline).
+    pub fn could_match(&self, r: usize, interaction: Option<&Interaction>) -> bool {
+        let rule = &self.rules[r];
+        let hit = |hits: &[u32]| rule.selector.is_none_or(|s| hits.contains(&s));
+        match (&rule.trigger, interaction) {
+            (Trigger::PageView, None) => true,
+            (Trigger::Click, Some(Interaction::Click(e))) => hit(&e.hits),
+            (Trigger::Link(_) | Trigger::Download(_), Some(Interaction::Click(e))) => {
+                !e.href.is_empty() && hit(&e.hits)
+            }
+            (Trigger::Submit, Some(Interaction::Submit(f))) => hit(&f.hits),
+            (Trigger::Media(_), Some(Interaction::Media(m))) => hit(&m.hits),
+            (Trigger::Scroll, Some(Interaction::Scroll { .. })) => true,
+            (Trigger::Visible(w), Some(Interaction::Visible { watch })) => w == watch,
+            (Trigger::Engaged, Some(Interaction::Engaged { .. })) => true,
+            (Trigger::Custom(n), Some(Interaction::Custom { name, .. })) => n == name,
+            _ => false,
+        }
     }
 
     /// Whether rule `r` matches the candidate (its trigger-specific test, then its conditions).
