@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark binary
 //! `npm run bench:core` (cargo bench -p goalpost-core --bench matching): the cost of matching
 //! one interaction against 10, 100 and 1,000 goals, indexed by trigger, against a naive scan
 //! of every rule. Writes bench/matching.md.
