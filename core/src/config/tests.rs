@@ -189,20 +189,14 @@ mod never_panics {
     use proptest::prelude::*;
 
     fn arb_json() -> impl Strategy<Value = Json> {
-        let names = prop_oneof![
-            Just("collector".to_string()),
-            Just("site".to_string()),
-            Just("goals".to_string()),
-            Just("id".to_string()),
-            Just("on".to_string()),
-            Just("match".to_string()),
-            Just("selector".to_string()),
-            Just("event".to_string()),
-            Just("kind".to_string()),
-            Just("batch".to_string()),
-            Just("maxEvents".to_string()),
-            ".{0,8}",
-        ];
+        let names = prop::sample::select(vec![
+            "collector", "site", "goals", "id", "on", "match", "selector", "event", "kind", "batch", "maxEvents",
+            "any", "query", "attr", "props", "path", "url", "text", "href", "equals", "contains", "matches", "in",
+            "not", "caseInsensitive", "gte", "lt", "exists", "steps", "strict", "windowMs", "once", "value",
+            "currency", "type", "extensions", "addExtensions", "percent", "pixels", "seconds", "ratio", "ms",
+            "hosts", "messengers", "dataLayer", "prop", "pagesInSession", "x",
+        ])
+        .prop_map(String::from);
         let leaf = prop_oneof![
             Just(Json::Null),
             any::<bool>().prop_map(Json::Bool),
@@ -224,7 +218,7 @@ mod never_panics {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
         #[test]
         fn compile_never_panics_and_every_error_has_a_message(json in arb_json()) {
             let c = compile(&json);
