@@ -50,6 +50,31 @@ function send(url, body, beacon, batch, done) {
   }
 }
 
+// History hooks for single-page apps: the page's call runs first, unchanged (and throws as it
+// would); only after it succeeded is goalpost told. 0 push, 1 replace, 2 popstate, 3 hashchange.
+function watch(navigated) {
+  const h = history;
+  const hooks = ['pushState', 'replaceState'].map((name, kind) => {
+    const original = h[name];
+    const hook = function () {
+      const result = original.apply(this, arguments);
+      navigated(kind);
+      return result;
+    };
+    h[name] = hook;
+    return [name, original, hook];
+  });
+  const pop = () => navigated(2);
+  const hash = () => navigated(3);
+  addEventListener('popstate', pop);
+  addEventListener('hashchange', hash);
+  return () => {
+    for (const [name, original, hook] of hooks) if (h[name] === hook) h[name] = original;
+    removeEventListener('popstate', pop);
+    removeEventListener('hashchange', hash);
+  };
+}
+
 function api(inner) {
   return {
     track(name, props) {
@@ -115,7 +140,7 @@ export async function init(config, options = {}) {
     crypto.getRandomValues(seed);
     let inner;
     try {
-      inner = Goalpost.start(config, { guard, send }, seed);
+      inner = Goalpost.start(config, { guard, send, watch }, seed);
     } catch (err) {
       if (typeof err === 'string') { console.error(err); return instance; }
       throw err;

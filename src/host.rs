@@ -5,6 +5,9 @@
 //!   every response body (Chromium keeps the keepalive budget until it is read), and calls
 //!   `done(batch, status)` with the HTTP status, -1 for a network error, -2 for a refused
 //!   beacon, -3 for an accepted one. Promise plumbing is smaller in JS than in wasm.
+//! - `watch(navigated)`: wraps `history.pushState` / `replaceState` so that the page's own call
+//!   runs (and throws) exactly as before, then reports the navigation; also `popstate` and
+//!   `hashchange`. Returns the function that restores them.
 
 use goalpost_core::SendStatus;
 use js_sys::Function;
@@ -20,12 +23,22 @@ extern "C" {
 
     #[wasm_bindgen(method)]
     fn send(this: &Host, url: &str, body: &str, beacon: bool, batch: u32, done: &Function);
+
+    #[wasm_bindgen(method)]
+    fn watch(this: &Host, navigated: &Function) -> JsValue;
 }
 
 impl Host {
     /// `f` wrapped so that it can never throw into the page.
     pub fn guarded(&self, f: &JsValue) -> Function {
         self.guard(f)
+    }
+
+    /// Calls `navigated(kind)` after `history.pushState` (0), `replaceState` (1), `popstate`
+    /// (2) and `hashchange` (3); returns the function that undoes the hooks.
+    pub fn watch_history(&self, navigated: &Function) -> Option<Function> {
+        use wasm_bindgen::JsCast;
+        self.watch(navigated).dyn_into::<Function>().ok()
     }
 
     /// Sends a batch; the result comes back through `done`.

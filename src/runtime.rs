@@ -18,6 +18,8 @@ use crate::dom::{element_info, invalid_selectors, log, target_element, Listener}
 use crate::host::{status_from_code, Host};
 use crate::patterns::BrowserPatterns;
 
+mod capture;
+
 type EventClosure = Closure<dyn Fn(Event)>;
 
 pub struct Runtime {
@@ -34,6 +36,7 @@ pub struct Runtime {
     uses_click: bool,
     data_layer: Option<String>,
     debug: bool,
+    capture: capture::Capture,
     timer: Cell<Option<i32>>,
     tick: OnceCell<Function>,
     done: OnceCell<Function>,
@@ -115,6 +118,7 @@ impl Runtime {
             uses_click: cfg.goals.uses("click"),
             data_layer: cfg.data_layer.clone(),
             debug: cfg.debug,
+            capture: capture::Capture::new(&cfg, window.location().href().unwrap_or_default()),
             core: RefCell::new(Tracker::with_patterns(cfg, seed, Box::new(patterns))),
             host,
             window,
@@ -161,6 +165,7 @@ impl Runtime {
         self.handle(Input::Hidden);
         self.stopped.set(true);
         self.listeners.borrow_mut().clear();
+        self.uninstall_capture();
         self.clear_timer();
         self.settle_waiters();
     }
@@ -205,6 +210,7 @@ impl Runtime {
             "pagehide",
             with_event(&weak, |rt, _| rt.handle(Input::Hidden)),
         );
+        self.install_capture(&weak);
     }
 
     fn listen(
@@ -221,11 +227,28 @@ impl Runtime {
         }
     }
 
+    /// A click (or middle click). Inside an open shadow root the event is retargeted to the
+    /// host at the document; `composedPath()[0]` is the element really clicked. Selector hits
+    /// count on both sides of the boundary (`closest()` does not cross it).
     fn on_click(&self, event: &Event) {
-        if let Some(target) = target_element(event) {
-            let info = element_info(&target, &self.selectors, &self.attrs, self.reads_text);
-            self.handle(Input::Interact(Interaction::Click(info)));
+        let outer = target_element(event);
+        let inner = event
+            .composed_path()
+            .get(0)
+            .dyn_into::<web_sys::Element>()
+            .ok();
+        let Some(target) = inner.or_else(|| outer.clone()) else {
+            return;
+        };
+        let mut info = element_info(&target, &self.selectors, &self.attrs, self.reads_text);
+        if let Some(host) = outer.filter(|o| *o != target) {
+            for h in crate::dom::selector_hits(&host, &self.selectors) {
+                if !info.hits.contains(&h) {
+                    info.hits.push(h);
+                }
+            }
         }
+        self.handle(Input::Interact(Interaction::Click(info)));
     }
 
     /// Feeds one input to the tracker and performs what it asks for.

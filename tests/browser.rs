@@ -202,6 +202,8 @@ fn recording_host(sent: Rc<RefCell<Vec<String>>>) -> (Host, Vec<JsFn>) {
         .unwrap();
     let send_fn = wrap.call1(&JsValue::NULL, send.as_ref()).unwrap();
     Reflect::set(&host, &"send".into(), &send_fn).unwrap();
+    let watch = js_sys::eval("(function () { return function () {}; })").unwrap();
+    Reflect::set(&host, &"watch".into(), &watch).unwrap();
     (host.unchecked_into(), vec![guard, send])
 }
 
@@ -215,7 +217,11 @@ fn shutdown_removes_every_listener_and_sends_what_was_queued() {
     )
     .unwrap();
     let gp = Goalpost::start(&config, host, &[1, 2, 3, 4]).unwrap();
-    assert_eq!(gp.listener_count(), 3, "click, visibilitychange, pagehide");
+    assert_eq!(
+        gp.listener_count(),
+        5,
+        "click, auxclick, visibilitychange, pagehide, pageshow"
+    );
     let buy: HtmlElement = document()
         .get_element_by_id("buy")
         .unwrap()
@@ -253,4 +259,95 @@ fn a_config_that_cannot_be_used_is_an_error_with_its_path() {
         err.as_string().unwrap(),
         "goalpost: invalid config, tracking is off. goals: expected an array, found an object"
     );
+}
+
+/// The goals in the bodies a recording host was given.
+fn sent_goals(sent: &Rc<RefCell<Vec<String>>>) -> Vec<String> {
+    let mut goals = Vec::new();
+    for body in sent.borrow().iter() {
+        let body = js_sys::JSON::parse(body).unwrap();
+        let events: Array = Reflect::get(&body, &"events".into())
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+        for e in events.iter() {
+            if let Some(g) = Reflect::get(&e, &"goal".into()).unwrap().as_string() {
+                goals.push(g);
+            }
+        }
+    }
+    goals
+}
+
+#[wasm_bindgen_test]
+fn links_are_classified_in_the_browser_including_shadow_dom_and_middle_clicks() {
+    let root = mount(
+        r##"<a id="out" href="https://partner.example/x">o</a><a id="tel" href="tel:+321">t</a>
+        <a id="mail" href="mailto:a@shop.example">m</a><a id="wa" href="https://wa.me/321">w</a>
+        <a id="pdf" href="/files/list.pdf">p</a><a id="own" href="/about">a</a><div id="host"></div>"##,
+    );
+    // links must not navigate the test page: the page (not goalpost) prevents it
+    let stop = js_sys::eval("(e) => e.preventDefault()")
+        .unwrap()
+        .dyn_into::<Function>()
+        .unwrap();
+    document()
+        .add_event_listener_with_callback("click", &stop)
+        .unwrap();
+    let host_el = document().get_element_by_id("host").unwrap();
+    let shadow = js_sys::eval(
+        "(h) => { const r = h.attachShadow({ mode: 'open' }); r.innerHTML = '<a id=\"inner\" href=\"https://elsewhere.example/\"><span>in shadow</span></a>'; return r.querySelector('span'); }",
+    )
+    .unwrap()
+    .dyn_into::<Function>()
+    .unwrap()
+    .call1(&JsValue::NULL, &host_el)
+    .unwrap();
+
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let (host, _keep) = recording_host(sent.clone());
+    let config = js_sys::JSON::parse(
+        r##"{"collector":"/c","site":"t","goals":[
+        {"id":"outbound","on":"link","once":"every","match":{"type":"outbound"}},
+        {"id":"tel","on":"link","match":{"type":"tel"}},
+        {"id":"mailto","on":"link","match":{"type":"mailto"}},
+        {"id":"messenger","on":"link","match":{"type":"messenger"}},
+        {"id":"download","on":"download"},
+        {"id":"shadow","on":"click","match":{"selector":"#host"}}]}"##,
+    )
+    .unwrap();
+    let gp = Goalpost::start(&config, host, &[9]).unwrap();
+    for id in ["out", "tel", "mail", "wa", "pdf", "own"] {
+        let a: HtmlElement = document()
+            .get_element_by_id(id)
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+        a.click();
+    }
+    // a click inside the shadow root: the link inside counts, and so does the host's selector
+    shadow.dyn_ref::<HtmlElement>().unwrap().click();
+    // a middle click on the outbound link (auxclick, button 1)
+    let middle = js_sys::eval("new MouseEvent('auxclick', { button: 1, bubbles: true, cancelable: true, composed: true })").unwrap();
+    let out = document().get_element_by_id("out").unwrap();
+    out.dispatch_event(middle.unchecked_ref()).unwrap();
+    gp.shutdown();
+    document()
+        .remove_event_listener_with_callback("click", &stop)
+        .unwrap();
+    let goals = sent_goals(&sent);
+    assert_eq!(
+        goals,
+        [
+            "outbound",
+            "tel",
+            "mailto",
+            "messenger",
+            "download",
+            "outbound",
+            "shadow",
+            "outbound"
+        ]
+    );
+    root.remove();
 }

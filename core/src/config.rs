@@ -32,6 +32,19 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// Push conversions to `window.dataLayer` with this event name (for Google Tag Manager).
     pub data_layer: Option<String>,
+    /// Single-page navigations that count as page views.
+    pub spa: Spa,
+}
+
+/// Which in-page navigations are page views.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spa {
+    /// None: only real page loads (and back-forward cache restores).
+    Off,
+    /// `pushState`, `replaceState` to another path, and `popstate` (default).
+    History,
+    /// History, and fragment changes too (hash routers: `#/cart`).
+    Hash,
 }
 
 /// The outcome of compiling a config: the config (unless a top-level problem disabled it)
@@ -48,6 +61,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "$schema",
     "collector",
     "site",
+    "spa",
     "goals",
     "pageviews",
     "debug",
@@ -94,6 +108,15 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
             .into_iter()
             .map(|m| m.to_ascii_lowercase()),
     );
+    let spa = match top.value("spa") {
+        None | Some(Json::Bool(true)) => Spa::History,
+        Some(Json::Bool(false)) => Spa::Off,
+        Some(Json::String(s)) if s == "hash" => Spa::Hash,
+        Some(other) => {
+            top.wrong("spa", "true, false or \"hash\"", other, errors);
+            Spa::History
+        }
+    };
     let data_layer = match top.value("dataLayer") {
         None | Some(Json::Bool(false)) => None,
         Some(Json::Bool(true)) => Some("goalpost_conversion".to_string()),
@@ -116,6 +139,7 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
         batch,
         retry: RetryPolicy::default(),
         data_layer,
+        spa,
     })
 }
 

@@ -394,7 +394,8 @@ pub fn extension(href: &str) -> Option<String> {
     (!ext.is_empty()).then(|| ext.to_ascii_lowercase())
 }
 
-/// Classifies a link. `own_hosts` are the site's hosts (the page's host always counts; a
+/// Classifies a link: tel, mailto and messenger links are those classes only; web links to
+/// another host are outbound; downloads can also be outbound. `own_hosts` are the site's hosts (the page's host always counts; a
 /// leading `www.` is ignored on both sides); `messengers` are schemes (`viber:`) or hosts.
 pub fn classify_link(
     href: &str,
@@ -434,7 +435,8 @@ pub fn classify_link(
         || own_hosts
             .iter()
             .any(|o| strip(&o.to_ascii_lowercase()) == strip(&host));
-    if web && !host.is_empty() && !own {
+    // a messenger link is its own class, not also outbound (one click, one goal type)
+    if web && !host.is_empty() && !own && !is_messenger {
         kinds = kinds.with(LinkKinds::OUTBOUND);
     }
     kinds

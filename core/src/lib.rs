@@ -52,7 +52,7 @@ mod url;
 
 pub use compile_goals::{trigger_keys, TRIGGERS};
 pub use condition::{Condition, Conditions, Field, Op, Pattern, Patterns, FIELDS, OPERATORS};
-pub use config::{compile, Compiled, Config};
+pub use config::{compile, Compiled, Config, Spa};
 pub use error::{nearest, ConfigError, ErrorKind};
 pub use goals::{Family, Funnel, Goal, GoalKind, GoalSet, Once, Rule, Source, Trigger, Watch};
 pub use ids::{EventId, Rng};

@@ -113,6 +113,8 @@ cases! {
     link_mailto: {"on": "link", "match": {"type": "mailto"}}, Some(link("mailto:hi@shop.test")) => true;
     link_mailto_not_tel: {"on": "link", "match": {"type": "tel"}}, Some(link("mailto:hi@shop.test")) => false;
     link_whatsapp: {"on": "link", "match": {"type": "messenger"}}, Some(link("https://wa.me/3212345")) => true;
+    link_messenger_is_not_outbound: {"on": "link", "match": {"type": "outbound"}}, Some(link("https://wa.me/3212345")) => false;
+    link_outbound_download: {"on": "link", "match": {"type": "outbound"}}, Some(link("https://cdn.other.test/a.pdf")) => true;
     link_whatsapp_api: {"on": "link", "match": {"type": "messenger"}}, Some(link("https://api.whatsapp.com/send?phone=1")) => true;
     link_telegram: {"on": "link", "match": {"type": "messenger"}}, Some(link("https://t.me/shop")) => true;
     link_viber: {"on": "link", "match": {"type": "messenger"}}, Some(link("viber://chat?number=1")) => true;

@@ -118,6 +118,7 @@ rejects! {
     steps_only_for_funnels: {"goals": [{"id": "a", "on": "custom", "strict": true}]} => "goals[0].strict: only a funnel takes this key";
     data_layer_type: {"dataLayer": 3} => "dataLayer: expected true, false or an event name, found a number";
     hosts_type: {"hosts": "shop.test"} => "hosts: expected a list of strings, found a string";
+    spa_value: {"spa": "yes"} => r#"spa: expected true, false or "hash", found a string"#;
     selector_wrong_type: {"goals": [{"id": "a", "on": "click", "match": {"selector": ["#a"]}}]}
         => "goals[0].match.selector: expected a string, found an array";
     duplicate_ids: {"goals": [{"id": "a", "on": "custom"}, {"id": "a", "on": "custom"}]} => "goals[1].id: duplicate goal id";
@@ -190,11 +191,54 @@ mod never_panics {
 
     fn arb_json() -> impl Strategy<Value = Json> {
         let names = prop::sample::select(vec![
-            "collector", "site", "goals", "id", "on", "match", "selector", "event", "kind", "batch", "maxEvents",
-            "any", "query", "attr", "props", "path", "url", "text", "href", "equals", "contains", "matches", "in",
-            "not", "caseInsensitive", "gte", "lt", "exists", "steps", "strict", "windowMs", "once", "value",
-            "currency", "type", "extensions", "addExtensions", "percent", "pixels", "seconds", "ratio", "ms",
-            "hosts", "messengers", "dataLayer", "prop", "pagesInSession", "x",
+            "collector",
+            "site",
+            "goals",
+            "id",
+            "on",
+            "match",
+            "selector",
+            "event",
+            "kind",
+            "batch",
+            "maxEvents",
+            "any",
+            "query",
+            "attr",
+            "props",
+            "path",
+            "url",
+            "text",
+            "href",
+            "equals",
+            "contains",
+            "matches",
+            "in",
+            "not",
+            "caseInsensitive",
+            "gte",
+            "lt",
+            "exists",
+            "steps",
+            "strict",
+            "windowMs",
+            "once",
+            "value",
+            "currency",
+            "type",
+            "extensions",
+            "addExtensions",
+            "percent",
+            "pixels",
+            "seconds",
+            "ratio",
+            "ms",
+            "hosts",
+            "messengers",
+            "dataLayer",
+            "prop",
+            "pagesInSession",
+            "x",
         ])
         .prop_map(String::from);
         let leaf = prop_oneof![

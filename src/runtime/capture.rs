@@ -1,0 +1,351 @@
+//! Capture beyond clicks: forms, middle clicks, media progress, scroll depth and single-page
+//! navigations, each mapped to the core's plain types. Everything here reads the DOM only in
+//! event handlers (scroll: once per animation frame) and never changes what the page does.
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::rc::{Rc, Weak};
+
+use goalpost_core::{Config, Family, Form, Input, Interaction, Media, MediaEvent, Page, Spa};
+use js_sys::{Function, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, Event, HtmlMediaElement};
+
+use super::{with_event, Runtime};
+use crate::dom::target_element;
+
+/// What the capture listeners need from the config, and their per-page state.
+pub struct Capture {
+    uses_submit: bool,
+    form_selectors: Vec<String>,
+    form_attrs: Vec<String>,
+    uses_media: bool,
+    media_selectors: Vec<String>,
+    media_percents: Vec<f64>,
+    media_seconds: Vec<f64>,
+    scroll_percents: Vec<f64>,
+    scroll_pixels: Vec<f64>,
+    spa: Spa,
+    /// The deepest scroll reported on this page view (percent, pixels).
+    scrolled: Cell<(f64, f64)>,
+    frame_pending: Cell<bool>,
+    frame: OnceCell<Function>,
+    frame_closure: OnceCell<Closure<dyn Fn()>>,
+    nav_closure: OnceCell<Closure<dyn Fn(u32)>>,
+    unwatch: RefCell<Option<Function>>,
+    /// The current page's URL, for de-duplicating navigations.
+    url: RefCell<String>,
+    /// Page views so far (media progress is once per element per page view).
+    page_no: Cell<u32>,
+}
+
+impl Capture {
+    pub fn new(cfg: &Config, url: String) -> Capture {
+        let g = &cfg.goals;
+        let own = |v: Vec<&str>| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Capture {
+            uses_submit: g.uses("submit"),
+            form_selectors: own(g.selectors(Family::Form)),
+            form_attrs: own(g.attributes()),
+            uses_media: g.uses("media"),
+            media_selectors: own(g.selectors(Family::Media)),
+            media_percents: g.thresholds("media", "percent"),
+            media_seconds: g.thresholds("media", "seconds"),
+            scroll_percents: g.thresholds("scroll", "percent"),
+            scroll_pixels: g.thresholds("scroll", "pixels"),
+            spa: cfg.spa,
+            scrolled: Cell::new((0.0, 0.0)),
+            frame_pending: Cell::new(false),
+            frame: OnceCell::new(),
+            frame_closure: OnceCell::new(),
+            nav_closure: OnceCell::new(),
+            unwatch: RefCell::new(None),
+            url: RefCell::new(url),
+            page_no: Cell::new(1),
+        }
+    }
+
+    fn uses_scroll(&self) -> bool {
+        !self.scroll_percents.is_empty() || !self.scroll_pixels.is_empty()
+    }
+}
+
+impl Runtime {
+    /// Installs the capture listeners the goals need.
+    pub(super) fn install_capture(self: &Rc<Self>, weak: &Weak<Runtime>) {
+        let doc: &web_sys::EventTarget = &self.document;
+        let win: &web_sys::EventTarget = &self.window;
+        let c = &self.capture;
+        if self.uses_click {
+            // middle clicks open links in new tabs without a click event
+            self.listen(
+                doc,
+                "auxclick",
+                with_event(weak, |rt, e| {
+                    if Reflect::get(e, &JsValue::from_str("button"))
+                        .ok()
+                        .and_then(|b| b.as_f64())
+                        == Some(1.0)
+                    {
+                        rt.on_click(e);
+                    }
+                }),
+            );
+        }
+        if c.uses_submit {
+            self.listen(doc, "submit", with_event(weak, |rt, e| rt.on_submit(e)));
+        }
+        if c.uses_media {
+            for kind in ["play", "timeupdate", "ended"] {
+                self.listen(doc, kind, with_event(weak, |rt, e| rt.on_media(e)));
+            }
+        }
+        if c.uses_scroll() {
+            let w = weak.clone();
+            let frame = Closure::<dyn Fn()>::new(move || {
+                if let Some(rt) = w.upgrade() {
+                    rt.capture.frame_pending.set(false);
+                    rt.measure_scroll();
+                }
+            });
+            let _ = c.frame.set(self.host.guarded(frame.as_ref()));
+            let _ = c.frame_closure.set(frame);
+            self.listen(
+                win,
+                "scroll",
+                with_event(weak, |rt, _| rt.schedule_scroll()),
+            );
+            self.listen(
+                win,
+                "resize",
+                with_event(weak, |rt, _| rt.schedule_scroll()),
+            );
+            // a page shorter than the viewport is read to the end on load
+            self.schedule_scroll();
+        }
+        if c.spa != Spa::Off {
+            let w = weak.clone();
+            let nav = Closure::<dyn Fn(u32)>::new(move |kind: u32| {
+                if let Some(rt) = w.upgrade() {
+                    rt.on_navigate(kind);
+                }
+            });
+            let guarded = self.host.guarded(nav.as_ref());
+            *c.unwatch.borrow_mut() = self.host.watch_history(&guarded);
+            let _ = c.nav_closure.set(nav);
+        }
+        // back-forward cache restores are new page views of the same URL
+        self.listen(
+            win,
+            "pageshow",
+            with_event(weak, |rt, e| {
+                if Reflect::get(e, &JsValue::from_str("persisted"))
+                    .ok()
+                    .and_then(|p| p.as_bool())
+                    == Some(true)
+                {
+                    rt.new_page(rt.capture.url.borrow().clone());
+                }
+            }),
+        );
+    }
+
+    /// Undoes what cannot be a dropped listener (the history hooks).
+    pub(super) fn uninstall_capture(&self) {
+        if let Some(unwatch) = self.capture.unwatch.borrow_mut().take() {
+            let _ = unwatch.call0(&JsValue::NULL);
+        }
+    }
+
+    fn on_submit(&self, e: &Event) {
+        let Some(form) = target_element(e) else {
+            return;
+        };
+        let c = &self.capture;
+        let action = Reflect::get(&form, &JsValue::from_str("action"))
+            .ok()
+            .and_then(|a| a.as_string())
+            .unwrap_or_default();
+        let info = Form {
+            hits: form_hits(&form, &c.form_selectors),
+            id: form.id(),
+            name: form.get_attribute("name").unwrap_or_default(),
+            action,
+            attrs: c
+                .form_attrs
+                .iter()
+                .filter_map(|a| form.get_attribute(a).map(|v| (a.clone(), v)))
+                .collect(),
+        };
+        self.handle(Input::Interact(Interaction::Submit(info)));
+    }
+
+    fn on_media(&self, e: &Event) {
+        let Some(el) = e
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlMediaElement>().ok())
+        else {
+            return;
+        };
+        let c = &self.capture;
+        // per element and page view: bit 0 started, bit 1 completed, then one bit per threshold
+        let key = JsValue::from_str("__goalpost");
+        let state = Reflect::get(&el, &key)
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0) as u64;
+        let page = u64::from(c.page_no.get());
+        let mut bits = if state >> 32 == page {
+            state & 0xffff_ffff
+        } else {
+            0
+        };
+        let duration = el.duration();
+        let now = el.current_time();
+        let percent = if duration.is_finite() && duration > 0.0 {
+            (now / duration * 100.0).min(100.0)
+        } else {
+            0.0
+        };
+        let mut events: Vec<(MediaEvent, f64, f64)> = Vec::new();
+        match e.type_().as_str() {
+            "play" if bits & 1 == 0 => {
+                bits |= 1;
+                events.push((MediaEvent::Start, percent, now));
+            }
+            "ended" if bits & 2 == 0 && duration.is_finite() => {
+                bits |= 2;
+                events.push((MediaEvent::Complete, 100.0, now));
+            }
+            "timeupdate" if duration.is_finite() => {
+                // a threshold passed (by playing or seeking past it) fires once
+                for (i, t) in c.media_percents.iter().enumerate().take(15) {
+                    let bit = 1 << (2 + i);
+                    if percent >= *t && bits & bit == 0 {
+                        bits |= bit;
+                        events.push((MediaEvent::Progress, *t, now));
+                    }
+                }
+                for (i, t) in c.media_seconds.iter().enumerate().take(15) {
+                    let bit = 1 << (17 + i);
+                    if now >= *t && bits & bit == 0 {
+                        bits |= bit;
+                        events.push((MediaEvent::Progress, percent, *t));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if events.is_empty() {
+            return;
+        }
+        let _ = Reflect::set(&el, &key, &JsValue::from_f64(((page << 32) | bits) as f64));
+        let hits = form_hits(&el, &c.media_selectors);
+        let src = el.current_src();
+        for (event, percent, seconds) in events {
+            let m = Media {
+                hits: hits.clone(),
+                src: src.clone(),
+                event,
+                percent,
+                seconds,
+            };
+            self.handle(Input::Interact(Interaction::Media(m)));
+        }
+    }
+
+    fn schedule_scroll(&self) {
+        let c = &self.capture;
+        if c.frame_pending.get() {
+            return;
+        }
+        if let Some(f) = c.frame.get() {
+            if self.window.request_animation_frame(f).is_ok() {
+                c.frame_pending.set(true);
+            }
+        }
+    }
+
+    /// Reads the scroll depth (once per frame) and reports it when it passes a threshold not
+    /// yet passed on this page view. The height is read each time: pages that grow are fine.
+    fn measure_scroll(&self) {
+        let Some(root) = self.document.document_element() else {
+            return;
+        };
+        let c = &self.capture;
+        let top = self.window.scroll_y().unwrap_or(0.0);
+        let view = self
+            .window
+            .inner_height()
+            .ok()
+            .and_then(|h| h.as_f64())
+            .unwrap_or(0.0);
+        let height = f64::from(root.scroll_height()).max(1.0);
+        let pixels = top + view;
+        let percent = (pixels / height * 100.0).min(100.0);
+        let (was_pct, was_px) = c.scrolled.get();
+        let crossed = c
+            .scroll_percents
+            .iter()
+            .any(|t| percent >= *t && was_pct < *t)
+            || c.scroll_pixels.iter().any(|t| pixels >= *t && was_px < *t);
+        c.scrolled.set((was_pct.max(percent), was_px.max(pixels)));
+        if crossed {
+            self.handle(Input::Interact(Interaction::Scroll { percent, pixels }));
+        }
+    }
+
+    /// `kind`: 0 pushState, 1 replaceState, 2 popstate, 3 hashchange.
+    fn on_navigate(&self, kind: u32) {
+        let c = &self.capture;
+        let url = self.window.location().href().unwrap_or_default();
+        let strip = |u: &str| {
+            if c.spa == Spa::Hash {
+                u.to_string()
+            } else {
+                u.split('#').next().unwrap_or("").to_string()
+            }
+        };
+        let last = c.url.borrow().clone();
+        if strip(&url) == strip(&last) {
+            return; // the same URL again
+        }
+        let path = |u: &str| u.split(['?', '#']).next().unwrap_or("").to_string();
+        if kind == 1
+            && path(&url) == path(&last)
+            && (c.spa != Spa::Hash || url.split('#').nth(1) == last.split('#').nth(1))
+        {
+            // replaceState that only changed the query: the same page, not another view
+            *c.url.borrow_mut() = url;
+            return;
+        }
+        self.new_page(url);
+    }
+
+    /// A page view of `url` after an in-page navigation or a cache restore.
+    fn new_page(&self, url: String) {
+        let c = &self.capture;
+        let referrer = std::mem::replace(&mut *c.url.borrow_mut(), url.clone());
+        c.page_no.set(c.page_no.get() + 1);
+        c.scrolled.set((0.0, 0.0));
+        let page = Page {
+            url,
+            title: self.document.title(),
+            referrer,
+        };
+        self.handle(Input::PageView(page));
+        if c.uses_scroll() {
+            self.schedule_scroll();
+        }
+    }
+}
+
+/// The indexes of `selectors` that `el` itself matches.
+fn form_hits(el: &Element, selectors: &[String]) -> Vec<u32> {
+    selectors
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| el.matches(s).unwrap_or(false))
+        .map(|(i, _)| i as u32)
+        .collect()
+}
