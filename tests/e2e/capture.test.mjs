@@ -1,0 +1,107 @@
+// Browser capture end to end: forms, links that open tabs or navigate away, scroll depth on a
+// growing page, single-page navigations.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector, launch, openPage, waitFor, goalpostMessages } from './harness.mjs';
+
+let collector, browser;
+before(async () => {
+  collector = await startCollector();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await collector?.stop();
+});
+
+async function open(path) {
+  const o = await openPage(browser);
+  await o.page.goto(collector.base + path);
+  await o.page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  return o;
+}
+
+const goals = (rows) => rows.filter((r) => r.type === 'conversion').map((r) => r.goal);
+
+test('a form counts only when the browser lets it submit; handled-by-script forms count', async () => {
+  const { page, context, log } = await open('/capture.html');
+  await page.click('#nl-submit'); // the required e-mail is empty: the browser blocks it
+  await page.fill('#newsletter input', 'reader@example.com');
+  await page.click('#nl-submit');
+  await page.evaluate(() => document.getElementById('contact').requestSubmit());
+  assert.deepEqual(await page.evaluate(() => window.submitted), ['newsletter', 'contact'], "the page's own handlers ran");
+  const rows = await waitFor('the contact conversion', async () => {
+    const r = await collector.events('capture');
+    return goals(r).includes('contact') && r;
+  });
+  assert.deepEqual(goals(rows), ['newsletter', 'contact'], 'one newsletter (the invalid attempt did not count), one contact');
+  assert.ok(!JSON.stringify(rows).includes('reader@example.com'), 'field values are never read');
+  assert.deepEqual(log.errors, []);
+  assert.deepEqual(goalpostMessages(log, 'error'), []);
+  await context.close();
+});
+
+test('a middle click on an outbound link opens the tab and is recorded', async () => {
+  const { page, context } = await open('/capture.html');
+  const [tab] = await Promise.all([context.waitForEvent('page'), page.click('#out', { button: 'middle' })]);
+  await tab.waitForLoadState();
+  assert.equal(new URL(tab.url()).pathname, '/out.html', 'the new tab opened as without goalpost');
+  await page.evaluate(() => window.goalpost.gp.flush());
+  const rows = await collector.events('capture');
+  assert.ok(goals(rows).includes('outbound'));
+  await context.close();
+});
+
+test('a PDF link that navigates away is still delivered (by beacon on pagehide)', async () => {
+  const { page, context } = await open('/capture.html');
+  const beacons = [];
+  page.on('request', (r) => r.url().endsWith('/collect') && beacons.push(r.headers()['content-type']));
+  const before = goals(await collector.events('capture')).filter((g) => g === 'pricelist').length;
+  await Promise.all([page.waitForURL('**/files/price-list.pdf'), page.click('#pdf')]);
+  const rows = await waitFor('the download conversion', async () => {
+    const r = await collector.events('capture');
+    return goals(r).filter((g) => g === 'pricelist').length === before + 1 && r;
+  });
+  const conv = rows.filter((r) => r.goal === 'pricelist').pop();
+  assert.equal(conv.kind, 'micro', 'a micro conversion waits for its batch: only the unload path can deliver it');
+  assert.equal(conv.url, collector.base + '/capture.html');
+  await context.close();
+});
+
+test('scroll thresholds fire once each, on a page that grows', async () => {
+  const { page, context } = await open('/capture.html');
+  const site = 'capture';
+  const count = async (g) => goals(await collector.events(site)).filter((x) => x === g).length;
+  const before50 = await count('read_50');
+  const before90 = await count('read_90');
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight * 0.6));
+  await page.evaluate(() => window.goalpost.gp.flush());
+  await waitFor('read_50', async () => (await count('read_50')) === before50 + 1);
+  assert.equal(await count('read_90'), before90, 'not yet 90 %');
+  await page.evaluate(() => window.grow()); // the page doubles: the reader is now at ~30 %
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await page.evaluate(() => window.goalpost.gp.flush());
+  await waitFor('read_90', async () => (await count('read_90')) === before90 + 1);
+  assert.equal(await count('read_50'), before50 + 1, 'each threshold once per page view');
+  await context.close();
+});
+
+test('a single-page app with five route changes gives five more page views', async () => {
+  const { page, context } = await open('/capture.html?utm_source=spa');
+  for (const path of ['/app/a', '/app/b', '/app/b', '/app/c?tab=1', '/app/d', '/app/e']) {
+    await page.evaluate((p) => window.route(p), path);
+  }
+  await page.evaluate(() => history.replaceState({}, '', '/app/e?sort=price')); // query only: same page
+  await page.evaluate(() => { location.hash = 'details'; }); // fragment: same page (history mode)
+  await page.evaluate(() => window.goalpost.gp.flush());
+  const rows = await collector.events('capture');
+  const views = rows.filter((r) => r.type === 'page_view').slice(-6);
+  assert.deepEqual(views.map((v) => new URL(v.url).pathname), ['/capture.html', '/app/a', '/app/b', '/app/c', '/app/d', '/app/e']);
+  assert.equal(views[1].referrer, collector.base + '/capture.html?utm_source=spa', 'the previous page is the referrer');
+  assert.equal(views[3].url, collector.base + '/app/c', 'query stripped');
+  assert.ok(goals(rows).includes('deep'), 'page depth counted across route changes');
+  await context.close();
+});
