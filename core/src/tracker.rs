@@ -27,7 +27,7 @@ use crate::interaction::{Candidate, Interaction, PageFields};
 use crate::payload::{batch_body, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN};
 use crate::policy::{SendStatus, Verdict};
 use crate::time::Millis;
-use crate::url::{sanitize, truncate, ATTRIBUTION_PARAMS};
+use crate::url::{redact, sanitize, truncate, ATTRIBUTION_PARAMS};
 
 /// The page as the shell saw it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -307,7 +307,7 @@ impl Tracker {
 
     fn page_view(&mut self, now: Millis, page: Page) {
         let id = self.rng.event_id();
-        let url = sanitize(&page.url, ATTRIBUTION_PARAMS);
+        let url = redact(&sanitize(&page.url, ATTRIBUTION_PARAMS));
         let fields = PageFields::new(&page.url, &page.title, &page.referrer);
         self.page = Some(PageState {
             id,
@@ -317,9 +317,9 @@ impl Tracker {
         });
         self.session.pages += 1;
         if self.config.pageviews {
-            let mut title = page.title;
+            let mut title = redact(&page.title);
             truncate(&mut title, 300);
-            let referrer = sanitize(&page.referrer, ATTRIBUTION_PARAMS);
+            let referrer = redact(&sanitize(&page.referrer, ATTRIBUTION_PARAMS));
             let ev = Event {
                 id,
                 ts: now,

@@ -47,6 +47,75 @@ pub fn sanitize(url: &str, keep: &[&str]) -> String {
     out
 }
 
+/// `s` with things that look like e-mail addresses replaced by `[email]` and international
+/// phone numbers (`+` and at least 8 digits, separators allowed) by `[phone]`; `%40` and `%2B`
+/// count as `@` and `+`. Applied to every URL, referrer and title that leaves the browser.
+/// Long digit runs without `+` are left alone: they are usually order or product ids.
+pub fn redact(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let local = |c: u8| c.is_ascii_alphanumeric() || b"._%+-".contains(&c);
+    let domain = |c: u8| c.is_ascii_alphanumeric() || b".-".contains(&c);
+    while i < b.len() {
+        let at = if b[i] == b'@' {
+            Some(1)
+        } else if b[i..].starts_with(b"%40") {
+            Some(3)
+        } else {
+            None
+        };
+        if let Some(len) = at {
+            // local part: back over what was already copied
+            let mut start = out.len();
+            while start > 0 && local(out.as_bytes()[start - 1]) {
+                start -= 1;
+            }
+            let mut end = i + len;
+            while end < b.len() && domain(b[end]) {
+                end += 1;
+            }
+            let host = &s[i + len..end];
+            if start < out.len() && host.contains('.') && !host.starts_with('.') {
+                out.truncate(start);
+                out.push_str("[email]");
+                i = end;
+                continue;
+            }
+        }
+        let plus = if b[i] == b'+' {
+            Some(1)
+        } else if b[i..].starts_with(b"%2B") || b[i..].starts_with(b"%2b") {
+            Some(3)
+        } else {
+            None
+        };
+        if let Some(len) = plus {
+            let mut end = i + len;
+            let mut digits = 0;
+            while end < b.len()
+                && (b[end].is_ascii_digit()
+                    || b" -().".contains(&b[end])
+                    || b[end..].starts_with(b"%20"))
+            {
+                if b[end].is_ascii_digit() {
+                    digits += 1;
+                }
+                end += if b[end..].starts_with(b"%20") { 3 } else { 1 };
+            }
+            if digits >= 8 {
+                out.push_str("[phone]");
+                i = end;
+                continue;
+            }
+        }
+        let ch = s[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
 /// Cuts `s` to at most `max` bytes on a char boundary.
 pub fn truncate(s: &mut String, max: usize) {
     if s.len() > max {
@@ -81,6 +150,28 @@ mod tests {
         prefix_is_not_a_match: "https://s.test/?utm_sourcex=1&gclid2=2" => "https://s.test/";
         empty_query: "https://s.test/?" => "https://s.test/";
         empty: "" => "";
+    }
+
+    macro_rules! redacted {
+        ($($name:ident: $in:expr => $out:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                assert_eq!(redact($in), $out);
+            }
+        )*};
+    }
+
+    redacted! {
+        email_in_path: "https://s.test/users/jane.doe+news@example.co.uk/edit" => "https://s.test/users/[email]/edit";
+        encoded_email: "https://s.test/?utm_content=jane%40example.com" => "https://s.test/?utm_content=[email]";
+        email_in_title: "Inbox (3) – jane@example.com – Mail" => "Inbox (3) – [email] – Mail";
+        phone_in_title: "Call us: +32 (0)2 123 45 67 now" => "Call us: [phone]now";
+        encoded_phone: "https://s.test/?utm_term=%2B32470123456" => "https://s.test/?utm_term=[phone]";
+        order_ids_stay: "https://s.test/orders/123456789012" => "https://s.test/orders/123456789012";
+        short_plus_stays: "C++ +1 item" => "C++ +1 item";
+        at_without_domain_stays: "https://s.test/@handle/posts" => "https://s.test/@handle/posts";
+        unicode_kept: "Café ☕ @ home" => "Café ☕ @ home";
+        two_emails: "a@b.co,c@d.io" => "[email],[email]";
     }
 
     #[test]

@@ -457,3 +457,24 @@ fn pageviews_can_be_switched_off() {
     assert_eq!(s[0].1["events"].as_array().unwrap().len(), 1);
     assert_eq!(s[0].1["events"][0]["url"], "https://shop.test/x");
 }
+
+#[test]
+fn emails_and_phone_numbers_never_leave_in_urls_titles_or_referrers() {
+    let mut t = tracker();
+    let p = Page {
+        url: "https://shop.test/account/jane@example.com?utm_source=a%40b.io&email=x@y.z".into(),
+        title: "Orders of jane@example.com".into(),
+        referrer: "https://mail.test/u/jane@example.com/inbox".into(),
+    };
+    t.handle(Millis(0), Input::PageView(p));
+    t.handle(Millis(1), Input::Flush);
+    let s = sends(&drain(&mut t));
+    let ev = &s[0].1["events"][0];
+    assert_eq!(
+        ev["url"],
+        "https://shop.test/account/[email]?utm_source=[email]"
+    );
+    assert_eq!(ev["title"], "Orders of [email]");
+    assert_eq!(ev["referrer"], "https://mail.test/u/[email]/inbox");
+    assert!(!s[0].1.to_string().contains('@'));
+}
