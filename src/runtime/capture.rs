@@ -37,6 +37,14 @@ pub struct Capture {
     url: RefCell<String>,
     /// Page views so far (media progress is once per element per page view).
     page_no: Cell<u32>,
+    /// Engaged-time thresholds in seconds, and the engagement clock of this page view:
+    /// milliseconds engaged before `since`, and when the current engaged stretch began.
+    engaged_marks: Vec<f64>,
+    engaged_ms: Cell<f64>,
+    since: Cell<Option<f64>>,
+    engaged_timer: Cell<Option<i32>>,
+    engaged_tick: OnceCell<Function>,
+    engaged_closure: OnceCell<Closure<dyn Fn()>>,
 }
 
 impl Capture {
@@ -62,6 +70,12 @@ impl Capture {
             unwatch: RefCell::new(None),
             url: RefCell::new(url),
             page_no: Cell::new(1),
+            engaged_marks: g.thresholds("engaged", "seconds"),
+            engaged_ms: Cell::new(0.0),
+            since: Cell::new(None),
+            engaged_timer: Cell::new(None),
+            engaged_tick: OnceCell::new(),
+            engaged_closure: OnceCell::new(),
         }
     }
 
@@ -134,6 +148,25 @@ impl Runtime {
             *c.unwatch.borrow_mut() = self.host.watch_history(&guarded);
             let _ = c.nav_closure.set(nav);
         }
+        if !c.engaged_marks.is_empty() {
+            let w = weak.clone();
+            let tick = Closure::<dyn Fn()>::new(move || {
+                if let Some(rt) = w.upgrade() {
+                    rt.capture.engaged_timer.set(None);
+                    rt.engagement_changed();
+                }
+            });
+            let _ = c.engaged_tick.set(self.host.guarded(tick.as_ref()));
+            let _ = c.engaged_closure.set(tick);
+            for (target, kind) in [(win, "focus"), (win, "blur"), (doc, "visibilitychange")] {
+                self.listen(
+                    target,
+                    kind,
+                    with_event(weak, |rt, _| rt.engagement_changed()),
+                );
+            }
+            self.engagement_changed();
+        }
         // back-forward cache restores are new page views of the same URL
         self.listen(
             win,
@@ -150,8 +183,49 @@ impl Runtime {
         );
     }
 
-    /// Undoes what cannot be a dropped listener (the history hooks).
+    /// Engaged time runs while the page is visible and focused. Called on every focus,
+    /// blur and visibility change, and by the timer at the next threshold: it books the time
+    /// since the last call, reports thresholds passed, and sets the timer for the next one.
+    fn engagement_changed(&self) {
+        let c = &self.capture;
+        let now = js_sys::Date::now();
+        let before = c.engaged_ms.get();
+        let total = before + c.since.get().map_or(0.0, |t| (now - t).max(0.0));
+        c.engaged_ms.set(total);
+        let engaged = self.document.visibility_state() == web_sys::VisibilityState::Visible
+            && self.document.has_focus().unwrap_or(false);
+        c.since.set(engaged.then_some(now));
+        if c.engaged_marks
+            .iter()
+            .any(|m| total >= m * 1000.0 && before < m * 1000.0)
+        {
+            self.handle(Input::Interact(Interaction::Engaged {
+                seconds: total / 1000.0,
+            }));
+        }
+        if let Some(t) = c.engaged_timer.take() {
+            self.window.clear_timeout_with_handle(t);
+        }
+        let next = c
+            .engaged_marks
+            .iter()
+            .map(|m| m * 1000.0)
+            .find(|m| *m > total);
+        if let (true, Some(next), Some(tick)) = (engaged, next, c.engaged_tick.get()) {
+            let wait = (next - total).ceil().min(f64::from(i32::MAX)) as i32;
+            c.engaged_timer.set(
+                self.window
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(tick, wait)
+                    .ok(),
+            );
+        }
+    }
+
+    /// Undoes what cannot be a dropped listener (the history hooks, the engagement timer).
     pub(super) fn uninstall_capture(&self) {
+        if let Some(t) = self.capture.engaged_timer.take() {
+            self.window.clear_timeout_with_handle(t);
+        }
         if let Some(unwatch) = self.capture.unwatch.borrow_mut().take() {
             let _ = unwatch.call0(&JsValue::NULL);
         }
@@ -328,6 +402,11 @@ impl Runtime {
         let referrer = std::mem::replace(&mut *c.url.borrow_mut(), url.clone());
         c.page_no.set(c.page_no.get() + 1);
         c.scrolled.set((0.0, 0.0));
+        // engaged time is per page view
+        c.engaged_ms.set(0.0);
+        if c.since.get().is_some() {
+            c.since.set(Some(js_sys::Date::now()));
+        }
         let page = Page {
             url,
             title: self.document.title(),

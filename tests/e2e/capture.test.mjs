@@ -105,3 +105,17 @@ test('a single-page app with five route changes gives five more page views', asy
   assert.ok(goals(rows).includes('deep'), 'page depth counted across route changes');
   await context.close();
 });
+
+test('engaged time: a visible, focused page reaches its threshold once', async () => {
+  const { page, context } = await open('/capture.html?engaged');
+  const t0 = Date.now();
+  const before = goals(await collector.events('capture')).filter((g) => g === 'engaged_1s').length;
+  await page.bringToFront();
+  await waitFor('engaged_1s', async () => {
+    await page.evaluate(() => window.goalpost.gp.flush());
+    return goals(await collector.events('capture')).filter((g) => g === 'engaged_1s').length === before + 1;
+  }, { every: 200 });
+  assert.ok(Date.now() - t0 >= 1000, 'not before a second of engagement');
+  assert.ok(!goals(await collector.events('capture')).includes('engaged_1h'));
+  await context.close();
+});
