@@ -19,6 +19,7 @@ use crate::host::{status_from_code, Host};
 use crate::patterns::BrowserPatterns;
 
 mod capture;
+mod visibility;
 
 type EventClosure = Closure<dyn Fn(Event)>;
 
@@ -37,6 +38,7 @@ pub struct Runtime {
     data_layer: Option<String>,
     debug: bool,
     capture: capture::Capture,
+    visibility: visibility::Visibility,
     timer: Cell<Option<i32>>,
     tick: OnceCell<Function>,
     done: OnceCell<Function>,
@@ -119,6 +121,7 @@ impl Runtime {
             data_layer: cfg.data_layer.clone(),
             debug: cfg.debug,
             capture: capture::Capture::new(&cfg, window.location().href().unwrap_or_default()),
+            visibility: visibility::Visibility::new(cfg.goals.watches()),
             core: RefCell::new(Tracker::with_patterns(cfg, seed, Box::new(patterns))),
             host,
             window,
@@ -166,6 +169,7 @@ impl Runtime {
         self.stopped.set(true);
         self.listeners.borrow_mut().clear();
         self.uninstall_capture();
+        self.uninstall_visibility();
         self.clear_timer();
         self.settle_waiters();
     }
@@ -211,6 +215,7 @@ impl Runtime {
             with_event(&weak, |rt, _| rt.handle(Input::Hidden)),
         );
         self.install_capture(&weak);
+        self.install_visibility(&weak);
     }
 
     fn listen(

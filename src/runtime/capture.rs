@@ -79,6 +79,11 @@ impl Capture {
         }
     }
 
+    /// The number of the current page view (1 for the first).
+    pub fn page_no(&self) -> u32 {
+        self.page_no.get()
+    }
+
     fn uses_scroll(&self) -> bool {
         !self.scroll_percents.is_empty() || !self.scroll_pixels.is_empty()
     }

@@ -1,0 +1,243 @@
+//! `visible` goals: an IntersectionObserver per watch (its ratio as the threshold), a timer for
+//! "visible for at least `ms`", and a MutationObserver so that elements added later are
+//! watched too. Each element counts once per watch and page view.
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::rc::{Rc, Weak};
+
+use goalpost_core::{Input, Interaction, Watch};
+use js_sys::{Array, Function, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{
+    Element, IntersectionObserver, IntersectionObserverEntry, IntersectionObserverInit,
+    MutationObserver, MutationObserverInit, MutationRecord,
+};
+
+use super::Runtime;
+
+type EntriesClosure = Closure<dyn Fn(Array)>;
+
+/// The observers, the elements waiting for their time, and the timer.
+#[derive(Default)]
+pub struct Visibility {
+    watches: Vec<Watch>,
+    observers: RefCell<Vec<IntersectionObserver>>,
+    mutations: RefCell<Option<MutationObserver>>,
+    closures: RefCell<Vec<EntriesClosure>>,
+    /// (element, watch, deadline in ms since the epoch)
+    pending: RefCell<Vec<(Element, u32, f64)>>,
+    timer: Cell<Option<i32>>,
+    tick: OnceCell<Function>,
+    tick_closure: OnceCell<Closure<dyn Fn()>>,
+}
+
+impl Visibility {
+    pub fn new(watches: &[Watch]) -> Visibility {
+        Visibility {
+            watches: watches.to_vec(),
+            ..Visibility::default()
+        }
+    }
+}
+
+impl Runtime {
+    pub(super) fn install_visibility(self: &Rc<Self>, weak: &Weak<Runtime>) {
+        let v = &self.visibility;
+        if v.watches.is_empty() {
+            return;
+        }
+        let w = weak.clone();
+        let tick = Closure::<dyn Fn()>::new(move || {
+            if let Some(rt) = w.upgrade() {
+                rt.visibility.timer.set(None);
+                rt.visibility_due();
+            }
+        });
+        let _ = v.tick.set(self.host.guarded(tick.as_ref()));
+        let _ = v.tick_closure.set(tick);
+        for (i, watch) in v.watches.iter().enumerate() {
+            let w = weak.clone();
+            let closure = EntriesClosure::new(move |entries: Array| {
+                if let Some(rt) = w.upgrade() {
+                    rt.on_intersections(i as u32, &entries);
+                }
+            });
+            let init = IntersectionObserverInit::new();
+            init.set_threshold(&JsValue::from_f64(watch.ratio));
+            let guarded = self.host.guarded(closure.as_ref());
+            if let Ok(io) = IntersectionObserver::new_with_options(&guarded, &init) {
+                v.observers.borrow_mut().push(io);
+                v.closures.borrow_mut().push(closure);
+            }
+        }
+        self.observe_all(false);
+        let w = weak.clone();
+        let added = EntriesClosure::new(move |records: Array| {
+            if let Some(rt) = w.upgrade() {
+                rt.on_mutations(&records);
+            }
+        });
+        let guarded = self.host.guarded(added.as_ref());
+        if let (Ok(mo), Some(root)) = (
+            MutationObserver::new(&guarded),
+            self.document.document_element(),
+        ) {
+            let init = MutationObserverInit::new();
+            init.set_child_list(true);
+            init.set_subtree(true);
+            if mo.observe_with_options(&root, &init).is_ok() {
+                *v.mutations.borrow_mut() = Some(mo);
+                v.closures.borrow_mut().push(added);
+            }
+        }
+    }
+
+    pub(super) fn uninstall_visibility(&self) {
+        let v = &self.visibility;
+        for io in v.observers.borrow_mut().drain(..) {
+            io.disconnect();
+        }
+        if let Some(mo) = v.mutations.borrow_mut().take() {
+            mo.disconnect();
+        }
+        if let Some(t) = v.timer.take() {
+            self.window.clear_timeout_with_handle(t);
+        }
+        v.pending.borrow_mut().clear();
+    }
+
+    /// Observes every element matching a watch. With `again`, elements already observed are
+    /// observed anew, so that a new page view re-reports what is on screen.
+    pub(super) fn observe_all(&self, again: bool) {
+        let v = &self.visibility;
+        let observers = v.observers.borrow();
+        for (io, watch) in observers.iter().zip(&v.watches) {
+            if let Ok(list) = self.document.query_selector_all(&watch.selector) {
+                for i in 0..list.length() {
+                    if let Some(el) = list.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                        if again {
+                            io.unobserve(&el);
+                        }
+                        io.observe(&el);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_mutations(&self, records: &Array) {
+        let v = &self.visibility;
+        let observers = v.observers.borrow();
+        for r in records.iter() {
+            let Ok(record) = r.dyn_into::<MutationRecord>() else {
+                continue;
+            };
+            let nodes = record.added_nodes();
+            for n in 0..nodes.length() {
+                let Some(el) = nodes.item(n).and_then(|n| n.dyn_into::<Element>().ok()) else {
+                    continue;
+                };
+                for (io, watch) in observers.iter().zip(&v.watches) {
+                    if el.matches(&watch.selector).unwrap_or(false) {
+                        io.observe(&el);
+                    }
+                    if let Ok(list) = el.query_selector_all(&watch.selector) {
+                        for i in 0..list.length() {
+                            if let Some(inner) =
+                                list.item(i).and_then(|n| n.dyn_into::<Element>().ok())
+                            {
+                                io.observe(&inner);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_intersections(&self, watch: u32, entries: &Array) {
+        let v = &self.visibility;
+        let Some(spec) = v.watches.get(watch as usize) else {
+            return;
+        };
+        let now = js_sys::Date::now();
+        for e in entries.iter() {
+            let Ok(entry) = e.dyn_into::<IntersectionObserverEntry>() else {
+                continue;
+            };
+            let el = entry.target();
+            let mut pending = v.pending.borrow_mut();
+            pending.retain(|(p, w, _)| !(*w == watch && *p == el));
+            if entry.is_intersecting()
+                && entry.intersection_ratio() + 1e-6 >= spec.ratio
+                && !self.seen(&el, watch, false)
+            {
+                pending.push((el, watch, now + spec.ms.0 as f64));
+            }
+        }
+        self.visibility_due();
+    }
+
+    /// Reports the elements whose time is up, and sets the timer for the next one.
+    fn visibility_due(&self) {
+        let v = &self.visibility;
+        let now = js_sys::Date::now();
+        let due: Vec<(Element, u32)> = {
+            let mut pending = v.pending.borrow_mut();
+            let due = pending
+                .iter()
+                .filter(|(_, _, t)| *t <= now)
+                .map(|(e, w, _)| (e.clone(), *w))
+                .collect();
+            pending.retain(|(_, _, t)| *t > now);
+            due
+        };
+        for (el, watch) in due {
+            if !self.seen(&el, watch, true) {
+                self.handle(Input::Interact(Interaction::Visible { watch }));
+            }
+        }
+        if let Some(t) = v.timer.take() {
+            self.window.clear_timeout_with_handle(t);
+        }
+        let next = v
+            .pending
+            .borrow()
+            .iter()
+            .map(|(_, _, t)| *t)
+            .fold(f64::INFINITY, f64::min);
+        if let (true, Some(tick)) = (next.is_finite(), v.tick.get()) {
+            let wait = (next - now).ceil().clamp(0.0, f64::from(i32::MAX)) as i32;
+            v.timer.set(
+                self.window
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(tick, wait)
+                    .ok(),
+            );
+        }
+    }
+
+    /// Whether `el` already counted for `watch` on this page view; with `mark`, records it.
+    fn seen(&self, el: &Element, watch: u32, mark: bool) -> bool {
+        let key = JsValue::from_str("__goalpostSeen");
+        let page = u64::from(self.capture.page_no());
+        let state = Reflect::get(el, &key)
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0) as u64;
+        let bits = if state >> 32 == page {
+            state & 0xffff_ffff
+        } else {
+            0
+        };
+        let bit = 1u64 << (watch % 32);
+        if mark && bits & bit == 0 {
+            let _ = Reflect::set(
+                el,
+                &key,
+                &JsValue::from_f64(((page << 32) | bits | bit) as f64),
+            );
+        }
+        bits & bit != 0
+    }
+}
