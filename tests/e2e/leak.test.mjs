@@ -1,0 +1,95 @@
+// No leaks: after 1,000 single-page navigations and shutdown(), the page's event listeners,
+// history methods and JS heap are back where they started.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector, launch, openPage } from './harness.mjs';
+
+let collector, browser;
+before(async () => {
+  collector = await startCollector();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await collector?.stop();
+});
+
+/** Listeners on window and document, as DevTools counts them. */
+async function listeners(cdp) {
+  let n = 0;
+  for (const expr of ['window', 'document']) {
+    const { result } = await cdp.send('Runtime.evaluate', { expression: expr });
+    const { listeners } = await cdp.send('DOMDebugger.getEventListeners', { objectId: result.objectId });
+    n += listeners.length;
+  }
+  return n;
+}
+
+async function heap(cdp) {
+  await cdp.send('HeapProfiler.collectGarbage');
+  await cdp.send('HeapProfiler.collectGarbage');
+  return (await cdp.send('Runtime.getHeapUsage')).usedSize;
+}
+
+test('1,000 SPA navigations and shutdown leave no listener, hook or heap behind', async () => {
+  const { page, context } = await openPage(browser);
+  const cdp = await context.newCDPSession(page);
+  await page.goto(collector.base + '/leak.html');
+  await page.evaluate(async () => {
+    window.gpModule = await import('/goalpost/goalpost.mjs');
+    window.originalPush = history.pushState;
+  });
+  const listeners0 = await listeners(cdp);
+  // Control: the same navigations without goalpost (the browser keeps history entries too).
+  const heapC0 = await heap(cdp);
+  await page.evaluate(() => {
+    for (let i = 0; i < 1000; i++) history.pushState({}, '', '/control/' + i);
+  });
+  const heapC1 = await heap(cdp);
+  const heap0 = heapC1;
+  await page.evaluate(async () => {
+    window.gp = await window.gpModule.init({
+      collector: '/collect', site: 'leak',
+      goals: [
+        { id: 'b', on: 'click', match: { selector: '#b' } },
+        { id: 'f', on: 'submit', match: { selector: '#f' } },
+        { id: 'v', on: 'media', match: { selector: '#v', percent: 50 } },
+        { id: 'r', on: 'scroll', match: { percent: 50 } },
+        { id: 'w', on: 'visible', match: { selector: '#w' } },
+        { id: 'e', on: 'engaged', match: { seconds: 30 } },
+      ],
+    });
+  });
+  const heapStarted = await heap(cdp);
+  const listenersRunning = await listeners(cdp);
+  assert.ok(listenersRunning > listeners0, 'goalpost installed listeners');
+  assert.notEqual(await page.evaluate(() => history.pushState === window.originalPush), true, 'history is hooked');
+  await page.evaluate(() => {
+    for (let i = 0; i < 1000; i++) history.pushState({}, '', '/app/' + i);
+    document.getElementById('b').click();
+  });
+  const heapRunning = await heap(cdp);
+  await page.evaluate(async () => {
+    await window.gp.flush();
+    window.gp.shutdown();
+    window.gp = null;
+  });
+  const listeners1 = await listeners(cdp);
+  const heap1 = await heap(cdp);
+  assert.equal(listeners1, listeners0, 'every listener removed');
+  assert.equal(await page.evaluate(() => history.pushState === window.originalPush), true, 'history restored');
+  // Figures for the record (the test output): JS heap in bytes.
+  const control = heapC1 - heapC0;
+  const withGoalpost = heap1 - heapStarted;
+  console.log(
+    `leak check: listeners ${listeners0} -> ${listenersRunning} -> ${listeners1}; JS heap: 1000 navigations without ` +
+      `goalpost +${control} B; goalpost init +${heapStarted - heap0} B; 1000 navigations with goalpost then shutdown ` +
+      `+${withGoalpost} B (peak ${heapRunning - heapStarted} B)`,
+  );
+  // The wasm instance stays loaded (the module keeps it); what must not stay is per-navigation
+  // state: the growth over the navigations may exceed the control's by 32 KiB of noise at most.
+  assert.ok(withGoalpost - control < 32 * 1024, `goalpost kept ${withGoalpost - control} bytes over 1000 navigations`);
+  const views = (await collector.events('leak')).filter((r) => r.type === 'page_view');
+  assert.equal(views.length, 1001, 'every navigation was a page view, delivered');
+  await context.close();
+});
