@@ -29,7 +29,10 @@ pub struct Event {
     pub kind: EventType,
     pub ts: u64,
     pub page: String,
+    pub session: Option<String>,
     pub url: String,
+    pub first: Option<Touch>,
+    pub last: Option<Touch>,
     pub title: Option<String>,
     pub referrer: Option<String>,
     pub goal: Option<String>,
@@ -41,6 +44,59 @@ pub struct Event {
     pub props: Option<BTreeMap<String, Prop>>,
     pub step: Option<u32>,
     pub steps: Option<u32>,
+}
+
+/// How a visit arrived (first or last touch), sent with conversions.
+#[derive(Debug, Deserialize, serde::Serialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Touch {
+    pub channel: Channel,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub click_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landing: Option<String>,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Direct,
+    OrganicSearch,
+    PaidSearch,
+    Social,
+    Email,
+    Referral,
+    Other,
+}
+
+impl Touch {
+    fn check(&self, field: &str) -> Result<(), String> {
+        for v in [
+            &self.source,
+            &self.medium,
+            &self.campaign,
+            &self.term,
+            &self.content,
+            &self.click_id,
+            &self.landing,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            check_len(field, v, 200)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +173,18 @@ fn validate(b: &Batch) -> Result<(), String> {
 fn validate_event(e: &Event) -> Result<(), String> {
     check_hex_id("id", &e.id)?;
     check_hex_id("page", &e.page)?;
+    if let Some(s) = &e.session {
+        check_hex_id("session", s)?;
+    }
+    if e.kind != EventType::Conversion && (e.first.is_some() || e.last.is_some()) {
+        return Err("first/last: only on a conversion".into());
+    }
+    if let Some(t) = &e.first {
+        t.check("first")?;
+    }
+    if let Some(t) = &e.last {
+        t.check("last")?;
+    }
     check_len("url", &e.url, 2048)?;
     if e.ts == 0 || e.ts > 32_503_680_000_000 {
         return Err("ts: not a plausible time in ms since the epoch".into());

@@ -31,6 +31,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN category TEXT;
     ALTER TABLE events ADD COLUMN step INTEGER;
     ALTER TABLE events ADD COLUMN steps INTEGER;",
+    "ALTER TABLE events ADD COLUMN session TEXT;
+    ALTER TABLE events ADD COLUMN first_touch TEXT;
+    ALTER TABLE events ADD COLUMN last_touch TEXT;
+    CREATE INDEX events_site_session ON events (site, session);",
 ];
 
 /// The store. One connection behind a mutex: SQLite serialises writers anyway, and WAL
@@ -69,6 +73,9 @@ pub struct Row {
     pub category: Option<String>,
     pub step: Option<i64>,
     pub steps: Option<i64>,
+    pub session: Option<String>,
+    pub first: Option<serde_json::Value>,
+    pub last: Option<serde_json::Value>,
     pub batch: String,
     pub received: i64,
 }
@@ -101,8 +108,8 @@ impl Store {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO events
                  (id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received,
-                  value, currency, category, step, steps)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                  value, currency, category, step, steps, session, first_touch, last_touch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
             )?;
             for e in &batch.events {
                 let props = e
@@ -127,7 +134,14 @@ impl Store {
                     e.currency,
                     e.category,
                     e.step,
-                    e.steps
+                    e.steps,
+                    e.session,
+                    e.first
+                        .as_ref()
+                        .map(|t| serde_json::to_string(t).unwrap_or_default()),
+                    e.last
+                        .as_ref()
+                        .map(|t| serde_json::to_string(t).unwrap_or_default())
                 ])?;
             }
         }
@@ -143,7 +157,7 @@ impl Store {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut stmt = conn.prepare(
             "SELECT id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received,
-                    value, currency, category, step, steps
+                    value, currency, category, step, steps, session, first_touch, last_touch
              FROM events WHERE (?1 IS NULL OR site = ?1) ORDER BY ts, rowid",
         )?;
         let rows = stmt.query_map([site], |r| {
@@ -167,6 +181,13 @@ impl Store {
                 category: r.get(15)?,
                 step: r.get(16)?,
                 steps: r.get(17)?,
+                session: r.get(18)?,
+                first: r
+                    .get::<_, Option<String>>(19)?
+                    .and_then(|t| serde_json::from_str(&t).ok()),
+                last: r
+                    .get::<_, Option<String>>(20)?
+                    .and_then(|t| serde_json::from_str(&t).ok()),
             })
         })?;
         rows.collect()

@@ -228,6 +228,18 @@ async fn values_currencies_and_funnel_steps_are_stored() {
         (Some(1), Some(2))
     );
     assert_eq!(rows[0]["value"], Value::Null);
+    assert_eq!(
+        purchase["first"],
+        json!({"channel": "direct", "landing": "/cart"})
+    );
+    assert_eq!(purchase["last"], purchase["first"]);
+    assert_eq!(rows[0]["first"], Value::Null, "touches only on conversions");
+    let session = rows[0]["session"].as_str().unwrap();
+    assert_eq!(session.len(), 32);
+    assert!(
+        rows.iter().all(|r| r["session"] == session),
+        "one session for the batch"
+    );
 }
 
 #[tokio::test]

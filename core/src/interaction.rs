@@ -140,8 +140,8 @@ impl PageFields {
     }
 }
 
-/// `(hostname, path)` of an absolute URL without query or fragment.
-pub(crate) fn split_host(base: &str) -> (String, String) {
+/// `(hostname, path)` of an absolute URL without query or fragment (lowercase host).
+pub fn split_host(base: &str) -> (String, String) {
     match base.split_once("://") {
         Some((_, rest)) => {
             let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));

@@ -36,6 +36,7 @@
 
 #![warn(missing_docs)]
 
+mod attribution;
 mod compile_goals;
 mod condition;
 mod config;
@@ -50,6 +51,7 @@ mod time;
 mod tracker;
 mod url;
 
+pub use attribution::{Channel, Touch, CLICK_IDS};
 pub use compile_goals::{trigger_keys, TRIGGERS};
 pub use condition::{Condition, Conditions, Field, Op, Pattern, Patterns, FIELDS, OPERATORS};
 pub use config::{compile, Compiled, Config, Spa};

@@ -1,6 +1,7 @@
 //! Beacon protocol v1: the JSON that goes to the collector. See `schema/beacon-v1.json` and
 //! `docs/protocol.md`; the collector's tests check that what this writes is accepted.
 
+use crate::attribution::Touch;
 use crate::goals::GoalKind;
 use crate::ids::EventId;
 use crate::json::{push_f64, push_str_literal, push_u64};
@@ -72,6 +73,10 @@ pub struct Event {
     pub page: EventId,
     /// The sanitised page URL.
     pub url: String,
+    /// The session it belongs to (`None`: sent without identifiers).
+    pub session: Option<EventId>,
+    /// First and last touch, sent with conversions.
+    pub touches: Option<(Touch, Touch)>,
     /// What happened.
     pub data: EventData,
 }
@@ -92,8 +97,20 @@ impl Event {
         push_u64(&mut o, self.ts.0);
         o.push_str(",\"page\":\"");
         self.page.push_hex(&mut o);
-        o.push_str("\",\"url\":");
+        o.push('"');
+        if let Some(session) = self.session {
+            o.push_str(",\"session\":\"");
+            session.push_hex(&mut o);
+            o.push('"');
+        }
+        o.push_str(",\"url\":");
         push_str_literal(&mut o, &self.url);
+        if let Some((first, last)) = &self.touches {
+            o.push_str(",\"first\":");
+            first.push_json(&mut o);
+            o.push_str(",\"last\":");
+            last.push_json(&mut o);
+        }
         match &self.data {
             EventData::PageView { title, referrer } => {
                 o.push_str(",\"title\":");

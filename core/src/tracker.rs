@@ -19,6 +19,7 @@
 
 use std::collections::VecDeque;
 
+use crate::attribution::{Channel, Touch};
 use crate::condition::{Field, Patterns};
 use crate::config::Config;
 use crate::goals::{GoalKind, Once, Source};
@@ -153,6 +154,8 @@ pub struct Tracker {
     session: Session,
     /// Goals converted by this visitor (memory; storage comes with consent).
     visitor: Vec<usize>,
+    /// The visitor's first touch and last non-direct touch.
+    touches: Option<(Touch, Touch)>,
     queue: VecDeque<Queued>,
     in_flight: Vec<InFlight>,
     next_batch: u32,
@@ -180,6 +183,10 @@ pub const SESSION_TIMEOUT: Millis = Millis(30 * 60 * 1000);
 
 #[derive(Default)]
 struct Session {
+    /// Drawn at the session's first page view.
+    id: Option<EventId>,
+    /// The campaign that started it (a new campaign starts a new session).
+    campaign: String,
     last: Millis,
     pages: u32,
     converted: Vec<usize>,
@@ -215,6 +222,7 @@ impl Tracker {
             page: None,
             session: Session::default(),
             visitor: Vec::new(),
+            touches: None,
             queue: VecDeque::new(),
             in_flight: Vec::new(),
             next_batch: 1,
@@ -305,7 +313,62 @@ impl Tracker {
         self.session.last = now;
     }
 
+    /// Attribution for a page view: a new campaign starts a new session; the first touch is
+    /// kept, the last is replaced by any touch that is not direct.
+    fn attribute(&mut self, page: &Page) {
+        let touch = Touch::of(&page.url, &page.referrer, &self.config.goals.hosts);
+        let key = touch.as_ref().filter(|t| t.is_campaign()).map(|t| {
+            let mut k = t.source.clone();
+            for part in [&t.medium, &t.campaign, &t.click_id] {
+                k.push('|');
+                k.push_str(part);
+            }
+            k
+        });
+        if let Some(key) = key {
+            if self.session.id.is_some() && key != self.session.campaign {
+                let last = self.session.last;
+                self.session = Session {
+                    last,
+                    ..Session::default()
+                };
+            }
+            self.session.campaign = key;
+        }
+        if self.session.id.is_none() {
+            self.session.id = Some(self.rng.event_id());
+        }
+        let landing = || {
+            let (_, path) =
+                crate::interaction::split_host(page.url.split(['?', '#']).next().unwrap_or(""));
+            Touch {
+                channel: Channel::Direct,
+                source: String::new(),
+                medium: String::new(),
+                campaign: String::new(),
+                term: String::new(),
+                content: String::new(),
+                click_id: String::new(),
+                landing: path,
+            }
+        };
+        match (&mut self.touches, touch) {
+            (None, t) => {
+                let t = t.unwrap_or_else(landing);
+                self.touches = Some((t.clone(), t));
+            }
+            (Some((_, last)), Some(t))
+                if t.channel != Channel::Direct || last.channel == Channel::Direct =>
+            {
+                *last = t
+            }
+            _ => {}
+        }
+    }
+
     fn page_view(&mut self, now: Millis, page: Page) {
+        self.attribute(&page);
+        let session = self.session.id;
         let id = self.rng.event_id();
         let url = redact(&sanitize(&page.url, ATTRIBUTION_PARAMS));
         let fields = PageFields::new(&page.url, &page.title, &page.referrer);
@@ -325,6 +388,8 @@ impl Tracker {
                 ts: now,
                 page: id,
                 url,
+                session,
+                touches: None,
                 data: EventData::PageView { title, referrer },
             };
             self.enqueue(now, ev.to_json(), false);
@@ -436,6 +501,8 @@ impl Tracker {
             ts: now,
             page: page.id,
             url: page.url.clone(),
+            session: self.session.id,
+            touches: None,
             data: EventData::FunnelStep {
                 funnel,
                 step,
@@ -499,6 +566,8 @@ impl Tracker {
             ts: now,
             page: page_id,
             url,
+            session: self.session.id,
+            touches: self.touches.clone(),
             data,
         };
         self.outputs.push_back(Output::Converted(Conversion {

@@ -119,3 +119,28 @@ test('engaged time: a visible, focused page reaches its threshold once', async (
   assert.ok(!goals(await collector.events('capture')).includes('engaged_1h'));
   await context.close();
 });
+
+test('a UTM landing, two pages later a conversion carries first and last touch and the session', async () => {
+  const { page, context } = await openPage(browser);
+  await page.goto(collector.base + '/capture.html?utm_source=news&utm_medium=email&utm_campaign=nov&email=jane@example.com', {
+    referer: 'https://mail.example/inbox',
+  });
+  await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  await page.evaluate(() => window.route('/app/products'));
+  await page.evaluate(() => window.route('/app/checkout'));
+  await page.evaluate(() => window.goalpost('track', 'signup'));
+  const rows = await waitFor('signup', async () => {
+    const r = await collector.events('capture');
+    return r.some((e) => e.goal === 'signup') && r;
+  });
+  const conv = rows.filter((e) => e.goal === 'signup').pop();
+  const touch = { channel: 'email', source: 'news', medium: 'email', campaign: 'nov', landing: '/capture.html' };
+  assert.deepEqual(conv.first, touch);
+  assert.deepEqual(conv.last, touch);
+  assert.equal(conv.url, collector.base + '/app/checkout');
+  const views = rows.filter((e) => e.type === 'page_view' && e.session === conv.session);
+  assert.deepEqual(views.map((v) => new URL(v.url).pathname), ['/capture.html', '/app/products', '/app/checkout'], 'one session');
+  assert.equal(views[0].url, collector.base + '/capture.html?utm_source=news&utm_medium=email&utm_campaign=nov');
+  assert.ok(!JSON.stringify(rows).includes('jane@example.com'));
+  await context.close();
+});

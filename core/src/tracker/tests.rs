@@ -478,3 +478,114 @@ fn emails_and_phone_numbers_never_leave_in_urls_titles_or_referrers() {
     assert_eq!(ev["referrer"], "https://mail.test/u/[email]/inbox");
     assert!(!s[0].1.to_string().contains('@'));
 }
+
+#[test]
+fn sessions_and_first_and_last_touch_on_conversions() {
+    let mut t = tracker();
+    let view = |t: &mut Tracker, at: u64, url: &str, referrer: &str| {
+        t.handle(
+            Millis(at),
+            Input::PageView(Page {
+                url: url.into(),
+                title: "T".into(),
+                referrer: referrer.into(),
+            }),
+        );
+    };
+    view(
+        &mut t,
+        0,
+        "https://shop.test/landing?utm_source=news&utm_medium=email&utm_campaign=nov",
+        "",
+    );
+    view(
+        &mut t,
+        1_000,
+        "https://shop.test/p/1",
+        "https://shop.test/landing",
+    );
+    t.handle(Millis(2_000), click(&[0]));
+    view(
+        &mut t,
+        3_000,
+        "https://shop.test/",
+        "https://www.google.com/",
+    );
+    t.handle(Millis(4_000), click(&[0]));
+    view(&mut t, 5_000, "https://shop.test/p/2", ""); // direct: does not replace the last touch
+    t.handle(Millis(6_000), click(&[0]));
+    // 31 minutes later: a new session, same visitor
+    view(&mut t, 6_000 + 31 * 60_000, "https://shop.test/", "");
+    // a new campaign starts a new session at once
+    view(
+        &mut t,
+        6_000 + 31 * 60_000 + 1_000,
+        "https://shop.test/?gclid=abc",
+        "https://www.google.com/",
+    );
+    t.handle(Millis(6_000 + 31 * 60_000 + 2_000), click(&[0]));
+    t.handle(Millis(6_000 + 31 * 60_000 + 3_000), Input::Flush);
+    let mut events = Vec::new();
+    for o in drain(&mut t) {
+        if let Output::Send { batch, body, .. } = o {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            events.extend(v["events"].as_array().unwrap().clone());
+            t.handle(
+                Millis(0),
+                Input::Sent {
+                    batch,
+                    status: SendStatus::Http(204),
+                },
+            );
+        }
+    }
+    for o in drain(&mut t) {
+        if let Output::Send { body, .. } = o {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            events.extend(v["events"].as_array().unwrap().clone());
+        }
+    }
+    let sessions: Vec<&str> = events
+        .iter()
+        .map(|e| e["session"].as_str().unwrap())
+        .collect();
+    assert!(sessions.iter().all(|s| s.len() == 32));
+    let convs: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "conversion")
+        .collect();
+    assert_eq!(convs.len(), 4);
+    assert_eq!(convs[0]["first"]["channel"], "email");
+    assert_eq!(convs[0]["first"]["source"], "news");
+    assert_eq!(convs[0]["first"]["campaign"], "nov");
+    assert_eq!(convs[0]["first"]["landing"], "/landing");
+    assert_eq!(convs[0]["last"], convs[0]["first"]);
+    assert_eq!(
+        convs[1]["first"]["channel"], "email",
+        "the first touch stays"
+    );
+    assert_eq!(convs[1]["last"]["channel"], "organic_search");
+    assert_eq!(convs[1]["last"]["source"], "google.com");
+    assert_eq!(
+        convs[2]["last"]["channel"], "organic_search",
+        "a direct visit does not replace the last touch"
+    );
+    assert_eq!(convs[3]["last"]["channel"], "paid_search");
+    assert_eq!(convs[3]["last"]["click_id"], "gclid");
+    assert!(events
+        .iter()
+        .filter(|e| e["type"] == "page_view")
+        .all(|e| e.get("first").is_none()));
+    let pv: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "page_view")
+        .map(|e| e["session"].as_str().unwrap())
+        .collect();
+    assert_eq!(pv.len(), 6);
+    assert!(
+        pv[0] == pv[1] && pv[1] == pv[2] && pv[2] == pv[3],
+        "one session for the first four pages"
+    );
+    assert_ne!(pv[4], pv[3], "30 minutes idle: a new session");
+    assert_ne!(pv[5], pv[4], "a new campaign: a new session");
+}
