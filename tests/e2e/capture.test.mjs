@@ -144,3 +144,22 @@ test('a UTM landing, two pages later a conversion carries first and last touch a
   assert.ok(!JSON.stringify(rows).includes('jane@example.com'));
   await context.close();
 });
+
+test('with spa: "hash", fragment routes are page views; with the default they are not', async () => {
+  for (const [spa, site, want] of [['hash', 'spahash', ['/window-config.html', '#/cart', '#/checkout']], [true, 'spahistory', ['/window-config.html']]]) {
+    const { page, context } = await openPage(browser);
+    await page.addInitScript(([spa, site]) => { window.goalpostConfig = { collector: '/collect', site, spa }; }, [spa, site]);
+    await page.goto(collector.base + '/window-config.html');
+    await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+    for (const h of ['#/cart', '#/cart', '#/checkout']) {
+      await page.evaluate((h) => { location.hash = h; }, h);
+      await page.evaluate(() => new Promise((r) => setTimeout(r, 0))); // let hashchange dispatch
+    }
+    await page.evaluate(() => window.goalpost.gp.flush());
+    const views = (await collector.events(site)).filter((r) => r.type === 'page_view');
+    // sent URLs never carry the fragment, so the views are counted (the same route twice is one)
+    assert.equal(views.length, want.length, `${spa}: ${JSON.stringify(views.map((v) => v.url))}`);
+    assert.equal(new URL(views[0].url).pathname, '/window-config.html');
+    await context.close();
+  }
+});
