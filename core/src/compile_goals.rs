@@ -713,7 +713,12 @@ pub(crate) fn unknown_keys(
     }
 }
 
-fn string_value(v: Option<&Json>, path: &str, errors: &mut Vec<ConfigError>) -> Option<String> {
+/// A non-empty string at `path`, or an error saying what was found instead.
+pub(crate) fn string_value(
+    v: Option<&Json>,
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Option<String> {
     match v? {
         Json::String(s) if !s.is_empty() => Some(s.clone()),
         Json::String(_) => {

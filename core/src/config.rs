@@ -4,7 +4,7 @@
 //! goalpost for the page; a problem inside one goal skips that goal only, and the others
 //! keep working. Every problem is reported with its JSON path.
 
-use crate::compile_goals::compile_goals;
+use crate::compile_goals::{compile_goals, string_value};
 use crate::condition::strings;
 use crate::error::{join_key, nearest, ConfigError, ErrorKind};
 use crate::goals::GoalSet;
@@ -231,29 +231,14 @@ impl<'a> Fields<'a> {
     }
 
     fn string(&self, key: &str, required: bool, errors: &mut Vec<ConfigError>) -> Option<String> {
-        match self.value(key) {
-            Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(Json::String(_)) => {
-                errors.push(ConfigError::new(
-                    &join_key(self.path, key),
-                    ErrorKind::Invalid("must not be empty"),
-                ));
-                None
-            }
-            Some(other) => {
-                self.wrong(key, "a string", other, errors);
-                None
-            }
-            None => {
-                if required {
-                    errors.push(ConfigError::new(
-                        &join_key(self.path, key),
-                        ErrorKind::Missing,
-                    ));
-                }
-                None
-            }
+        let value = self.value(key);
+        if value.is_none() && required {
+            errors.push(ConfigError::new(
+                &join_key(self.path, key),
+                ErrorKind::Missing,
+            ));
         }
+        string_value(value, &join_key(self.path, key), errors)
     }
 
     fn string_list(&self, key: &str, errors: &mut Vec<ConfigError>) -> Option<Vec<String>> {

@@ -1,27 +1,17 @@
 // Browser capture end to end: forms, links that open tabs or navigate away, scroll depth on a
 // growing page, single-page navigations.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, launch, openPage, waitFor, goalpostMessages } from './harness.mjs';
+import { conversions, goalpostMessages, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
-let collector, browser;
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = useCollectorAndBrowser();
 
 async function open(path) {
-  const o = await openPage(browser);
-  await o.page.goto(collector.base + path);
+  const o = await openPage(env.browser);
+  await o.page.goto(env.collector.base + path);
   await o.page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   return o;
 }
-
-const goals = (rows) => rows.filter((r) => r.type === 'conversion').map((r) => r.goal);
 
 test('a form counts only when the browser lets it submit; handled-by-script forms count', async () => {
   const { page, context, log } = await open('/capture.html');
@@ -31,10 +21,10 @@ test('a form counts only when the browser lets it submit; handled-by-script form
   await page.evaluate(() => document.getElementById('contact').requestSubmit());
   assert.deepEqual(await page.evaluate(() => window.submitted), ['newsletter', 'contact'], "the page's own handlers ran");
   const rows = await waitFor('the contact conversion', async () => {
-    const r = await collector.events('capture');
-    return goals(r).includes('contact') && r;
+    const r = await env.collector.events('capture');
+    return conversions(r).includes('contact') && r;
   });
-  assert.deepEqual(goals(rows), ['newsletter', 'contact'], 'one newsletter (the invalid attempt did not count), one contact');
+  assert.deepEqual(conversions(rows), ['newsletter', 'contact'], 'one newsletter (the invalid attempt did not count), one contact');
   assert.ok(!JSON.stringify(rows).includes('reader@example.com'), 'field values are never read');
   assert.deepEqual(log.errors, []);
   assert.deepEqual(goalpostMessages(log, 'error'), []);
@@ -47,8 +37,8 @@ test('a middle click on an outbound link opens the tab and is recorded', async (
   await tab.waitForLoadState();
   assert.equal(new URL(tab.url()).pathname, '/out.html', 'the new tab opened as without goalpost');
   await page.evaluate(() => window.goalpost.gp.flush());
-  const rows = await collector.events('capture');
-  assert.ok(goals(rows).includes('outbound'));
+  const rows = await env.collector.events('capture');
+  assert.ok(conversions(rows).includes('outbound'));
   await context.close();
 });
 
@@ -56,22 +46,22 @@ test('a PDF link that navigates away is still delivered (by beacon on pagehide)'
   const { page, context } = await open('/capture.html');
   const beacons = [];
   page.on('request', (r) => r.url().endsWith('/collect') && beacons.push(r.headers()['content-type']));
-  const before = goals(await collector.events('capture')).filter((g) => g === 'pricelist').length;
+  const before = conversions(await env.collector.events('capture')).filter((g) => g === 'pricelist').length;
   await Promise.all([page.waitForURL('**/files/price-list.pdf'), page.click('#pdf')]);
   const rows = await waitFor('the download conversion', async () => {
-    const r = await collector.events('capture');
-    return goals(r).filter((g) => g === 'pricelist').length === before + 1 && r;
+    const r = await env.collector.events('capture');
+    return conversions(r).filter((g) => g === 'pricelist').length === before + 1 && r;
   });
   const conv = rows.filter((r) => r.goal === 'pricelist').pop();
   assert.equal(conv.kind, 'micro', 'a micro conversion waits for its batch: only the unload path can deliver it');
-  assert.equal(conv.url, collector.base + '/capture.html');
+  assert.equal(conv.url, env.collector.base + '/capture.html');
   await context.close();
 });
 
 test('scroll thresholds fire once each, on a page that grows', async () => {
   const { page, context } = await open('/capture.html');
   const site = 'capture';
-  const count = async (g) => goals(await collector.events(site)).filter((x) => x === g).length;
+  const count = async (g) => conversions(await env.collector.events(site)).filter((x) => x === g).length;
   const before50 = await count('read_50');
   const before90 = await count('read_90');
   await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight * 0.6));
@@ -97,32 +87,32 @@ test('a single-page app with five route changes gives five more page views', asy
   await page.evaluate(() => history.replaceState({}, '', '/app/e?sort=price')); // query only: same page
   await page.evaluate(() => { location.hash = 'details'; }); // fragment: same page (history mode)
   await page.evaluate(() => window.goalpost.gp.flush());
-  const rows = await collector.events('capture');
+  const rows = await env.collector.events('capture');
   const views = rows.filter((r) => r.type === 'page_view').slice(-6);
   assert.deepEqual(views.map((v) => new URL(v.url).pathname), ['/capture.html', '/app/a', '/app/b', '/app/c', '/app/d', '/app/e']);
-  assert.equal(views[1].referrer, collector.base + '/capture.html?utm_source=spa', 'the previous page is the referrer');
-  assert.equal(views[3].url, collector.base + '/app/c', 'query stripped');
-  assert.ok(goals(rows).includes('deep'), 'page depth counted across route changes');
+  assert.equal(views[1].referrer, env.collector.base + '/capture.html?utm_source=spa', 'the previous page is the referrer');
+  assert.equal(views[3].url, env.collector.base + '/app/c', 'query stripped');
+  assert.ok(conversions(rows).includes('deep'), 'page depth counted across route changes');
   await context.close();
 });
 
 test('engaged time: a visible, focused page reaches its threshold once', async () => {
   const { page, context } = await open('/capture.html?engaged');
   const t0 = Date.now();
-  const before = goals(await collector.events('capture')).filter((g) => g === 'engaged_1s').length;
+  const before = conversions(await env.collector.events('capture')).filter((g) => g === 'engaged_1s').length;
   await page.bringToFront();
   await waitFor('engaged_1s', async () => {
     await page.evaluate(() => window.goalpost.gp.flush());
-    return goals(await collector.events('capture')).filter((g) => g === 'engaged_1s').length === before + 1;
+    return conversions(await env.collector.events('capture')).filter((g) => g === 'engaged_1s').length === before + 1;
   }, { every: 200 });
   assert.ok(Date.now() - t0 >= 1000, 'not before a second of engagement');
-  assert.ok(!goals(await collector.events('capture')).includes('engaged_1h'));
+  assert.ok(!conversions(await env.collector.events('capture')).includes('engaged_1h'));
   await context.close();
 });
 
 test('a UTM landing, two pages later a conversion carries first and last touch and the session', async () => {
-  const { page, context } = await openPage(browser);
-  await page.goto(collector.base + '/capture.html?utm_source=news&utm_medium=email&utm_campaign=nov&email=jane@example.com', {
+  const { page, context } = await openPage(env.browser);
+  await page.goto(env.collector.base + '/capture.html?utm_source=news&utm_medium=email&utm_campaign=nov&email=jane@example.com', {
     referer: 'https://mail.example/inbox',
   });
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
@@ -130,33 +120,33 @@ test('a UTM landing, two pages later a conversion carries first and last touch a
   await page.evaluate(() => window.route('/app/checkout'));
   await page.evaluate(() => window.goalpost('track', 'signup'));
   const rows = await waitFor('signup', async () => {
-    const r = await collector.events('capture');
+    const r = await env.collector.events('capture');
     return r.some((e) => e.goal === 'signup') && r;
   });
   const conv = rows.filter((e) => e.goal === 'signup').pop();
   const touch = { channel: 'email', source: 'news', medium: 'email', campaign: 'nov', landing: '/capture.html' };
   assert.deepEqual(conv.first, touch);
   assert.deepEqual(conv.last, touch);
-  assert.equal(conv.url, collector.base + '/app/checkout');
+  assert.equal(conv.url, env.collector.base + '/app/checkout');
   const views = rows.filter((e) => e.type === 'page_view' && e.session === conv.session);
   assert.deepEqual(views.map((v) => new URL(v.url).pathname), ['/capture.html', '/app/products', '/app/checkout'], 'one session');
-  assert.equal(views[0].url, collector.base + '/capture.html?utm_source=news&utm_medium=email&utm_campaign=nov');
+  assert.equal(views[0].url, env.collector.base + '/capture.html?utm_source=news&utm_medium=email&utm_campaign=nov');
   assert.ok(!JSON.stringify(rows).includes('jane@example.com'));
   await context.close();
 });
 
 test('with spa: "hash", fragment routes are page views; with the default they are not', async () => {
   for (const [spa, site, want] of [['hash', 'spahash', ['/window-config.html', '#/cart', '#/checkout']], [true, 'spahistory', ['/window-config.html']]]) {
-    const { page, context } = await openPage(browser);
+    const { page, context } = await openPage(env.browser);
     await page.addInitScript(([spa, site]) => { window.goalpostConfig = { collector: '/collect', site, spa }; }, [spa, site]);
-    await page.goto(collector.base + '/window-config.html');
+    await page.goto(env.collector.base + '/window-config.html');
     await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
     for (const h of ['#/cart', '#/cart', '#/checkout']) {
       await page.evaluate((h) => { location.hash = h; }, h);
       await page.evaluate(() => new Promise((r) => setTimeout(r, 0))); // let hashchange dispatch
     }
     await page.evaluate(() => window.goalpost.gp.flush());
-    const views = (await collector.events(site)).filter((r) => r.type === 'page_view');
+    const views = (await env.collector.events(site)).filter((r) => r.type === 'page_view');
     // sent URLs never carry the fragment, so the views are counted (the same route twice is one)
     assert.equal(views.length, want.length, `${spa}: ${JSON.stringify(views.map((v) => v.url))}`);
     assert.equal(new URL(views[0].url).pathname, '/window-config.html');

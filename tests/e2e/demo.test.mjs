@@ -1,24 +1,16 @@
 // The demo site: a visitor clicks "Create an account"; the collector stores exactly the page
 // view and the conversion, field by field.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startCollector, launch, openPage, waitFor, goalpostMessages, root, HEX32 } from './harness.mjs';
+import { HEX32, goalpostMessages, openPage, root, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
-let collector, browser;
-before(async () => {
-  collector = await startCollector({ siteDir: join(root, 'www') });
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = useCollectorAndBrowser({ siteDir: join(root, 'www') });
 
 test('clicking the demo signup button stores one page view and one conversion', async () => {
-  const { page, context, log } = await openPage(browser);
+  const { page, context, log } = await openPage(env.browser);
   const t0 = Date.now();
-  await page.goto(collector.base + '/?utm_source=newsletter&email=jane@example.com&utm_campaign=nov#pricing');
+  await page.goto(env.collector.base + '/?utm_source=newsletter&email=jane@example.com&utm_campaign=nov#pricing');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   const [req] = await Promise.all([
     page.waitForRequest((r) => r.url().endsWith('/collect') && r.method() === 'POST'),
@@ -27,16 +19,16 @@ test('clicking the demo signup button stores one page view and one conversion', 
   // the beacon is a CORS-simple request: text/plain, no cookies
   assert.match(req.headers()['content-type'], /^text\/plain;charset=UTF-8$/i);
   const rows = await waitFor('two stored events', async () => {
-    const r = await collector.events('demo');
+    const r = await env.collector.events('demo');
     return r.length >= 2 && r;
   });
   // Drain anything else goalpost might still send, then check nothing else arrived.
   await page.evaluate(() => window.goalpost.gp.flush());
-  const all = await collector.events();
+  const all = await env.collector.events();
   assert.equal(all.length, 2, 'exactly two events stored: ' + JSON.stringify(all));
 
   const [pv, conv] = rows;
-  const url = collector.base + '/?utm_source=newsletter&utm_campaign=nov';
+  const url = env.collector.base + '/?utm_source=newsletter&utm_campaign=nov';
   assert.equal(pv.type, 'page_view');
   assert.equal(pv.site, 'demo');
   assert.match(pv.id, HEX32);
@@ -68,10 +60,10 @@ test('clicking the demo signup button stores one page view and one conversion', 
 });
 
 test('the trial button tracks a custom event through the command queue', async () => {
-  const { page, context } = await openPage(browser);
-  await page.goto(collector.base + '/');
+  const { page, context } = await openPage(env.browser);
+  await page.goto(env.collector.base + '/');
   await page.click('#trial');
-  const conv = await waitFor('trial conversion', async () => (await collector.events('demo')).find((e) => e.goal === 'trial_started'));
+  const conv = await waitFor('trial conversion', async () => (await env.collector.events('demo')).find((e) => e.goal === 'trial_started'));
   assert.equal(conv.kind, 'macro');
   assert.deepEqual(conv.props, { plan: 'pro' });
   await context.close();

@@ -1,24 +1,16 @@
 // Bad config and hostile pages: one clear console message, the page keeps working.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, launch, openPage, waitFor, goalpostMessages } from './harness.mjs';
+import { goalpostMessages, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
-let collector, browser;
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = useCollectorAndBrowser();
 
 /** Loads `path`, waits until goalpost has spoken or is live, clicks the page's own button. */
 async function visit(path, { until }) {
-  const { page, context, log } = await openPage(browser);
+  const { page, context, log } = await openPage(env.browser);
   const requests = [];
   page.on('request', (r) => r.url().includes('/collect') && requests.push(r));
-  await page.goto(collector.base + path);
+  await page.goto(env.collector.base + path);
   await waitFor('goalpost to react', () => until(log, page));
   await page.click('#own');
   assert.equal(await page.evaluate(() => window.pageClicks), 1, "the page's own handler ran");
@@ -43,7 +35,7 @@ test('a missing collector disables goalpost with the JSON path named', async () 
   assert.equal(msgs[0].type, 'error');
   assert.equal(msgs[0].text, 'goalpost: invalid config, tracking is off. collector: is required');
   assert.equal(requests.length, 0);
-  assert.deepEqual(await collector.events('badtop'), []);
+  assert.deepEqual(await env.collector.events('badtop'), []);
   await context.close();
 });
 
@@ -60,19 +52,19 @@ test('bad goals are skipped with their paths; the good goal still converts', asy
   await page.click('#a'); // the typo goal: nothing
   await page.click('#good');
   const rows = await waitFor('good conversion', async () => {
-    const r = await collector.events('badgoals');
+    const r = await env.collector.events('badgoals');
     return r.length === 2 && r;
   });
   assert.deepEqual(rows.map((r) => r.goal), [null, 'good']);
   await page.evaluate(() => window.goalpost.gp.flush());
-  assert.equal((await collector.events('badgoals')).length, 2, 'the skipped goals sent nothing');
+  assert.equal((await env.collector.events('badgoals')).length, 2, 'the skipped goals sent nothing');
   assert.deepEqual(log.errors, []);
   await context.close();
 });
 
 test('an exception inside goalpost never reaches the page: one error, then silence', async () => {
-  const { page, context, log } = await openPage(browser);
-  await page.goto(collector.base + '/hostile.html');
+  const { page, context, log } = await openPage(env.browser);
+  await page.goto(env.collector.base + '/hostile.html');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   // A hostile page breaks Date.now, which goalpost calls on every input.
   await page.evaluate(() => { Date.now = () => { throw new Error('hostile page'); }; });
@@ -91,12 +83,12 @@ test('an exception inside goalpost never reaches the page: one error, then silen
 });
 
 test('under the documented CSP goalpost works', async () => {
-  const { page, context, log } = await openPage(browser);
-  await page.goto(collector.base + '/csp-ok.html');
+  const { page, context, log } = await openPage(env.browser);
+  await page.goto(env.collector.base + '/csp-ok.html');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   await page.click('#signup');
   const rows = await waitFor('csp events', async () => {
-    const r = await collector.events('csp');
+    const r = await env.collector.events('csp');
     return r.length === 2 && r;
   });
   assert.deepEqual(rows.map((r) => r.type), ['page_view', 'conversion']);
@@ -113,6 +105,6 @@ test('under a CSP that forbids wasm: one warning, page unharmed, nothing sent', 
   assert.match(msgs[0].text, /Content-Security-Policy blocks WebAssembly; add 'wasm-unsafe-eval' to script-src/);
   assert.deepEqual(log.errors, []);
   assert.equal(requests.length, 0);
-  assert.deepEqual(await collector.events('cspblocked'), []);
+  assert.deepEqual(await env.collector.events('cspblocked'), []);
   await context.close();
 });

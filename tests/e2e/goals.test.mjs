@@ -1,22 +1,14 @@
 // The goal language in a real page: element conditions and attribute values, custom props,
 // link classes, page-view conditions; callbacks, the DOM event and dataLayer.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, launch, openPage, waitFor, goalpostMessages } from './harness.mjs';
+import { goalpostMessages, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
-let collector, browser;
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = useCollectorAndBrowser();
 
 test('goals match locally; values, callbacks and dataLayer carry what the collector stores', async () => {
-  const { page, context, log } = await openPage(browser);
-  await page.goto(collector.base + '/goals.html?utm_source=mail&email=x@y.z');
+  const { page, context, log } = await openPage(env.browser);
+  await page.goto(env.collector.base + '/goals.html?utm_source=mail&email=x@y.z');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   await page.click('text=Details'); // a .plan without the text: no conversion
   await page.click('text=Choose'); // a child of the .plan button that says "Choose"
@@ -26,7 +18,7 @@ test('goals match locally; values, callbacks and dataLayer carry what the collec
   await page.evaluate(() => window.goalpost('track', 'purchase', { total: 59.9, items: 2 }));
   await page.evaluate(() => window.goalpost('track', 'purchase', { total: 0 })); // fails the gt 0 condition
   await page.evaluate(() => window.goalpost.gp.flush());
-  const rows = await collector.events('goals');
+  const rows = await env.collector.events('goals');
   const conv = rows.filter((r) => r.type === 'conversion');
   assert.deepEqual(conv.map((r) => r.goal), ['landing', 'plan', 'partner', 'call', 'purchase']);
   const by = Object.fromEntries(conv.map((r) => [r.goal, r]));
@@ -39,7 +31,7 @@ test('goals match locally; values, callbacks and dataLayer carry what the collec
   assert.equal(by.purchase.kind, 'macro');
   assert.deepEqual(by.purchase.props, { total: 59.9, items: 2 });
   assert.equal(by.landing.value, null);
-  assert.equal(by.landing.url, collector.base + '/goals.html?utm_source=mail', 'matched on the full URL, sent stripped');
+  assert.equal(by.landing.url, env.collector.base + '/goals.html?utm_source=mail', 'matched on the full URL, sent stripped');
   assert.equal(rows.filter((r) => r.type === 'page_view').length, 1);
 
   const seen = await page.evaluate(() => window.seen);
@@ -54,7 +46,7 @@ test('goals match locally; values, callbacks and dataLayer carry what the collec
 });
 
 test('an invalid regular expression skips its goal with the path; the rest work', async () => {
-  const { page, context, log } = await openPage(browser);
+  const { page, context, log } = await openPage(env.browser);
   await page.addInitScript(() => {
     window.goalpostConfig = {
       collector: '/collect', site: 'badregex',
@@ -64,7 +56,7 @@ test('an invalid regular expression skips its goal with the path; the rest work'
       ],
     };
   });
-  await page.goto(collector.base + '/window-config.html');
+  await page.goto(env.collector.base + '/window-config.html');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   await page.evaluate(() => window.goalpost.gp.flush());
   const msgs = goalpostMessages(log, 'error');

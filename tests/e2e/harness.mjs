@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -78,3 +79,23 @@ export function goalpostMessages(log, type) {
 }
 
 export const HEX32 = /^[0-9a-f]{32}$/;
+
+/**
+ * Registers before/after hooks for a test file: a fresh collector (serving `siteDir`) and a
+ * browser. Returns an object whose `collector` and `browser` are set once the hooks ran.
+ */
+export function useCollectorAndBrowser(options) {
+  const env = { collector: null, browser: null };
+  before(async () => {
+    env.collector = await startCollector(options);
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.collector?.stop();
+  });
+  return env;
+}
+
+/** The goal ids of the stored conversions, in order. */
+export const conversions = (rows) => rows.filter((r) => r.type === 'conversion').map((r) => r.goal);

@@ -1,18 +1,10 @@
 // No leaks: after 1,000 single-page navigations and shutdown(), the page's event listeners,
 // history methods and JS heap are back where they started.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, launch, openPage } from './harness.mjs';
+import { openPage, useCollectorAndBrowser } from './harness.mjs';
 
-let collector, browser;
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = useCollectorAndBrowser();
 
 /** Listeners on window and document, as DevTools counts them. */
 async function listeners(cdp) {
@@ -32,9 +24,9 @@ async function heap(cdp) {
 }
 
 test('1,000 SPA navigations and shutdown leave no listener, hook or heap behind', async () => {
-  const { page, context } = await openPage(browser);
+  const { page, context } = await openPage(env.browser);
   const cdp = await context.newCDPSession(page);
-  await page.goto(collector.base + '/leak.html');
+  await page.goto(env.collector.base + '/leak.html');
   await page.evaluate(async () => {
     window.gpModule = await import('/goalpost/goalpost.mjs');
     window.originalPush = history.pushState;
@@ -89,7 +81,7 @@ test('1,000 SPA navigations and shutdown leave no listener, hook or heap behind'
   // The wasm instance stays loaded (the module keeps it); what must not stay is per-navigation
   // state: the growth over the navigations may exceed the control's by 32 KiB of noise at most.
   assert.ok(withGoalpost - control < 32 * 1024, `goalpost kept ${withGoalpost - control} bytes over 1000 navigations`);
-  const views = (await collector.events('leak')).filter((r) => r.type === 'page_view');
+  const views = (await env.collector.events('leak')).filter((r) => r.type === 'page_view');
   assert.equal(views.length, 1001, 'every navigation was a page view, delivered');
   await context.close();
 });

@@ -1,30 +1,22 @@
 // The script tag: calls queued before the wasm loads, a double include, a cross-origin
 // collector; and the npm module bundled by esbuild.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { rmSync, mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import * as esbuild from 'esbuild';
-import { startCollector, launch, openPage, waitFor, goalpostMessages, root, HEX32 } from './harness.mjs';
+import { HEX32, goalpostMessages, openPage, root, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
-let collector, browser;
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
+const env = useCollectorAndBrowser();
 
 test('calls made before the wasm loaded are replayed in order, and a double include tracks once', async () => {
-  const { page, context, log } = await openPage(browser);
-  await page.goto(collector.base + '/early.html');
+  const { page, context, log } = await openPage(env.browser);
+  await page.goto(env.collector.base + '/early.html');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   await page.evaluate(() => window.goalpost.gp.flush());
-  const rows = await collector.events('early');
+  const rows = await env.collector.events('early');
   assert.equal(rows.length, 2, JSON.stringify(rows));
   const [pv, conv] = rows;
   assert.equal(pv.type, 'page_view');
@@ -38,7 +30,7 @@ test('calls made before the wasm loaded are replayed in order, and a double incl
   // after load, the same command API goes straight to the tracker
   await page.evaluate(() => window.goalpost('track', 'trial_started', { plan: 'team' }));
   await page.evaluate(() => window.goalpost.gp.flush());
-  const later = await collector.events('early');
+  const later = await env.collector.events('early');
   assert.equal(later.length, 3);
   assert.deepEqual(later[2].props, { plan: 'team' });
   assert.equal(later.filter((r) => r.type === 'page_view').length, 1, 'one page view despite two script tags');
@@ -48,19 +40,19 @@ test('calls made before the wasm loaded are replayed in order, and a double incl
 });
 
 test('a collector on another origin receives the beacon (CORS-simple, no preflight)', async () => {
-  const { page, context } = await openPage(browser);
+  const { page, context } = await openPage(env.browser);
   const methods = [];
   page.on('request', (r) => r.url().includes('/collect') && methods.push(r.method()));
-  await page.goto(collector.base + '/cross-origin.html');
+  await page.goto(env.collector.base + '/cross-origin.html');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   const [res] = await Promise.all([
     page.waitForResponse((r) => r.url().startsWith('http://localhost:') && r.url().endsWith('/collect')),
     page.click('#signup'),
   ]);
   assert.equal(res.status(), 200);
-  assert.equal(res.headers()['access-control-allow-origin'], collector.base);
+  assert.equal(res.headers()['access-control-allow-origin'], env.collector.base);
   const rows = await waitFor('cross-origin events', async () => {
-    const r = await collector.events('xorigin');
+    const r = await env.collector.events('xorigin');
     return r.length === 2 && r;
   });
   assert.deepEqual(rows.map((r) => [r.type, r.goal]), [['page_view', null], ['conversion', 'signup']]);
@@ -84,12 +76,12 @@ test('the npm module works when bundled with esbuild (the .wasm is found)', asyn
     loader: { '.wasm': 'file' }, logLevel: 'warning',
   });
   rmSync(tmp, { recursive: true, force: true });
-  const { page, context, log } = await openPage(browser);
-  await page.goto(collector.base + '/bundle/index.html');
+  const { page, context, log } = await openPage(env.browser);
+  await page.goto(env.collector.base + '/bundle/index.html');
   await page.waitForFunction(() => window.gpReady === true);
   await page.click('#signup');
   const rows = await waitFor('bundled events', async () => {
-    const r = await collector.events('bundled');
+    const r = await env.collector.events('bundled');
     return r.length === 2 && r;
   });
   assert.equal(rows[0].type, 'page_view');

@@ -1,23 +1,13 @@
 // A real video (tests/pages/media/demo.webm, 4 s) played in Chromium.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, launch, openPage, waitFor } from './harness.mjs';
+import { conversions, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
-let collector, browser;
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
-
-const goals = (rows) => rows.filter((r) => r.type === 'conversion').map((r) => r.goal);
+const env = useCollectorAndBrowser();
 
 test('a video played to the end reports start, thresholds and completion once each', async () => {
-  const { page, context } = await openPage(browser);
-  await page.goto(collector.base + '/video.html');
+  const { page, context } = await openPage(env.browser);
+  await page.goto(env.collector.base + '/video.html');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   // Play at 4x and wait for the real `ended` event (a condition, not a sleep).
   await page.evaluate(() => new Promise((resolve, reject) => {
@@ -27,8 +17,8 @@ test('a video played to the end reports start, thresholds and completion once ea
     v.play().catch(reject);
   }));
   await page.evaluate(() => window.goalpost.gp.flush());
-  let rows = await collector.events('video');
-  assert.deepEqual(goals(rows).sort(), ['any_2s', 'demo_50', 'demo_90', 'demo_done', 'demo_start']);
+  let rows = await env.collector.events('video');
+  assert.deepEqual(conversions(rows).sort(), ['any_2s', 'demo_50', 'demo_90', 'demo_done', 'demo_start']);
   // Played again on the same page view: nothing more (once per element per page view).
   await page.evaluate(() => new Promise((resolve) => {
     const v = document.getElementById('demo');
@@ -37,18 +27,18 @@ test('a video played to the end reports start, thresholds and completion once ea
     v.play();
   }));
   await page.evaluate(() => window.goalpost.gp.flush());
-  rows = await collector.events('video');
-  assert.equal(goals(rows).length, 5);
+  rows = await env.collector.events('video');
+  assert.equal(conversions(rows).length, 5);
   const conv = rows.find((r) => r.goal === 'demo_50');
-  assert.equal(conv.url, collector.base + '/video.html');
+  assert.equal(conv.url, env.collector.base + '/video.html');
   await context.close();
 });
 
 test('seeking past a threshold counts it as reached; the other video has its own goals', async () => {
-  const { page, context } = await openPage(browser);
-  await page.goto(collector.base + '/video.html');
+  const { page, context } = await openPage(env.browser);
+  await page.goto(env.collector.base + '/video.html');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
-  const before = goals(await collector.events('video')).filter((g) => g === 'other_75').length;
+  const before = conversions(await env.collector.events('video')).filter((g) => g === 'other_75').length;
   await page.evaluate(() => new Promise((resolve) => {
     const v = document.getElementById('other');
     v.addEventListener('timeupdate', function t() { if (v.currentTime >= 3.2) { v.removeEventListener('timeupdate', t); v.pause(); resolve(); } });
@@ -57,8 +47,8 @@ test('seeking past a threshold counts it as reached; the other video has its own
   }));
   await page.evaluate(() => window.goalpost.gp.flush());
   const rows = await waitFor('other_75', async () => {
-    const r = await collector.events('video');
-    return goals(r).filter((g) => g === 'other_75').length === before + 1 && r;
+    const r = await env.collector.events('video');
+    return conversions(r).filter((g) => g === 'other_75').length === before + 1 && r;
   });
   const last = rows.filter((r) => r.type === 'conversion').slice(-3).map((r) => r.goal);
   assert.ok(!last.includes('demo_50'), 'the #demo goals do not fire for #other');

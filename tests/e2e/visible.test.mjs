@@ -1,30 +1,20 @@
 // Element visibility with IntersectionObserver, including elements added later.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, launch, openPage, waitFor } from './harness.mjs';
+import { conversions, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
-let collector, browser;
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
-
-const goals = (rows) => rows.filter((r) => r.type === 'conversion').map((r) => r.goal);
+const env = useCollectorAndBrowser();
 
 test('an element counts once it was visible long enough; late elements are watched too', async () => {
-  const { page, context } = await openPage(browser);
-  await page.goto(collector.base + '/visible.html');
+  const { page, context } = await openPage(env.browser);
+  await page.goto(env.collector.base + '/visible.html');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   await page.evaluate(() => window.goalpost.gp.flush());
-  assert.deepEqual(goals(await collector.events('visible')), [], 'nothing visible yet');
+  assert.deepEqual(conversions(await env.collector.events('visible')), [], 'nothing visible yet');
   await page.evaluate(() => document.getElementById('pricing').scrollIntoView());
   await waitFor('saw_pricing', async () => {
     await page.evaluate(() => window.goalpost.gp.flush());
-    return goals(await collector.events('visible')).includes('saw_pricing');
+    return conversions(await env.collector.events('visible')).includes('saw_pricing');
   });
   // an element added after load, then shown
   await page.evaluate(() => {
@@ -36,7 +26,7 @@ test('an element counts once it was visible long enough; late elements are watch
   });
   await waitFor('saw_late', async () => {
     await page.evaluate(() => window.goalpost.gp.flush());
-    return goals(await collector.events('visible')).includes('saw_late');
+    return conversions(await env.collector.events('visible')).includes('saw_late');
   });
   // scrolled away and back: still once
   await page.evaluate(() => window.scrollTo(0, 0));
@@ -44,7 +34,7 @@ test('an element counts once it was visible long enough; late elements are watch
   await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
   await page.evaluate(() => document.getElementById('footer').scrollIntoView());
   await page.evaluate(() => window.goalpost.gp.flush());
-  const all = goals(await collector.events('visible'));
+  const all = conversions(await env.collector.events('visible'));
   assert.deepEqual(all.sort(), ['saw_late', 'saw_pricing'], 'once each; the footer needs a minute');
   await context.close();
 });
