@@ -14,9 +14,9 @@ function die(err) {
 
 // Wraps a callback so that nothing it throws (a wasm trap included) reaches the page.
 function guard(fn) {
-  return function (a, b) {
+  return function () {
     if (dead) return undefined;
-    try { return fn(a, b); } catch (err) { die(err); return undefined; }
+    try { return fn.apply(this, arguments); } catch (err) { die(err); return undefined; }
   };
 }
 
@@ -27,7 +27,7 @@ function send(url, body, beacon, batch, done) {
   if (beacon && navigator.sendBeacon) {
     let ok = false;
     try { ok = navigator.sendBeacon(url, body); } catch (_) {}
-    done(batch, ok ? -3 : -2);
+    done(batch, ok ? -3 : -2, -1);
     return;
   }
   let timer = 0;
@@ -39,14 +39,14 @@ function send(url, body, beacon, batch, done) {
         clearTimeout(timer);
         // Read the body: Chromium returns the keepalive budget only once it is consumed.
         res.arrayBuffer().catch(noop);
-        done(batch, res.status);
+        done(batch, res.status, retryAfter(res.headers.get('retry-after')));
       }, () => {
         clearTimeout(timer);
-        done(batch, -1);
+        done(batch, -1, -1);
       });
   } catch (_) {
     clearTimeout(timer);
-    done(batch, -1);
+    done(batch, -1, -1);
   }
 }
 
@@ -73,6 +73,15 @@ function watch(navigated) {
     removeEventListener('popstate', pop);
     removeEventListener('hashchange', hash);
   };
+}
+
+// Retry-After: seconds, or an HTTP date; milliseconds, or -1.
+function retryAfter(value) {
+  if (!value) return -1;
+  const secs = Number(value);
+  if (value.trim() !== '' && secs >= 0) return secs * 1000;
+  const at = Date.parse(value);
+  return isNaN(at) ? -1 : Math.max(0, at - Date.now());
 }
 
 function api(inner) {

@@ -3,8 +3,8 @@
 //! - `guard(fn)`: wraps a callback so that nothing it throws (or a wasm trap) reaches the page.
 //! - `send(url, body, beacon, batch, done)`: `sendBeacon` or `fetch` with keepalive, reading
 //!   every response body (Chromium keeps the keepalive budget until it is read), and calls
-//!   `done(batch, status)` with the HTTP status, -1 for a network error, -2 for a refused
-//!   beacon, -3 for an accepted one. Promise plumbing is smaller in JS than in wasm.
+//!   `done(batch, status, retryAfterMs)` with the HTTP status, -1 for a network error, -2 for a
+//!   refused beacon, -3 for an accepted one; `retryAfterMs` is -1 without a `Retry-After`. Promise plumbing is smaller in JS than in wasm.
 //! - `watch(navigated)`: wraps `history.pushState` / `replaceState` so that the page's own call
 //!   runs (and throws) exactly as before, then reports the navigation; also `popstate` and
 //!   `hashchange`. Returns the function that restores them.
@@ -48,10 +48,15 @@ impl Host {
 }
 
 /// The status code `send` reports, as the core's [`SendStatus`].
-pub fn status_from_code(code: i32) -> SendStatus {
+/// `retry_after` is the `Retry-After` header in milliseconds, or negative when absent.
+pub fn status_from_code(code: i32, retry_after: f64) -> SendStatus {
     match code {
         -3 => SendStatus::Beacon(true),
         -2 => SendStatus::Beacon(false),
+        429 | 503 if retry_after >= 0.0 => SendStatus::Throttled {
+            status: code as u16,
+            retry_after: goalpost_core::Millis(retry_after.min(1e12) as u64),
+        },
         100..=599 => SendStatus::Http(code as u16),
         _ => SendStatus::NetworkError,
     }

@@ -22,6 +22,8 @@ mod capture;
 mod visibility;
 
 type EventClosure = Closure<dyn Fn(Event)>;
+/// `done(batch, status, retryAfterMs)` from the host's `send`.
+type DoneClosure = Closure<dyn Fn(u32, i32, f64)>;
 
 pub struct Runtime {
     // Field order is drop order: listeners go before the closures they call.
@@ -46,7 +48,7 @@ pub struct Runtime {
     stopped: Cell<bool>,
     event_closures: RefCell<Vec<EventClosure>>,
     tick_closure: OnceCell<Closure<dyn Fn()>>,
-    done_closure: OnceCell<Closure<dyn Fn(u32, i32)>>,
+    done_closure: OnceCell<DoneClosure>,
 }
 
 impl Runtime {
@@ -184,11 +186,11 @@ impl Runtime {
         let _ = self.tick.set(self.host.guarded(tick.as_ref()));
         let _ = self.tick_closure.set(tick);
         let w = weak.clone();
-        let done = Closure::<dyn Fn(u32, i32)>::new(move |batch: u32, code: i32| {
+        let done = DoneClosure::new(move |batch: u32, code: i32, retry_after: f64| {
             if let Some(rt) = w.upgrade() {
                 rt.handle(Input::Sent {
                     batch,
-                    status: status_from_code(code),
+                    status: status_from_code(code, retry_after),
                 });
             }
         });

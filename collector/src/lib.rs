@@ -40,11 +40,24 @@ pub struct Options {
     pub site_dir: Option<PathBuf>,
     /// The tracker build served at `/goalpost/`, if any.
     pub dist_dir: Option<PathBuf>,
+    /// Enables `POST /__test/faults` (for fault-injection tests only: it lets anyone make the
+    /// collector refuse batches).
+    pub test_faults: bool,
+}
+
+/// An injected fault: the next `count` batches are answered `status` (with `Retry-After`
+/// seconds when set) and not stored.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct Fault {
+    pub status: u16,
+    pub count: u32,
+    pub retry_after: Option<u32>,
 }
 
 struct AppState {
     store: Arc<Store>,
     options: Options,
+    fault: std::sync::Mutex<Fault>,
 }
 
 /// The collector's routes: `POST /collect`, `GET /api/events`, `GET /health`, and the static
@@ -52,13 +65,22 @@ struct AppState {
 pub fn app(store: Arc<Store>, options: Options) -> Router {
     let site_dir = options.site_dir.clone();
     let dist_dir = options.dist_dir.clone();
-    let state = Arc::new(AppState { store, options });
+    let faults = options.test_faults;
+    let state = Arc::new(AppState {
+        store,
+        options,
+        fault: std::sync::Mutex::new(Fault::default()),
+    });
     let mut router = Router::new()
         .route("/collect", post(collect).options(preflight))
         .route("/api/events", get(events))
+        .route("/api/batches", get(batches))
         .route("/health", get(health))
-        .layer(DefaultBodyLimit::max(protocol::MAX_BODY))
-        .with_state(state);
+        .layer(DefaultBodyLimit::max(protocol::MAX_BODY));
+    if faults {
+        router = router.route("/__test/faults", post(set_fault));
+    }
+    let mut router = router.with_state(state);
     if let Some(dist) = dist_dir {
         router = router.nest_service("/goalpost", ServeDir::new(dist));
     }
@@ -99,6 +121,10 @@ fn with_cors(mut res: Response, origin: Option<HeaderValue>) -> Response {
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Retry-After"),
+    );
     res
 }
 
@@ -110,6 +136,9 @@ async fn collect(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     let Ok(origin) = cors_origin(&state, &headers) else {
         return with_cors(error(StatusCode::FORBIDDEN, "origin not allowed"), None);
     };
+    if let Some(res) = injected_fault(&state) {
+        return with_cors(res, origin);
+    }
     let batch = match protocol::parse(&body) {
         Ok(b) => b,
         Err(msg) => return with_cors(error(StatusCode::BAD_REQUEST, &msg), origin),
@@ -156,6 +185,35 @@ struct EventsQuery {
 async fn events(State(state): State<Arc<AppState>>, Query(q): Query<EventsQuery>) -> Response {
     let store = state.store.clone();
     match tokio::task::spawn_blocking(move || store.events(q.site.as_deref())).await {
+        Ok(Ok(rows)) => with_cors(Json(rows).into_response(), None),
+        _ => error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
+    }
+}
+
+fn injected_fault(state: &AppState) -> Option<Response> {
+    let mut fault = state.fault.lock().unwrap_or_else(|p| p.into_inner());
+    if fault.count == 0 {
+        return None;
+    }
+    fault.count -= 1;
+    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = error(status, "injected fault");
+    if let Some(secs) = fault.retry_after {
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    Some(res)
+}
+
+async fn set_fault(State(state): State<Arc<AppState>>, Json(fault): Json<Fault>) -> Response {
+    *state.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn batches(State(state): State<Arc<AppState>>, Query(q): Query<EventsQuery>) -> Response {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.batches(q.site.as_deref())).await {
         Ok(Ok(rows)) => with_cors(Json(rows).into_response(), None),
         _ => error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
     }

@@ -31,6 +31,9 @@ struct Args {
         value_delimiter = ','
     )]
     allow_origins: Vec<String>,
+    /// For fault-injection tests only: enables POST /__test/faults.
+    #[arg(long, hide = true)]
+    test_faults: bool,
 }
 
 #[tokio::main]
@@ -50,6 +53,7 @@ async fn main() {
         allow_origins: args.allow_origins,
         site_dir: args.site_dir,
         dist_dir: args.dist_dir,
+        test_faults: args.test_faults,
     };
     let serves_site = options.site_dir.is_some();
     let listener = match tokio::net::TcpListener::bind(args.listen).await {

@@ -17,6 +17,8 @@ pub struct Batch {
     pub site: String,
     pub batch: String,
     pub sent: u64,
+    /// Events the tracker dropped (refused or given up) since its last delivered report.
+    pub dropped: Option<u64>,
     pub events: Vec<Event>,
 }
 

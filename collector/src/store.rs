@@ -35,7 +35,24 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN first_touch TEXT;
     ALTER TABLE events ADD COLUMN last_touch TEXT;
     CREATE INDEX events_site_session ON events (site, session);",
+    "CREATE TABLE batches (
+        batch TEXT PRIMARY KEY,
+        site TEXT NOT NULL,
+        events INTEGER NOT NULL,
+        dropped INTEGER NOT NULL,
+        received INTEGER NOT NULL
+    );",
 ];
+
+/// A stored batch, as `/api/batches` lists it.
+#[derive(Debug, Serialize)]
+pub struct BatchRow {
+    pub batch: String,
+    pub site: String,
+    pub events: i64,
+    pub dropped: i64,
+    pub received: i64,
+}
 
 /// The store. One connection behind a mutex: SQLite serialises writers anyway, and WAL
 /// keeps readers off the writer's back.
@@ -145,6 +162,10 @@ impl Store {
                 ])?;
             }
         }
+        tx.execute(
+            "INSERT OR IGNORE INTO batches (batch, site, events, dropped, received) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![batch.batch, batch.site, batch.events.len() as i64, batch.dropped.unwrap_or(0) as i64, received],
+        )?;
         tx.commit()?;
         Ok(Stored {
             accepted,
@@ -188,6 +209,25 @@ impl Store {
                 last: r
                     .get::<_, Option<String>>(20)?
                     .and_then(|t| serde_json::from_str(&t).ok()),
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Stored batches, oldest first; of one site when given.
+    pub fn batches(&self, site: Option<&str>) -> rusqlite::Result<Vec<BatchRow>> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stmt = conn.prepare(
+            "SELECT batch, site, events, dropped, received FROM batches
+             WHERE (?1 IS NULL OR site = ?1) ORDER BY received, rowid",
+        )?;
+        let rows = stmt.query_map([site], |r| {
+            Ok(BatchRow {
+                batch: r.get(0)?,
+                site: r.get(1)?,
+                events: r.get(2)?,
+                dropped: r.get(3)?,
+                received: r.get(4)?,
             })
         })?;
         rows.collect()

@@ -62,6 +62,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "collector",
     "site",
     "spa",
+    "retry",
     "goals",
     "pageviews",
     "debug",
@@ -71,6 +72,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "dataLayer",
 ];
 pub(crate) const BATCH_KEYS: &[&str] = &["maxEvents", "maxDelayMs"];
+pub(crate) const RETRY_KEYS: &[&str] = &["baseMs", "maxMs", "attempts"];
 
 /// Compiles a config value.
 pub fn compile(json: &Json) -> Compiled {
@@ -98,6 +100,10 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
     let batch = match top.value("batch") {
         Some(b) => compile_batch(b, errors),
         None => BatchPolicy::default(),
+    };
+    let retry = match top.value("retry") {
+        Some(r) => compile_retry(r, errors),
+        None => RetryPolicy::default(),
     };
     let goals_json = top.array("goals", errors);
     let hosts = top.string_list("hosts", errors).unwrap_or_default();
@@ -137,10 +143,26 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
         pageviews,
         debug,
         batch,
-        retry: RetryPolicy::default(),
+        retry,
         data_layer,
         spa,
     })
+}
+
+fn compile_retry(json: &Json, errors: &mut Vec<ConfigError>) -> RetryPolicy {
+    let mut policy = RetryPolicy::default();
+    if let Some(r) = Fields::new(json, "retry", RETRY_KEYS, errors) {
+        if let Some(n) = r.integer("baseMs", 10, 600_000, errors) {
+            policy.base = Millis(n);
+        }
+        if let Some(n) = r.integer("maxMs", 10, 3_600_000, errors) {
+            policy.cap = Millis(n);
+        }
+        if let Some(n) = r.integer("attempts", 0, 100, errors) {
+            policy.max_attempts = n as u32;
+        }
+    }
+    policy
 }
 
 fn compile_batch(json: &Json, errors: &mut Vec<ConfigError>) -> BatchPolicy {

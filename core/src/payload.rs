@@ -178,8 +178,15 @@ impl Event {
     }
 }
 
-/// Writes a batch body around already-written events.
-pub fn batch_body(site: &str, batch: EventId, sent: Millis, events: &[&str]) -> String {
+/// Writes a batch body around already-written events. `dropped` (events given up or refused
+/// since the last delivered report) is written when not zero.
+pub fn batch_body(
+    site: &str,
+    batch: EventId,
+    sent: Millis,
+    dropped: u64,
+    events: &[&str],
+) -> String {
     let len = events.iter().map(|e| e.len() + 1).sum::<usize>() + site.len() + 96;
     let mut o = String::with_capacity(len);
     o.push_str("{\"v\":");
@@ -190,6 +197,10 @@ pub fn batch_body(site: &str, batch: EventId, sent: Millis, events: &[&str]) -> 
     batch.push_hex(&mut o);
     o.push_str("\",\"sent\":");
     push_u64(&mut o, sent.0);
+    if dropped > 0 {
+        o.push_str(",\"dropped\":");
+        push_u64(&mut o, dropped);
+    }
     o.push_str(",\"events\":[");
     for (i, e) in events.iter().enumerate() {
         if i > 0 {

@@ -37,8 +37,11 @@ pub struct RetryPolicy {
     /// The longest delay. Default 60,000 ms: a collector that is down is asked once a minute.
     pub cap: Millis,
     /// Failed attempts after which a batch is given up and counted as dropped. Default 10
-    /// (about 6 minutes of trying).
+    /// (about 6 minutes of trying). Attempts while the browser is offline do not count.
     pub max_attempts: u32,
+    /// The longest `Retry-After` honoured. Default 600,000 ms: a collector asking for more is
+    /// asked again after 10 minutes.
+    pub retry_after_cap: Millis,
 }
 
 impl Default for RetryPolicy {
@@ -47,6 +50,7 @@ impl Default for RetryPolicy {
             base: Millis(1_000),
             cap: Millis(60_000),
             max_attempts: 10,
+            retry_after_cap: Millis(600_000),
         }
     }
 }
@@ -71,6 +75,13 @@ pub enum SendStatus {
     NetworkError,
     /// `navigator.sendBeacon` returned this.
     Beacon(bool),
+    /// 429 or 503 with a `Retry-After` (converted to milliseconds by the shell).
+    Throttled {
+        /// The HTTP status.
+        status: u16,
+        /// How long the collector asked to wait.
+        retry_after: Millis,
+    },
 }
 
 impl RetryPolicy {
@@ -79,8 +90,22 @@ impl RetryPolicy {
         match status {
             SendStatus::Http(200..=299) | SendStatus::Beacon(true) => Verdict::Delivered,
             SendStatus::Http(408 | 429) | SendStatus::Http(500..=599) => Verdict::Retry,
-            SendStatus::NetworkError | SendStatus::Beacon(false) => Verdict::Retry,
+            SendStatus::NetworkError | SendStatus::Beacon(false) | SendStatus::Throttled { .. } => {
+                Verdict::Retry
+            }
             SendStatus::Http(_) => Verdict::Drop,
+        }
+    }
+
+    /// The wait after a failure: the backoff, or the collector's `Retry-After` (capped) when it
+    /// is longer.
+    pub fn wait(&self, attempt: u32, random: u64, status: SendStatus) -> Millis {
+        let backoff = self.delay(attempt, random);
+        match status {
+            SendStatus::Throttled { retry_after, .. } => {
+                backoff.max(retry_after.min(self.retry_after_cap))
+            }
+            _ => backoff,
         }
     }
 
@@ -120,6 +145,23 @@ mod tests {
         for (s, v) in cases {
             assert_eq!(p.verdict(s), v, "{s:?}");
         }
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_its_cap() {
+        let p = RetryPolicy::default();
+        let throttled = |ms| SendStatus::Throttled {
+            status: 429,
+            retry_after: Millis(ms),
+        };
+        assert_eq!(p.wait(1, 0, throttled(30_000)), Millis(30_000));
+        assert_eq!(p.wait(1, 0, throttled(5_000_000)), Millis(600_000));
+        assert_eq!(
+            p.wait(1, 0, throttled(10)),
+            Millis(500),
+            "never sooner than the backoff"
+        );
+        assert_eq!(p.verdict(throttled(1)), Verdict::Retry);
     }
 
     #[test]

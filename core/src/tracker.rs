@@ -52,6 +52,9 @@ pub enum Input {
     Tick,
     /// The page is being hidden or unloaded: send everything now, by beacon.
     Hidden,
+    /// The browser went offline (`false`) or back online (`true`). Nothing is sent while
+    /// offline, and failures then do not count against the retry limit.
+    Online(bool),
     /// Send what is queued now, without waiting for the batch delay.
     Flush,
     /// The result of an [`Output::Send`].
@@ -143,7 +146,15 @@ struct InFlight {
     batch: u32,
     events: Vec<Queued>,
     beacon: bool,
+    /// Body size, counted against the browser's keepalive budget.
+    bytes: usize,
+    /// Drops this batch reports.
+    drops: u64,
 }
+
+/// Chromium shares 64 KiB among all in-flight keepalive fetches and beacons of a page; goalpost
+/// keeps its own bodies below this, leaving room for the page's.
+pub const KEEPALIVE_BUDGET: usize = 48 * 1024;
 
 /// The tracker state machine. It never reads a clock: every input comes with `now`.
 pub struct Tracker {
@@ -166,6 +177,9 @@ pub struct Tracker {
     drain_wanted: bool,
     /// An urgent or full queue asks for a send once the current input is fully handled.
     send_due: bool,
+    offline: bool,
+    /// Events dropped and not yet reported to the collector (sent as the batch's `dropped`).
+    unreported_drops: u64,
     dropped: u64,
     outputs: VecDeque<Output>,
 }
@@ -232,6 +246,8 @@ impl Tracker {
             wake: None,
             drain_wanted: false,
             send_due: false,
+            offline: false,
+            unreported_drops: 0,
             dropped: 0,
             outputs: VecDeque::new(),
         }
@@ -287,6 +303,13 @@ impl Tracker {
                 }
             }
             Input::Hidden => self.send_all_by_beacon(now),
+            Input::Online(online) => {
+                self.offline = !online;
+                if online {
+                    self.retry_at = None;
+                    self.send_next(now);
+                }
+            }
             Input::Flush => {
                 self.drain_wanted = true;
                 self.retry_at = None;
@@ -594,16 +617,22 @@ impl Tracker {
     /// Sends the next batch by fetch, unless one is in flight or a retry is pending.
     fn send_next(&mut self, now: Millis) {
         let busy = self.in_flight.iter().any(|f| !f.beacon);
-        if busy || self.retry_at.is_some_and(|t| t > now) || self.queue.is_empty() {
+        if busy || self.offline || self.retry_at.is_some_and(|t| t > now) || self.queue.is_empty() {
             return;
         }
         self.flush_at = None;
         self.send_batch(now, false);
     }
 
+    /// Sends the queue by beacon, within the keepalive budget: what does not fit stays queued
+    /// (a beacon over the budget would be refused anyway).
     fn send_all_by_beacon(&mut self, now: Millis) {
         self.flush_at = None;
         while !self.queue.is_empty() {
+            let in_flight: usize = self.in_flight.iter().map(|f| f.bytes).sum();
+            if in_flight + self.config.batch.max_bytes > KEEPALIVE_BUDGET {
+                break;
+            }
             self.send_batch(now, true);
         }
     }
@@ -628,11 +657,14 @@ impl Tracker {
         self.next_batch = self.next_batch.wrapping_add(1);
         let wire = self.rng.event_id();
         let parts: Vec<&str> = events.iter().map(|q| q.json.as_str()).collect();
-        let body = batch_body(&self.config.site, wire, now, &parts);
+        let drops = self.unreported_drops;
+        let body = batch_body(&self.config.site, wire, now, drops, &parts);
         self.in_flight.push(InFlight {
             batch,
             events,
             beacon,
+            bytes: body.len(),
+            drops,
         });
         self.outputs.push_back(Output::Send {
             batch,
@@ -649,6 +681,7 @@ impl Tracker {
         match self.config.retry.verdict(status) {
             Verdict::Delivered => {
                 self.failures = 0;
+                self.unreported_drops = self.unreported_drops.saturating_sub(flight.drops);
                 // Events queued while this batch was out are sent now if they are due (full
                 // batch, urgent, a flush asked for, or their delay already passed).
                 let due = self.queue.len() >= self.config.batch.max_events
@@ -657,6 +690,12 @@ impl Tracker {
                     || self.flush_at.is_none_or(|t| t <= now);
                 if due {
                     self.send_next(now);
+                }
+            }
+            Verdict::Retry if self.offline && status == SendStatus::NetworkError => {
+                // offline: wait for the browser to be back, without spending an attempt
+                for q in flight.events.into_iter().rev() {
+                    self.queue.push_front(q);
                 }
             }
             Verdict::Retry => {
@@ -674,7 +713,10 @@ impl Tracker {
                     for q in flight.events.into_iter().rev() {
                         self.queue.push_front(q);
                     }
-                    let delay = self.config.retry.delay(self.failures, self.rng.next_u64());
+                    let delay = self
+                        .config
+                        .retry
+                        .wait(self.failures, self.rng.next_u64(), status);
                     self.retry_at = Some(now.plus(delay));
                 }
             }
@@ -693,6 +735,7 @@ impl Tracker {
 
     fn drop_events(&mut self, why: Ignored, n: usize) {
         self.dropped += n as u64;
+        self.unreported_drops += n as u64;
         self.ignore(why);
     }
 

@@ -172,6 +172,19 @@ impl Runtime {
             }
             self.engagement_changed();
         }
+        // offline: nothing is sent and no attempt is spent; back online, the queue goes
+        for kind in ["online", "offline"] {
+            self.listen(
+                win,
+                kind,
+                with_event(weak, |rt, e| {
+                    rt.handle(Input::Online(e.type_() == "online"))
+                }),
+            );
+        }
+        if !self.window.navigator().on_line() {
+            self.handle(Input::Online(false));
+        }
         // back-forward cache restores are new page views of the same URL
         self.listen(
             win,

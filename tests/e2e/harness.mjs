@@ -10,12 +10,14 @@ import { before, after } from 'node:test';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Starts goalpost-collector on a free port with a fresh database. */
-export async function startCollector({ siteDir = join(root, 'tests', 'pages') } = {}) {
+export async function startCollector({ siteDir = join(root, 'tests', 'pages'), faults = false } = {}) {
   const bin = join(root, 'target', 'debug', 'goalpost-collector');
   if (!existsSync(bin)) throw new Error('build the collector first: cargo build -p goalpost-collector');
   const dir = mkdtempSync(join(tmpdir(), 'goalpost-e2e-'));
   const db = join(dir, 'events.sqlite');
-  const proc = spawn(bin, ['--listen', '127.0.0.1:0', '--db', db, '--site-dir', siteDir, '--dist-dir', join(root, 'dist')], {
+  const args = ['--listen', '127.0.0.1:0', '--db', db, '--site-dir', siteDir, '--dist-dir', join(root, 'dist')];
+  if (faults) args.push('--test-faults');
+  const proc = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((resolve, reject) => {
@@ -34,6 +36,19 @@ export async function startCollector({ siteDir = join(root, 'tests', 'pages') } 
     async events(site) {
       const res = await fetch(base + '/api/events' + (site ? '?site=' + site : ''));
       return res.json();
+    },
+    /** The batches the collector accepted (with their `dropped` counts). */
+    async batches(site) {
+      const res = await fetch(base + '/api/batches' + (site ? '?site=' + site : ''));
+      return res.json();
+    },
+    /** Makes the next `count` batches fail with `status` (needs `faults: true`). */
+    async fault(status, count, retryAfter) {
+      const res = await fetch(base + '/__test/faults', {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status, count, retry_after: retryAfter ?? null }),
+      });
+      if (res.status !== 204) throw new Error('fault injection is off: ' + res.status);
     },
     async stop() {
       proc.kill('SIGTERM');

@@ -119,6 +119,8 @@ rejects! {
     data_layer_type: {"dataLayer": 3} => "dataLayer: expected true, false or an event name, found a number";
     hosts_type: {"hosts": "shop.test"} => "hosts: expected a list of strings, found a string";
     spa_value: {"spa": "yes"} => r#"spa: expected true, false or "hash", found a string"#;
+    retry_range: {"retry": {"baseMs": 1}} => "retry.baseMs: is not a whole number in the allowed range";
+    retry_typo: {"retry": {"attemps": 3}} => r#"retry.attemps: unknown key — did you mean "attempts"?"#;
     selector_wrong_type: {"goals": [{"id": "a", "on": "click", "match": {"selector": ["#a"]}}]}
         => "goals[0].match.selector: expected a string, found an array";
     duplicate_ids: {"goals": [{"id": "a", "on": "custom"}, {"id": "a", "on": "custom"}]} => "goals[1].id: duplicate goal id";
@@ -312,6 +314,20 @@ fn the_json_schema_is_in_sync_with_the_compiler() {
     let goal = &schema["$defs"]["goal"];
     assert_eq!(keys(&schema), sorted(TOP_KEYS));
     assert_eq!(keys(&schema["properties"]["batch"]), sorted(BATCH_KEYS));
+    assert_eq!(keys(&schema["properties"]["retry"]), sorted(RETRY_KEYS));
+    let r = RetryPolicy::default();
+    assert_eq!(
+        schema["properties"]["retry"]["properties"]["baseMs"]["default"],
+        r.base.0
+    );
+    assert_eq!(
+        schema["properties"]["retry"]["properties"]["maxMs"]["default"],
+        r.cap.0
+    );
+    assert_eq!(
+        schema["properties"]["retry"]["properties"]["attempts"]["default"],
+        r.max_attempts
+    );
     assert_eq!(keys(goal), sorted(GOAL_KEYS));
     assert_eq!(enum_of(&goal["properties"]["on"]), TRIGGERS);
     assert_eq!(enum_of(&goal["properties"]["kind"]), KINDS);

@@ -4,6 +4,7 @@ use super::*;
 use crate::config::compile;
 use crate::interaction::{Element, Interaction};
 use crate::json::from_serde;
+use crate::tracker::KEEPALIVE_BUDGET;
 use serde_json::{json, Value};
 
 fn tracker_with(extra: Value) -> Tracker {
@@ -357,7 +358,7 @@ fn a_refused_batch_is_dropped_and_counted_and_the_next_one_goes() {
 }
 
 #[test]
-fn hiding_the_page_sends_everything_by_beacon_within_the_byte_limit() {
+fn hiding_the_page_sends_by_beacon_within_the_keepalive_budget_and_keeps_the_rest() {
     let mut t = tracker_with(json!({"batch": {"maxEvents": 500}}));
     t.handle(Millis(0), page("https://shop.test/"));
     for i in 0..200 {
@@ -370,27 +371,154 @@ fn hiding_the_page_sends_everything_by_beacon_within_the_byte_limit() {
         );
     }
     drain(&mut t);
-    t.handle(Millis(500), Input::Hidden);
-    let s = sends(&drain(&mut t));
-    assert!(s.len() >= 3, "split into several beacons, got {}", s.len());
     let mut all = Vec::new();
-    for (batch, body, beacon) in &s {
-        assert!(beacon);
-        assert!(body.to_string().len() <= 16 * 1024);
-        all.extend(ids(body));
-        t.handle(
-            Millis(501),
-            Input::Sent {
-                batch: *batch,
-                status: SendStatus::Beacon(true),
-            },
-        );
+    let mut rounds = 0;
+    while t.queued() > 0 {
+        rounds += 1;
+        t.handle(Millis(500), Input::Hidden);
+        let mut first = true;
+        loop {
+            let s = sends(&drain(&mut t));
+            if s.is_empty() {
+                break;
+            }
+            if first {
+                let bytes: usize = s.iter().map(|(_, b, _)| b.to_string().len()).sum();
+                assert!(
+                    bytes <= KEEPALIVE_BUDGET,
+                    "round {rounds}: {bytes} bytes in flight"
+                );
+                assert!(
+                    s.iter().all(|(_, _, beacon)| *beacon),
+                    "the unload sends beacons"
+                );
+                first = false;
+            }
+            // once a beacon is delivered the rest may follow by keepalive fetch: both survive
+            // the page, both count against the budget
+            for (batch, body, beacon) in &s {
+                assert!(body.to_string().len() <= 16 * 1024);
+                all.extend(ids(body));
+                let status = if *beacon {
+                    SendStatus::Beacon(true)
+                } else {
+                    SendStatus::Http(200)
+                };
+                t.handle(
+                    Millis(501),
+                    Input::Sent {
+                        batch: *batch,
+                        status,
+                    },
+                );
+            }
+        }
     }
     assert_eq!(all.len(), 201);
     all.sort();
     all.dedup();
     assert_eq!(all.len(), 201, "no event twice");
-    assert_eq!(t.queued(), 0);
+}
+
+#[test]
+fn offline_nothing_is_sent_and_no_attempt_is_spent_then_back_online_it_goes() {
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), Input::Online(false));
+    t.handle(Millis(2), click(&[0])); // macro: would go at once
+    assert!(
+        sends(&drain(&mut t)).is_empty(),
+        "nothing sent while offline"
+    );
+    t.handle(Millis(10_000), Input::Tick);
+    assert!(sends(&drain(&mut t)).is_empty());
+    // a fetch already out fails while offline: requeued, no retry timer, no attempt spent
+    t.handle(Millis(10_001), Input::Online(true));
+    let s = sends(&drain(&mut t));
+    assert_eq!(s.len(), 1);
+    t.handle(Millis(10_002), Input::Online(false));
+    t.handle(
+        Millis(10_003),
+        Input::Sent {
+            batch: s[0].0,
+            status: SendStatus::NetworkError,
+        },
+    );
+    let outs = drain(&mut t);
+    assert!(
+        !outs.iter().any(|o| matches!(o, Output::WakeAt(_))),
+        "no busy retry loop offline: {outs:?}"
+    );
+    assert_eq!(t.queued(), 2);
+    t.handle(Millis(20_000), Input::Online(true));
+    let s2 = sends(&drain(&mut t));
+    assert_eq!(ids(&s2[0].1), ids(&s[0].1), "the same events, the same ids");
+    t.handle(
+        Millis(20_001),
+        Input::Sent {
+            batch: s2[0].0,
+            status: SendStatus::Http(200),
+        },
+    );
+    assert_eq!((t.queued(), t.dropped()), (0, 0));
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(0), Input::Flush);
+    let s = sends(&drain(&mut t));
+    t.handle(
+        Millis(10),
+        Input::Sent {
+            batch: s[0].0,
+            status: SendStatus::Throttled {
+                status: 429,
+                retry_after: Millis(30_000),
+            },
+        },
+    );
+    assert!(drain(&mut t).contains(&Output::WakeAt(Millis(30_010))));
+    t.handle(Millis(30_009), Input::Tick);
+    assert!(sends(&drain(&mut t)).is_empty());
+    t.handle(Millis(30_010), Input::Tick);
+    assert_eq!(sends(&drain(&mut t)).len(), 1);
+}
+
+#[test]
+fn dropped_events_are_reported_in_the_next_delivered_batch_once() {
+    let mut t = tracker_with(json!({"batch": {"maxEvents": 2}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), click(&[1]));
+    let s = sends(&drain(&mut t));
+    assert!(s[0].1.get("dropped").is_none());
+    t.handle(
+        Millis(2),
+        Input::Sent {
+            batch: s[0].0,
+            status: SendStatus::Http(400),
+        },
+    );
+    drain(&mut t);
+    t.handle(Millis(3), click(&[1]));
+    t.handle(Millis(4), click(&[1]));
+    let s2 = sends(&drain(&mut t));
+    assert_eq!(s2[0].1["dropped"], 2, "the refused batch's two events");
+    t.handle(
+        Millis(5),
+        Input::Sent {
+            batch: s2[0].0,
+            status: SendStatus::Http(200),
+        },
+    );
+    t.handle(Millis(6), click(&[1]));
+    t.handle(Millis(7), click(&[1]));
+    let s3 = sends(&drain(&mut t));
+    assert!(
+        s3[0].1.get("dropped").is_none(),
+        "reported once, then cleared"
+    );
 }
 
 #[test]
