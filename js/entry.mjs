@@ -84,6 +84,50 @@ function retryAfter(value) {
   return isNaN(at) ? -1 : Math.max(0, at - Date.now());
 }
 
+// Consent signals: Google Consent Mode commands in dataLayer (those already there, then each
+// one pushed), and an IAB TCF v2.2 tool (__tcfapi), also one that appears after load.
+function watchConsent(google, tcf, changed) {
+  const undo = [];
+  if (google) {
+    const dl = (window.dataLayer = window.dataLayer || []);
+    const seen = (e) => {
+      if (e && e[0] === 'consent' && (e[1] === 'default' || e[1] === 'update') && e[2] && typeof e[2] === 'object') changed(0, e[2]);
+    };
+    for (const e of Array.from(dl)) seen(e);
+    const push = dl.push;
+    const hook = function () {
+      const result = push.apply(this, arguments);
+      for (const e of arguments) seen(e);
+      return result;
+    };
+    dl.push = hook;
+    undo.push(() => { if (dl.push === hook) dl.push = push; });
+  }
+  if (tcf) {
+    let listenerId = null;
+    const attach = () => {
+      if (typeof window.__tcfapi !== 'function') return false;
+      window.__tcfapi('addEventListener', 2, (d, ok) => {
+        if (!ok || !d) return;
+        if (d.listenerId != null) listenerId = d.listenerId;
+        if (d.eventStatus !== 'tcloaded' && d.eventStatus !== 'useractioncomplete') return;
+        const p = (d.purpose && d.purpose.consents) || {};
+        changed(1, [d.gdprApplies !== false, !!p[1], !!p[7], !!p[8], !!p[9]]);
+      });
+      return true;
+    };
+    if (!attach()) {
+      const later = () => attach();
+      addEventListener('load', later, { once: true });
+      undo.push(() => removeEventListener('load', later));
+    }
+    undo.push(() => {
+      if (listenerId != null && typeof window.__tcfapi === 'function') window.__tcfapi('removeEventListener', 2, noop, listenerId);
+    });
+  }
+  return () => undo.forEach((f) => f());
+}
+
 function api(inner) {
   return {
     track(name, props) {
@@ -98,6 +142,17 @@ function api(inner) {
     },
     shutdown() {
       if (inner && !dead) guard(() => inner.shutdown())();
+    },
+    /** consent('granted' | 'denied' | {analytics, ads, storage} | Google Consent Mode keys) */
+    consent(choice) {
+      if (inner && !dead) guard(() => inner.consent(choice))();
+    },
+    /** A per-browser opt-out that survives reloads; deletes what goalpost stored. */
+    optOut() {
+      if (inner && !dead) guard(() => inner.optOut())();
+    },
+    optIn() {
+      if (inner && !dead) guard(() => inner.optIn())();
     },
     /** on('conversion', fn): fn(detail) for every conversion; returns a function that unsubscribes. */
     on(type, fn) {
@@ -149,7 +204,7 @@ export async function init(config, options = {}) {
     crypto.getRandomValues(seed);
     let inner;
     try {
-      inner = Goalpost.start(config, { guard, send, watch }, seed);
+      inner = Goalpost.start(config, { guard, send, watch, watchConsent }, seed);
     } catch (err) {
       if (typeof err === 'string') { console.error(err); return instance; }
       throw err;

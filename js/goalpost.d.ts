@@ -48,6 +48,12 @@ export interface Goal {
   windowMs?: number;
 }
 
+export type Granted = boolean | 'granted' | 'denied';
+export interface ConsentChoice {
+  analytics?: Granted; ads?: Granted; storage?: Granted;
+  analytics_storage?: Granted; ad_storage?: Granted; ad_user_data?: Granted; ad_personalization?: Granted;
+}
+
 export interface Conversion {
   goal: string;
   kind: 'macro' | 'micro';
@@ -74,8 +80,20 @@ export interface Config {
   hosts?: string[];
   /** More messenger schemes ("threema:") or hosts. */
   messengers?: string[];
-  /** Push conversions to window.dataLayer (true: event "goalpost_conversion"). */
+  /** Push conversions to window.dataLayer (true: event "goalpost_conversion"), with ads consent. */
   dataLayer?: boolean | string;
+  spa?: boolean | 'hash';
+  retry?: { baseMs?: number; maxMs?: number; attempts?: number };
+  /** Default mode "anonymous". See the README, Consent. */
+  consent?: {
+    mode?: 'required' | 'anonymous' | 'implied';
+    beforeGrant?: 'hold' | 'drop';
+    maxHeld?: number;
+    gpc?: 'ads' | 'all' | 'off';
+    dnt?: boolean;
+    tcf?: boolean;
+    googleConsentMode?: boolean;
+  };
 }
 
 export type PropValue = string | number | boolean;
@@ -87,6 +105,12 @@ export interface Goalpost {
   flush(): Promise<void>;
   /** Sends what is queued, then removes every listener and timer. */
   shutdown(): void;
+  /** The visitor's choice: 'granted', 'denied', per purpose, or Google Consent Mode keys. */
+  consent(choice: 'granted' | 'denied' | ConsentChoice): void;
+  /** Opts this browser out (kept across reloads); deletes what goalpost stored. */
+  optOut(): void;
+  /** Reverses optOut() and grants. */
+  optIn(): void;
   /** Calls `fn` for every conversion (also a `goalpost:conversion` DOM event); returns an unsubscribe function. */
   on(type: 'conversion', fn: (conversion: Conversion) => void): () => void;
 }
@@ -105,7 +129,9 @@ declare global {
     goalpost?: ((command: 'track', name: string, props?: Record<string, PropValue>) => void) &
       ((command: 'flush', done?: () => void) => void) &
       ((command: 'shutdown') => void) &
-      ((command: 'on', type: 'conversion', fn: (conversion: Conversion) => void) => void);
+      ((command: 'on', type: 'conversion', fn: (conversion: Conversion) => void) => void) &
+      ((command: 'consent', choice: 'granted' | 'denied' | ConsentChoice) => void) &
+      ((command: 'optOut' | 'optIn') => void);
     goalpostConfig?: Config | string;
   }
 }

@@ -39,6 +39,9 @@
     else if (cmd === 'flush') { var p = gp.flush(); if (typeof args[1] === 'function') p.then(args[1]); }
     else if (cmd === 'shutdown') gp.shutdown();
     else if (cmd === 'on') on(args[1], args[2]);
+    else if (cmd === 'consent') gp.consent(args[1]);
+    else if (cmd === 'optOut') gp.optOut();
+    else if (cmd === 'optIn') gp.optIn();
     else console.warn('goalpost: unknown command ' + cmd);
   }
 

@@ -26,6 +26,9 @@ extern "C" {
 
     #[wasm_bindgen(method)]
     fn watch(this: &Host, navigated: &Function) -> JsValue;
+
+    #[wasm_bindgen(method, js_name = watchConsent)]
+    fn watch_consent(this: &Host, google: bool, tcf: bool, changed: &Function) -> JsValue;
 }
 
 impl Host {
@@ -39,6 +42,22 @@ impl Host {
     pub fn watch_history(&self, navigated: &Function) -> Option<Function> {
         use wasm_bindgen::JsCast;
         self.watch(navigated).dyn_into::<Function>().ok()
+    }
+
+    /// Calls `changed(kind, value)` for Google Consent Mode commands in `dataLayer` (kind 0,
+    /// value: the command's parameters; past ones at once, later ones as they are pushed) and
+    /// for IAB TCF answers (kind 1, value: `[gdprApplies, p1, p7, p8, p9]`). Returns the
+    /// function that removes the hooks.
+    pub fn watch_consent_signals(
+        &self,
+        google: bool,
+        tcf: bool,
+        changed: &Function,
+    ) -> Option<Function> {
+        use wasm_bindgen::JsCast;
+        self.watch_consent(google, tcf, changed)
+            .dyn_into::<Function>()
+            .ok()
     }
 
     /// Sends a batch; the result comes back through `done`.

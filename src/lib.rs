@@ -9,6 +9,7 @@
 //! host's `guard`, which catches anything (a trap included), logs one console error and
 //! silences goalpost for the rest of the page's life.
 
+mod consent;
 mod convert;
 mod dom;
 mod host;
@@ -56,6 +57,24 @@ impl Goalpost {
     /// Sends what is queued (by beacon), then removes every listener and timer.
     pub fn shutdown(&self) {
         self.rt.shutdown();
+    }
+
+    /// The visitor's choice: `'granted'`, `'denied'`, `{analytics, ads, storage}` or Google
+    /// Consent Mode keys. Returns false when the value is not understood.
+    pub fn consent(&self, choice: &JsValue) -> bool {
+        self.rt.consent(choice)
+    }
+
+    /// Opts this browser out (kept across reloads) and deletes what goalpost stored.
+    #[wasm_bindgen(js_name = optOut)]
+    pub fn opt_out(&self) {
+        self.rt.opt_out(true);
+    }
+
+    /// Reverses `optOut()` and grants.
+    #[wasm_bindgen(js_name = optIn)]
+    pub fn opt_in(&self) {
+        self.rt.opt_out(false);
     }
 
     /// How many listeners goalpost has installed (tests check teardown with it).

@@ -41,6 +41,9 @@ pub struct Runtime {
     debug: bool,
     capture: capture::Capture,
     visibility: visibility::Visibility,
+    consent_policy: goalpost_core::ConsentPolicy,
+    consent_unhook: RefCell<Option<Function>>,
+    consent_closure: OnceCell<Closure<dyn Fn(u32, JsValue)>>,
     timer: Cell<Option<i32>>,
     tick: OnceCell<Function>,
     done: OnceCell<Function>,
@@ -124,6 +127,9 @@ impl Runtime {
             debug: cfg.debug,
             capture: capture::Capture::new(&cfg, window.location().href().unwrap_or_default()),
             visibility: visibility::Visibility::new(cfg.goals.watches()),
+            consent_policy: cfg.consent.clone(),
+            consent_unhook: RefCell::new(None),
+            consent_closure: OnceCell::new(),
             core: RefCell::new(Tracker::with_patterns(cfg, seed, Box::new(patterns))),
             host,
             window,
@@ -138,6 +144,7 @@ impl Runtime {
             done_closure: OnceCell::new(),
         });
         rt.install();
+        rt.install_consent();
         let page = Page {
             url: rt.window.location().href().unwrap_or_default(),
             title: rt.document.title(),
@@ -172,8 +179,55 @@ impl Runtime {
         self.listeners.borrow_mut().clear();
         self.uninstall_capture();
         self.uninstall_visibility();
+        if let Some(unhook) = self.consent_unhook.borrow_mut().take() {
+            let _ = unhook.call0(&JsValue::NULL);
+        }
         self.clear_timer();
         self.settle_waiters();
+    }
+
+    pub fn consent(&self, choice: &JsValue) -> bool {
+        match crate::consent::update_from_js(choice) {
+            Some(u) => {
+                self.handle(Input::Consent(u));
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn opt_out(&self, out: bool) {
+        crate::consent::set_opt_out(&self.window, out);
+        self.handle(Input::Consent(goalpost_core::ConsentUpdate::all(!out)));
+    }
+
+    /// Applies the signals present at start and hooks the ones that may come later, before
+    /// the first page view is collected.
+    fn install_consent(self: &Rc<Self>) {
+        for u in crate::consent::initial_signals(&self.window, &self.consent_policy) {
+            self.handle(Input::Consent(u));
+        }
+        let (google, tcf) = (self.consent_policy.google, self.consent_policy.tcf);
+        if !google && !tcf {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let changed = Closure::<dyn Fn(u32, JsValue)>::new(move |kind: u32, value: JsValue| {
+            let Some(rt) = weak.upgrade() else { return };
+            let update = if kind == 0 {
+                crate::consent::update_from_js(&value)
+            } else {
+                let a = js_sys::Array::from(&value);
+                let b = |i: u32| a.get(i).as_bool().unwrap_or(false);
+                crate::consent::update_from_tcf(b(0), b(1), b(2), b(3), b(4))
+            };
+            if let Some(u) = update {
+                rt.handle(Input::Consent(u));
+            }
+        });
+        let guarded = self.host.guarded(changed.as_ref());
+        let _ = self.consent_closure.set(changed);
+        *self.consent_unhook.borrow_mut() = self.host.watch_consent_signals(google, tcf, &guarded);
     }
 
     pub fn listener_count(&self) -> usize {
@@ -292,6 +346,7 @@ impl Runtime {
                     }
                 }
                 Output::Drained => self.settle_waiters(),
+                Output::ClearStorage => crate::consent::clear_storage(&self.window),
             }
         }
     }
@@ -325,7 +380,7 @@ impl Runtime {
         {
             let _ = self.document.dispatch_event(&ev);
         }
-        if let Some(name) = &self.data_layer {
+        if let Some(name) = self.data_layer.as_ref().filter(|_| c.forward) {
             let win: &JsValue = self.window.as_ref();
             let key = JsValue::from_str("dataLayer");
             let mut layer = js_sys::Reflect::get(win, &key).unwrap_or(JsValue::UNDEFINED);
@@ -426,6 +481,7 @@ fn reason(why: &Ignored) -> String {
             m.push_str(" not matched: ");
             m.push_str(failed);
         }
+        Ignored::NoConsent => m.push_str("not collected: no consent"),
         Ignored::AlreadyConverted(goal) => {
             m.push_str("goal ");
             m.push_str(goal);

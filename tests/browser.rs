@@ -204,6 +204,7 @@ fn recording_host(sent: Rc<RefCell<Vec<String>>>) -> (Host, Vec<JsFn>) {
     Reflect::set(&host, &"send".into(), &send_fn).unwrap();
     let watch = js_sys::eval("(function () { return function () {}; })").unwrap();
     Reflect::set(&host, &"watch".into(), &watch).unwrap();
+    Reflect::set(&host, &"watchConsent".into(), &watch).unwrap();
     (host.unchecked_into(), vec![guard, send])
 }
 

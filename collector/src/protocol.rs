@@ -32,6 +32,8 @@ pub struct Event {
     pub ts: u64,
     pub page: String,
     pub session: Option<String>,
+    /// The consent the event was collected under.
+    pub consent: Option<ConsentStamp>,
     pub url: String,
     pub first: Option<Touch>,
     pub last: Option<Touch>,
@@ -67,6 +69,26 @@ pub struct Touch {
     pub click_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landing: Option<String>,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentStamp {
+    Granted,
+    Implied,
+    Anonymous,
+    Pending,
+}
+
+impl ConsentStamp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentStamp::Granted => "granted",
+            ConsentStamp::Implied => "implied",
+            ConsentStamp::Anonymous => "anonymous",
+            ConsentStamp::Pending => "pending",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, serde::Serialize, Clone, Copy, PartialEq, Eq)]
@@ -177,6 +199,11 @@ fn validate_event(e: &Event) -> Result<(), String> {
     check_hex_id("page", &e.page)?;
     if let Some(s) = &e.session {
         check_hex_id("session", s)?;
+    }
+    if e.consent == Some(ConsentStamp::Anonymous)
+        && (e.session.is_some() || e.first.is_some() || e.last.is_some())
+    {
+        return Err("session/first/last: not allowed on an anonymous event".into());
     }
     if e.kind != EventType::Conversion && (e.first.is_some() || e.last.is_some()) {
         return Err("first/last: only on a conversion".into());

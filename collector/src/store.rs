@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
         dropped INTEGER NOT NULL,
         received INTEGER NOT NULL
     );",
+    "ALTER TABLE events ADD COLUMN consent TEXT;",
 ];
 
 /// A stored batch, as `/api/batches` lists it.
@@ -93,6 +94,7 @@ pub struct Row {
     pub session: Option<String>,
     pub first: Option<serde_json::Value>,
     pub last: Option<serde_json::Value>,
+    pub consent: Option<String>,
     pub batch: String,
     pub received: i64,
 }
@@ -125,8 +127,8 @@ impl Store {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO events
                  (id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received,
-                  value, currency, category, step, steps, session, first_touch, last_touch)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                  value, currency, category, step, steps, session, first_touch, last_touch, consent)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
             )?;
             for e in &batch.events {
                 let props = e
@@ -158,7 +160,8 @@ impl Store {
                         .map(|t| serde_json::to_string(t).unwrap_or_default()),
                     e.last
                         .as_ref()
-                        .map(|t| serde_json::to_string(t).unwrap_or_default())
+                        .map(|t| serde_json::to_string(t).unwrap_or_default()),
+                    e.consent.map(|c| c.as_str())
                 ])?;
             }
         }
@@ -178,7 +181,7 @@ impl Store {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut stmt = conn.prepare(
             "SELECT id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received,
-                    value, currency, category, step, steps, session, first_touch, last_touch
+                    value, currency, category, step, steps, session, first_touch, last_touch, consent
              FROM events WHERE (?1 IS NULL OR site = ?1) ORDER BY ts, rowid",
         )?;
         let rows = stmt.query_map([site], |r| {
@@ -209,6 +212,7 @@ impl Store {
                 last: r
                     .get::<_, Option<String>>(20)?
                     .and_then(|t| serde_json::from_str(&t).ok()),
+                consent: r.get(21)?,
             })
         })?;
         rows.collect()

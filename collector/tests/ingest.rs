@@ -133,7 +133,7 @@ fn core_batch() -> String {
 fn funnel_batch() -> String {
     use goalpost_core::Interaction;
     let cfg = serde_json::json!({
-        "collector": "/collect", "site": "shop",
+        "collector": "/collect", "site": "shop", "consent": {"mode": "implied"},
         "goals": [
             {"id": "cart", "on": "custom", "match": {"event": "add_to_cart"}},
             {"id": "purchase", "kind": "macro", "on": "custom", "value": {"prop": "total"}, "currency": "EUR", "category": "sales"},
@@ -275,6 +275,11 @@ async fn a_core_batch_is_stored_field_by_field_and_a_resend_is_deduplicated() {
     assert_eq!(pv["title"], "Shop \"home\"");
     assert_eq!(pv["ts"], 1_700_000_000_000i64);
     assert_eq!(pv["goal"], Value::Null);
+    assert_eq!(
+        pv["consent"], "anonymous",
+        "the default mode, before any choice"
+    );
+    assert_eq!(pv["session"], Value::Null);
     assert_eq!(conv["type"], "conversion");
     assert_eq!(conv["goal"], "signup");
     assert_eq!(conv["kind"], "macro");

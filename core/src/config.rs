@@ -6,6 +6,7 @@
 
 use crate::compile_goals::{compile_goals, string_value};
 use crate::condition::strings;
+use crate::consent::{ConsentPolicy, Gpc, Mode};
 use crate::error::{join_key, nearest, ConfigError, ErrorKind};
 use crate::goals::GoalSet;
 use crate::interaction::MESSENGERS;
@@ -34,6 +35,8 @@ pub struct Config {
     pub data_layer: Option<String>,
     /// Single-page navigations that count as page views.
     pub spa: Spa,
+    /// Consent mode and signals.
+    pub consent: ConsentPolicy,
 }
 
 /// Which in-page navigations are page views.
@@ -63,6 +66,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "site",
     "spa",
     "retry",
+    "consent",
     "goals",
     "pageviews",
     "debug",
@@ -73,6 +77,15 @@ pub(crate) const TOP_KEYS: &[&str] = &[
 ];
 pub(crate) const BATCH_KEYS: &[&str] = &["maxEvents", "maxDelayMs"];
 pub(crate) const RETRY_KEYS: &[&str] = &["baseMs", "maxMs", "attempts"];
+pub(crate) const CONSENT_KEYS: &[&str] = &[
+    "mode",
+    "beforeGrant",
+    "maxHeld",
+    "gpc",
+    "dnt",
+    "tcf",
+    "googleConsentMode",
+];
 
 /// Compiles a config value.
 pub fn compile(json: &Json) -> Compiled {
@@ -104,6 +117,10 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
     let retry = match top.value("retry") {
         Some(r) => compile_retry(r, errors),
         None => RetryPolicy::default(),
+    };
+    let consent = match top.value("consent") {
+        Some(c) => compile_consent(c, errors),
+        None => ConsentPolicy::default(),
     };
     let goals_json = top.array("goals", errors);
     let hosts = top.string_list("hosts", errors).unwrap_or_default();
@@ -146,7 +163,51 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
         retry,
         data_layer,
         spa,
+        consent,
     })
+}
+
+fn compile_consent(json: &Json, errors: &mut Vec<ConfigError>) -> ConsentPolicy {
+    let mut p = ConsentPolicy::default();
+    let Some(c) = Fields::new(json, "consent", CONSENT_KEYS, errors) else {
+        return p;
+    };
+    let pick = |key: &str, names: &[&'static str], errors: &mut Vec<ConfigError>| {
+        let s = c.string(key, false, errors)?;
+        let found = names.iter().find(|n| **n == s).copied();
+        if found.is_none() {
+            errors.push(ConfigError::new(
+                &join_key("consent", key),
+                ErrorKind::UnknownName {
+                    suggestion: nearest(&s, names),
+                    found: s,
+                },
+            ));
+        }
+        found
+    };
+    match pick("mode", &["required", "anonymous", "implied"], errors) {
+        Some("required") => p.mode = Mode::Required,
+        Some("implied") => p.mode = Mode::Implied,
+        Some(_) => p.mode = Mode::Anonymous,
+        None => {}
+    }
+    if let Some(b) = pick("beforeGrant", &["hold", "drop"], errors) {
+        p.hold = b == "hold";
+    }
+    if let Some(n) = c.integer("maxHeld", 0, 10_000, errors) {
+        p.max_held = n as usize;
+    }
+    match pick("gpc", &["ads", "all", "off"], errors) {
+        Some("all") => p.gpc = Gpc::All,
+        Some("off") => p.gpc = Gpc::Off,
+        Some(_) => p.gpc = Gpc::Ads,
+        None => {}
+    }
+    p.dnt = c.boolean("dnt", errors).unwrap_or(p.dnt);
+    p.tcf = c.boolean("tcf", errors).unwrap_or(p.tcf);
+    p.google = c.boolean("googleConsentMode", errors).unwrap_or(p.google);
+    p
 }
 
 fn compile_retry(json: &Json, errors: &mut Vec<ConfigError>) -> RetryPolicy {

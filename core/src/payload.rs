@@ -77,6 +77,8 @@ pub struct Event {
     pub session: Option<EventId>,
     /// First and last touch, sent with conversions.
     pub touches: Option<(Touch, Touch)>,
+    /// The consent it was collected under: "granted", "implied" or "anonymous".
+    pub consent: &'static str,
     /// What happened.
     pub data: EventData,
 }
@@ -103,7 +105,9 @@ impl Event {
             session.push_hex(&mut o);
             o.push('"');
         }
-        o.push_str(",\"url\":");
+        o.push_str(",\"consent\":\"");
+        o.push_str(self.consent);
+        o.push_str("\",\"url\":");
         push_str_literal(&mut o, &self.url);
         if let Some((first, last)) = &self.touches {
             o.push_str(",\"first\":");

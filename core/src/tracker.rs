@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 use crate::attribution::{Channel, Touch};
 use crate::condition::{Field, Patterns};
 use crate::config::Config;
+use crate::consent::{Choice, Collect, Consent, ConsentUpdate};
 use crate::goals::{GoalKind, Once, Source};
 use crate::ids::{EventId, Rng};
 use crate::interaction::{Candidate, Interaction, PageFields};
@@ -52,6 +53,8 @@ pub enum Input {
     Tick,
     /// The page is being hidden or unloaded: send everything now, by beacon.
     Hidden,
+    /// The visitor's consent changed (from the API, a consent tool, GPC, Consent Mode).
+    Consent(ConsentUpdate),
     /// The browser went offline (`false`) or back online (`true`). Nothing is sent while
     /// offline, and failures then do not count against the retry limit.
     Online(bool),
@@ -81,6 +84,8 @@ pub struct Conversion {
     pub value: Option<f64>,
     /// Its currency.
     pub currency: Option<String>,
+    /// Whether ad purposes are allowed: only then is it forwarded to `dataLayer`.
+    pub forward: bool,
 }
 
 /// Something for the shell to do, drained with [`Tracker::poll`].
@@ -104,6 +109,8 @@ pub enum Output {
     Ignored(Ignored),
     /// Nothing is queued or in flight any more (settles `flush()` promises).
     Drained,
+    /// Consent was denied: delete everything goalpost stored in the browser.
+    ClearStorage,
 }
 
 /// Why an input produced nothing, or why events were dropped. Every "don't send" of the
@@ -123,6 +130,9 @@ pub enum Ignored {
     },
     /// The goal matched but already converted within its `once` scope.
     AlreadyConverted(String),
+    /// An event was not collected: consent denied (or not given, in `required` mode without
+    /// holding).
+    NoConsent,
     /// The collector refused a batch for good (a 4xx other than 408/429): its events dropped.
     Refused {
         /// How many events.
@@ -178,6 +188,9 @@ pub struct Tracker {
     /// An urgent or full queue asks for a send once the current input is fully handled.
     send_due: bool,
     offline: bool,
+    consent: Consent,
+    /// Events collected before a choice in `required` mode, waiting for it.
+    held: VecDeque<Queued>,
     /// Events dropped and not yet reported to the collector (sent as the batch's `dropped`).
     unreported_drops: u64,
     dropped: u64,
@@ -247,6 +260,8 @@ impl Tracker {
             drain_wanted: false,
             send_due: false,
             offline: false,
+            consent: Consent::default(),
+            held: VecDeque::new(),
             unreported_drops: 0,
             dropped: 0,
             outputs: VecDeque::new(),
@@ -303,6 +318,7 @@ impl Tracker {
                 }
             }
             Input::Hidden => self.send_all_by_beacon(now),
+            Input::Consent(update) => self.consent_changed(now, update),
             Input::Online(online) => {
                 self.offline = !online;
                 if online {
@@ -413,9 +429,10 @@ impl Tracker {
                 url,
                 session,
                 touches: None,
+                consent: "",
                 data: EventData::PageView { title, referrer },
             };
-            self.enqueue(now, ev.to_json(), false);
+            self.emit(now, ev, false);
         }
     }
 
@@ -526,13 +543,14 @@ impl Tracker {
             url: page.url.clone(),
             session: self.session.id,
             touches: None,
+            consent: "",
             data: EventData::FunnelStep {
                 funnel,
                 step,
                 steps,
             },
         };
-        self.enqueue(now, ev.to_json(), false);
+        self.emit(now, ev, false);
     }
 
     fn convert(&mut self, now: Millis, gi: usize, c: &Candidate) {
@@ -591,6 +609,7 @@ impl Tracker {
             url,
             session: self.session.id,
             touches: self.touches.clone(),
+            consent: "",
             data,
         };
         self.outputs.push_back(Output::Converted(Conversion {
@@ -600,9 +619,68 @@ impl Tracker {
             category: goal.category,
             value,
             currency,
+            forward: Consent::allows(self.consent.ads, self.config.consent.mode),
         }));
         let urgent = goal.kind == GoalKind::Macro && self.config.batch.macro_now;
-        self.enqueue(now, ev.to_json(), urgent);
+        self.emit(now, ev, urgent);
+    }
+
+    /// Collects an event as consent allows: with identifiers, without them, held until a
+    /// choice, or not at all; stamped with the state it was collected under.
+    fn emit(&mut self, now: Millis, mut ev: Event, urgent: bool) {
+        let policy = &self.config.consent;
+        let collect = self.consent.collect(policy.mode, policy.hold);
+        match collect {
+            Collect::Refuse => {
+                self.ignore(Ignored::NoConsent);
+                return;
+            }
+            Collect::Anonymous => {
+                ev.session = None;
+                ev.touches = None;
+            }
+            Collect::Full | Collect::Hold => {
+                if !Consent::allows(self.consent.ads, policy.mode) {
+                    if let Some((first, last)) = ev.touches.as_mut() {
+                        first.click_id.clear();
+                        last.click_id.clear();
+                    }
+                }
+            }
+        }
+        ev.consent = self.consent.stamp(collect);
+        let json = ev.to_json();
+        if collect == Collect::Hold {
+            if self.held.len() >= policy.max_held.max(1) {
+                self.held.pop_front();
+            }
+            self.held.push_back(Queued { json, urgent });
+            return;
+        }
+        self.enqueue(now, json, urgent);
+    }
+
+    /// A new choice: a denial drops everything unsent and asks the shell to clear storage; a
+    /// grant releases what was held.
+    fn consent_changed(&mut self, _now: Millis, update: ConsentUpdate) {
+        let was = self.consent;
+        self.consent.apply(update);
+        let c = self.consent;
+        if c.analytics == Choice::Denied {
+            self.queue.clear();
+            self.held.clear();
+            self.flush_at = None;
+            self.retry_at = None;
+        }
+        let denied =
+            |now: Choice, before: Choice| now == Choice::Denied && before != Choice::Denied;
+        if denied(c.analytics, was.analytics) || denied(c.storage, was.storage) {
+            self.outputs.push_back(Output::ClearStorage);
+        }
+        if c.analytics == Choice::Granted && !self.held.is_empty() {
+            self.queue.extend(self.held.drain(..));
+            self.send_due = true;
+        }
     }
 
     fn enqueue(&mut self, now: Millis, json: String, urgent: bool) {
@@ -691,6 +769,9 @@ impl Tracker {
                 if due {
                     self.send_next(now);
                 }
+            }
+            Verdict::Retry if self.consent.analytics == Choice::Denied => {
+                // collected before the denial, not sent again after it
             }
             Verdict::Retry if self.offline && status == SendStatus::NetworkError => {
                 // offline: wait for the browser to be back, without spending an attempt

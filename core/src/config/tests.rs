@@ -121,6 +121,8 @@ rejects! {
     spa_value: {"spa": "yes"} => r#"spa: expected true, false or "hash", found a string"#;
     retry_range: {"retry": {"baseMs": 1}} => "retry.baseMs: is not a whole number in the allowed range";
     retry_typo: {"retry": {"attemps": 3}} => r#"retry.attemps: unknown key — did you mean "attempts"?"#;
+    consent_mode_typo: {"consent": {"mode": "requird"}} => r#"consent.mode: unknown value "requird" — did you mean "required"?"#;
+    consent_gpc_value: {"consent": {"gpc": "none"}} => r#"consent.gpc: unknown value "none""#;
     selector_wrong_type: {"goals": [{"id": "a", "on": "click", "match": {"selector": ["#a"]}}]}
         => "goals[0].match.selector: expected a string, found an array";
     duplicate_ids: {"goals": [{"id": "a", "on": "custom"}, {"id": "a", "on": "custom"}]} => "goals[1].id: duplicate goal id";
@@ -315,6 +317,7 @@ fn the_json_schema_is_in_sync_with_the_compiler() {
     assert_eq!(keys(&schema), sorted(TOP_KEYS));
     assert_eq!(keys(&schema["properties"]["batch"]), sorted(BATCH_KEYS));
     assert_eq!(keys(&schema["properties"]["retry"]), sorted(RETRY_KEYS));
+    assert_eq!(keys(&schema["properties"]["consent"]), sorted(CONSENT_KEYS));
     let r = RetryPolicy::default();
     assert_eq!(
         schema["properties"]["retry"]["properties"]["baseMs"]["default"],

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config::compile;
+use crate::consent::ConsentUpdate;
 use crate::interaction::{Element, Interaction};
 use crate::json::from_serde;
 use crate::tracker::KEEPALIVE_BUDGET;
@@ -609,7 +610,7 @@ fn emails_and_phone_numbers_never_leave_in_urls_titles_or_referrers() {
 
 #[test]
 fn sessions_and_first_and_last_touch_on_conversions() {
-    let mut t = tracker();
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
     let view = |t: &mut Tracker, at: u64, url: &str, referrer: &str| {
         t.handle(
             Millis(at),
@@ -716,4 +717,170 @@ fn sessions_and_first_and_last_touch_on_conversions() {
     );
     assert_ne!(pv[4], pv[3], "30 minutes idle: a new session");
     assert_ne!(pv[5], pv[4], "a new campaign: a new session");
+}
+
+/// All events sent so far (answering every send with 204).
+fn all_sent(t: &mut Tracker) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let s = sends(&drain(t));
+        if s.is_empty() {
+            return out;
+        }
+        for (batch, body, _) in s {
+            out.extend(body["events"].as_array().unwrap().clone());
+            t.handle(
+                Millis(0),
+                Input::Sent {
+                    batch,
+                    status: SendStatus::Http(204),
+                },
+            );
+        }
+    }
+}
+
+#[test]
+fn anonymous_by_default_then_full_after_a_grant() {
+    let mut t = tracker();
+    t.handle(
+        Millis(0),
+        page("https://shop.test/?utm_source=news&utm_medium=email&gclid=x"),
+    );
+    t.handle(Millis(1), click(&[0]));
+    let before = all_sent(&mut t);
+    assert_eq!(before.len(), 2);
+    for e in &before {
+        assert_eq!(e["consent"], "anonymous");
+        assert!(
+            e.get("session").is_none() && e.get("first").is_none() && e.get("last").is_none(),
+            "{e}"
+        );
+    }
+    t.handle(Millis(2), Input::Consent(ConsentUpdate::all(true)));
+    t.handle(Millis(3), click(&[0]));
+    let after = all_sent(&mut t);
+    assert_eq!(after[0]["consent"], "granted");
+    assert_eq!(after[0]["session"].as_str().unwrap().len(), 32);
+    assert_eq!(after[0]["last"]["click_id"], "gclid");
+}
+
+#[test]
+fn required_mode_holds_until_a_grant_and_sends_each_event_once() {
+    let mut t = tracker_with(json!({"consent": {"mode": "required"}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), click(&[0]));
+    t.handle(Millis(2), Input::Flush);
+    t.handle(Millis(3), Input::Hidden);
+    assert!(
+        all_sent(&mut t).is_empty(),
+        "nothing before a choice, not even on hide"
+    );
+    t.handle(Millis(4), Input::Consent(ConsentUpdate::all(true)));
+    let sent = all_sent(&mut t);
+    assert_eq!(
+        sent.iter()
+            .map(|e| e["type"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["page_view", "conversion"]
+    );
+    assert!(
+        sent.iter().all(|e| e["consent"] == "pending"),
+        "collected before the choice, sent after the grant"
+    );
+    assert!(sent
+        .iter()
+        .all(|e| e["session"].as_str().is_some_and(|s| s.len() == 32)));
+    t.handle(Millis(5), Input::Consent(ConsentUpdate::all(true)));
+    assert!(
+        all_sent(&mut t).is_empty(),
+        "a second grant sends nothing again"
+    );
+}
+
+#[test]
+fn required_mode_denial_drops_what_was_held_and_clears_storage() {
+    let mut t = tracker_with(json!({"consent": {"mode": "required"}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), click(&[0]));
+    t.handle(Millis(2), Input::Consent(ConsentUpdate::all(false)));
+    let outs = drain(&mut t);
+    assert!(outs.contains(&Output::ClearStorage));
+    t.handle(Millis(3), click(&[0]));
+    t.handle(Millis(4), Input::Flush);
+    assert!(all_sent(&mut t).is_empty());
+    t.handle(Millis(5), click(&[0]));
+    assert!(drain(&mut t).contains(&Output::Ignored(Ignored::NoConsent)));
+}
+
+#[test]
+fn required_mode_can_drop_instead_of_holding() {
+    let mut t = tracker_with(json!({"consent": {"mode": "required", "beforeGrant": "drop"}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), Input::Consent(ConsentUpdate::all(true)));
+    assert!(
+        all_sent(&mut t).is_empty(),
+        "the page view before the grant was not kept"
+    );
+}
+
+#[test]
+fn implied_mode_sends_until_a_withdrawal_then_nothing_and_no_retry() {
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), click(&[0]));
+    let s = sends(&drain(&mut t));
+    assert_eq!(s[0].1["events"][0]["consent"], "implied");
+    // withdrawn while the batch is in flight: it fails, and is not retried
+    t.handle(
+        Millis(2),
+        Input::Consent(ConsentUpdate {
+            analytics: Some(false),
+            ..ConsentUpdate::default()
+        }),
+    );
+    t.handle(
+        Millis(3),
+        Input::Sent {
+            batch: s[0].0,
+            status: SendStatus::Http(503),
+        },
+    );
+    let outs = drain(&mut t);
+    assert!(
+        !outs
+            .iter()
+            .any(|o| matches!(o, Output::WakeAt(_) | Output::Send { .. })),
+        "{outs:?}"
+    );
+    assert_eq!(t.queued(), 0);
+    t.handle(Millis(4), click(&[0]));
+    assert!(all_sent(&mut t).is_empty());
+}
+
+#[test]
+fn without_ads_consent_no_click_ids_and_no_forwarding() {
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
+    t.handle(
+        Millis(0),
+        Input::Consent(ConsentUpdate {
+            ads: Some(false),
+            ..ConsentUpdate::default()
+        }),
+    );
+    t.handle(
+        Millis(1),
+        page("https://shop.test/?gclid=abc&utm_source=google&utm_medium=cpc"),
+    );
+    t.handle(Millis(2), click(&[0]));
+    let outs = drain(&mut t);
+    assert!(outs
+        .iter()
+        .any(|o| matches!(o, Output::Converted(c) if !c.forward)));
+    let conv = sends(&outs)[0].1["events"][1].clone();
+    assert!(conv["last"].get("click_id").is_none());
+    assert_eq!(
+        conv["last"]["channel"], "paid_search",
+        "the channel is kept, the click id is not"
+    );
 }

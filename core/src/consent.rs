@@ -1,0 +1,220 @@
+//! Consent: the visitor's choices per purpose, the site's mode, and what may be collected.
+//!
+//! | mode | before a choice | after a grant | after a denial |
+//! |---|---|---|---|
+//! | `anonymous` (default) | sent without identifiers (no session, no touches), nothing stored | full | nothing sent, queue dropped, storage cleared |
+//! | `required` | held in memory (bounded) or dropped (`beforeGrant`), nothing sent or stored | full; held events are released | nothing sent, held and queued events dropped, storage cleared |
+//! | `implied` | full | full | nothing sent, queue dropped, storage cleared |
+//!
+//! The default is `anonymous`: a site that adds goalpost without a consent tool measures its
+//! conversions without identifying anyone or storing anything, and gets full attribution as
+//! soon as its consent tool grants.
+
+/// The site's consent mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Opt-in: nothing before a grant.
+    Required,
+    /// Cookieless until a grant: conversions without identifiers.
+    Anonymous,
+    /// Opt-out: everything until a denial.
+    Implied,
+}
+
+/// One purpose's state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Choice {
+    /// Not answered yet.
+    #[default]
+    Unknown,
+    /// Granted.
+    Granted,
+    /// Denied.
+    Denied,
+}
+
+/// A change to the choices; `None` leaves a purpose as it is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConsentUpdate {
+    /// Measurement.
+    pub analytics: Option<bool>,
+    /// Ad attribution: click ids, forwarding conversions to ad platforms (`dataLayer`).
+    pub ads: Option<bool>,
+    /// Storing anything in the browser.
+    pub storage: Option<bool>,
+}
+
+impl ConsentUpdate {
+    /// Every purpose granted (`true`) or denied.
+    pub fn all(granted: bool) -> ConsentUpdate {
+        ConsentUpdate {
+            analytics: Some(granted),
+            ads: Some(granted),
+            storage: Some(granted),
+        }
+    }
+}
+
+/// How an event may be collected right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collect {
+    /// With identifiers (session, touches).
+    Full,
+    /// Without identifiers.
+    Anonymous,
+    /// Kept in memory until a choice.
+    Hold,
+    /// Not at all.
+    Refuse,
+}
+
+/// What the site configured (`consent` in the config).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsentPolicy {
+    /// Default `Anonymous` (see the module docs for why).
+    pub mode: Mode,
+    /// `required` mode: hold events until a choice (true, default) or drop them.
+    pub hold: bool,
+    /// The most events held before a choice; the oldest go first. Default 500.
+    pub max_held: usize,
+    /// Global Privacy Control: `ads` (default) denies ad purposes, `all` denies everything,
+    /// `off` ignores it.
+    pub gpc: Gpc,
+    /// Treat Do Not Track as a denial of everything. Default false.
+    pub dnt: bool,
+    /// Read an IAB TCF v2.2 consent tool (`__tcfapi`). Default true.
+    pub tcf: bool,
+    /// Read Google Consent Mode commands in `window.dataLayer`. Default true.
+    pub google: bool,
+}
+
+/// What Global Privacy Control denies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gpc {
+    /// Ignored.
+    Off,
+    /// Ad purposes (the default: GPC is a "do not sell or share" signal).
+    Ads,
+    /// Everything.
+    All,
+}
+
+impl Default for ConsentPolicy {
+    fn default() -> Self {
+        ConsentPolicy {
+            mode: Mode::Anonymous,
+            hold: true,
+            max_held: 500,
+            gpc: Gpc::Ads,
+            dnt: false,
+            tcf: true,
+            google: true,
+        }
+    }
+}
+
+/// The visitor's choices.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Consent {
+    /// Measurement.
+    pub analytics: Choice,
+    /// Ad attribution.
+    pub ads: Choice,
+    /// Browser storage.
+    pub storage: Choice,
+}
+
+impl Consent {
+    /// Applies an update.
+    pub fn apply(&mut self, u: ConsentUpdate) {
+        let set = |c: &mut Choice, v: Option<bool>| {
+            if let Some(v) = v {
+                *c = if v { Choice::Granted } else { Choice::Denied };
+            }
+        };
+        set(&mut self.analytics, u.analytics);
+        set(&mut self.ads, u.ads);
+        set(&mut self.storage, u.storage);
+    }
+
+    /// How events may be collected now.
+    pub fn collect(&self, mode: Mode, hold: bool) -> Collect {
+        match (self.analytics, mode) {
+            (Choice::Denied, _) => Collect::Refuse,
+            (Choice::Granted, _) | (Choice::Unknown, Mode::Implied) => Collect::Full,
+            (Choice::Unknown, Mode::Anonymous) => Collect::Anonymous,
+            (Choice::Unknown, Mode::Required) if hold => Collect::Hold,
+            (Choice::Unknown, Mode::Required) => Collect::Refuse,
+        }
+    }
+
+    /// Whether a purpose is allowed under `mode` (implied mode allows what is not denied).
+    pub fn allows(choice: Choice, mode: Mode) -> bool {
+        choice == Choice::Granted || (choice == Choice::Unknown && mode == Mode::Implied)
+    }
+
+    /// The stamp events carry: the state they were collected under. `pending`: collected
+    /// before a choice in `required` mode, sent only after a grant.
+    pub fn stamp(&self, collect: Collect) -> &'static str {
+        match (collect, self.analytics) {
+            (Collect::Anonymous, _) => "anonymous",
+            (Collect::Hold, _) => "pending",
+            (_, Choice::Granted) => "granted",
+            _ => "implied",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Choice::*;
+
+    #[test]
+    fn every_mode_and_choice() {
+        let cases = [
+            (Mode::Anonymous, Unknown, true, Collect::Anonymous),
+            (Mode::Anonymous, Granted, true, Collect::Full),
+            (Mode::Anonymous, Denied, true, Collect::Refuse),
+            (Mode::Required, Unknown, true, Collect::Hold),
+            (Mode::Required, Unknown, false, Collect::Refuse),
+            (Mode::Required, Granted, true, Collect::Full),
+            (Mode::Required, Denied, true, Collect::Refuse),
+            (Mode::Implied, Unknown, true, Collect::Full),
+            (Mode::Implied, Granted, true, Collect::Full),
+            (Mode::Implied, Denied, true, Collect::Refuse),
+        ];
+        for (mode, analytics, hold, want) in cases {
+            let c = Consent {
+                analytics,
+                ..Consent::default()
+            };
+            assert_eq!(
+                c.collect(mode, hold),
+                want,
+                "{mode:?} {analytics:?} hold={hold}"
+            );
+        }
+    }
+
+    #[test]
+    fn updates_are_per_purpose() {
+        let mut c = Consent::default();
+        c.apply(ConsentUpdate {
+            ads: Some(false),
+            ..ConsentUpdate::default()
+        });
+        assert_eq!((c.analytics, c.ads, c.storage), (Unknown, Denied, Unknown));
+        c.apply(ConsentUpdate::all(true));
+        assert_eq!((c.analytics, c.ads, c.storage), (Granted, Granted, Granted));
+        c.apply(ConsentUpdate {
+            analytics: Some(false),
+            ..ConsentUpdate::default()
+        });
+        assert_eq!((c.analytics, c.ads), (Denied, Granted));
+        assert!(Consent::allows(Unknown, Mode::Implied));
+        assert!(!Consent::allows(Unknown, Mode::Anonymous));
+        assert!(!Consent::allows(Denied, Mode::Implied));
+        assert_eq!(c.stamp(Collect::Full), "implied");
+    }
+}

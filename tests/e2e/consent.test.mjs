@@ -1,0 +1,158 @@
+// Consent: every request and every storage area inspected, for each mode and signal.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
+
+const env = useCollectorAndBrowser();
+
+/**
+ * Opens window-config.html with `config` (and `before`, a script run before the page's own),
+ * recording every /collect request and every storage write.
+ */
+async function open(config, before) {
+  const o = await openPage(env.browser);
+  o.requests = [];
+  o.page.on('request', (r) => r.url().includes('/collect') && o.requests.push(r.postData()));
+  await o.page.addInitScript(() => {
+    window.storageWrites = [];
+    for (const area of [localStorage, sessionStorage]) {
+      const set = area.setItem.bind(area);
+      area.setItem = (k, v) => { window.storageWrites.push(k); set(k, v); };
+    }
+    const cookie = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
+    Object.defineProperty(document, 'cookie', {
+      get: () => cookie.get.call(document),
+      set: (v) => { window.storageWrites.push('cookie:' + v); cookie.set.call(document, v); },
+    });
+  });
+  if (before) await o.page.addInitScript(before);
+  await o.page.addInitScript((c) => { window.goalpostConfig = c; }, config);
+  await o.page.goto(env.collector.base + '/window-config.html');
+  await o.page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  return o;
+}
+
+const config = (site, consent) => ({
+  collector: '/collect', site, consent, dataLayer: true,
+  goals: [{ id: 'buy', kind: 'macro', on: 'custom' }],
+});
+const track = (page) => page.evaluate(() => window.goalpost('track', 'buy'));
+const flush = (page) => page.evaluate(() => window.goalpost.gp.flush());
+
+test('required: zero requests and zero storage before consent; held events delivered once after the grant', async () => {
+  const { page, context, requests } = await open(config('c-required', { mode: 'required' }));
+  await track(page);
+  await flush(page);
+  await page.evaluate(() => window.dispatchEvent(new Event('pagehide')));
+  assert.equal(requests.length, 0, 'no request before a choice');
+  assert.deepEqual(await page.evaluate(() => window.storageWrites), [], 'no storage before a choice');
+  assert.deepEqual(await page.evaluate(() => ({ l: localStorage.length, s: sessionStorage.length, c: document.cookie })), { l: 0, s: 0, c: '' });
+  await page.evaluate(() => window.goalpost('consent', 'granted'));
+  const rows = await waitFor('held events', async () => {
+    const r = await env.collector.events('c-required');
+    return r.length === 2 && r;
+  });
+  assert.deepEqual(rows.map((r) => [r.type, r.consent]), [['page_view', 'pending'], ['conversion', 'pending']]);
+  assert.equal(rows[0].session.length, 32);
+  await page.evaluate(() => window.goalpost('consent', 'granted'));
+  await flush(page);
+  assert.equal((await env.collector.events('c-required')).length, 2, 'exactly once');
+  await context.close();
+});
+
+test('a denial sends nothing more and empties goalpost storage; the opt-out survives a reload', async () => {
+  const before = () => { localStorage.setItem('goalpost_queue', 'x'); localStorage.setItem('site_own', 'keep'); };
+  const { page, context, requests } = await open(config('c-deny', { mode: 'implied' }), before);
+  await flush(page);
+  const n = requests.length;
+  await page.evaluate(() => window.goalpost.gp.optOut());
+  await track(page);
+  await flush(page);
+  assert.equal(requests.length, n, 'nothing after the opt-out');
+  assert.deepEqual(await page.evaluate(() => ({ q: localStorage.getItem('goalpost_queue'), own: localStorage.getItem('site_own'), out: localStorage.getItem('goalpost_optout') })),
+    { q: null, own: 'keep', out: '1' }, "goalpost's keys deleted, the site's kept, the opt-out recorded");
+  await page.reload();
+  await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  await track(page);
+  await flush(page);
+  assert.equal(requests.length, n, 'still nothing after a reload');
+  assert.equal((await env.collector.events('c-deny')).filter((r) => r.type === 'conversion').length, 0);
+  await context.close();
+});
+
+test('anonymous (the default): beacons carry no identifier until a grant', async () => {
+  const { page, context } = await open(config('c-anon', undefined));
+  await track(page);
+  await flush(page);
+  let rows = await env.collector.events('c-anon');
+  assert.deepEqual(rows.map((r) => [r.consent, r.session, r.first]), [['anonymous', null, null], ['anonymous', null, null]]);
+  assert.deepEqual(await page.evaluate(() => window.dataLayer.filter((e) => e.event)), [], 'no forwarding to ad tags without ads consent');
+  await page.evaluate(() => window.goalpost('consent', 'granted'));
+  await track(page);
+  await flush(page);
+  rows = await env.collector.events('c-anon');
+  assert.equal(rows[2].consent, 'granted');
+  assert.equal(rows[2].session.length, 32);
+  assert.equal(rows[2].first.channel, 'direct');
+  assert.equal((await page.evaluate(() => window.dataLayer.filter((e) => e.event))).length, 1);
+  await context.close();
+});
+
+test('Global Privacy Control denies the ads purpose', async () => {
+  const gpc = () => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true });
+  const { page, context } = await open(config('c-gpc', { mode: 'implied' }), gpc);
+  await track(page);
+  await flush(page);
+  const rows = await env.collector.events('c-gpc');
+  assert.equal(rows.length, 2, 'analytics still allowed');
+  assert.deepEqual(await page.evaluate(() => window.dataLayer.filter((e) => e.event)), [], 'but no forwarding to ads');
+  await context.close();
+  const all = await open(config('c-gpc-all', { mode: 'implied', gpc: 'all' }), gpc);
+  await track(all.page);
+  await flush(all.page);
+  assert.equal(all.requests.length, 0, 'gpc: "all" denies everything');
+  await all.context.close();
+});
+
+test('Google Consent Mode in dataLayer, before and after goalpost loads', async () => {
+  const gtagDenied = () => {
+    window.dataLayer = window.dataLayer || [];
+    window.gtag = function () { window.dataLayer.push(arguments); };
+    window.gtag('consent', 'default', { analytics_storage: 'denied', ad_storage: 'denied' });
+  };
+  const { page, context, requests } = await open(config('c-gcm', { mode: 'implied' }), gtagDenied);
+  await track(page);
+  await flush(page);
+  assert.equal(requests.length, 0, 'the default denial was read from dataLayer');
+  await page.evaluate(() => window.gtag('consent', 'update', { analytics_storage: 'granted' }));
+  await track(page);
+  await flush(page);
+  const rows = await env.collector.events('c-gcm');
+  assert.deepEqual(rows.map((r) => [r.type, r.consent]), [['conversion', 'granted']], 'only what came after the update');
+  await context.close();
+});
+
+test('an IAB TCF consent tool that answers after goalpost loaded', async () => {
+  const cmp = () => {
+    const listeners = [];
+    window.__tcfapi = (cmd, version, cb) => {
+      if (cmd === 'addEventListener') { listeners.push(cb); cb({ eventStatus: 'cmpuishown', listenerId: 1 }, true); }
+    };
+    window.answerTcf = (consents) => listeners.forEach((cb) => cb({ eventStatus: 'useractioncomplete', gdprApplies: true, listenerId: 1, purpose: { consents } }, true));
+  };
+  const { page, context, requests } = await open(config('c-tcf', { mode: 'required' }), cmp);
+  await track(page);
+  await flush(page);
+  assert.equal(requests.length, 0, 'waiting for the consent tool');
+  await page.evaluate(() => window.answerTcf({ 1: true, 7: false, 8: true, 9: true }));
+  const rows = await waitFor('events after the TCF grant', async () => {
+    const r = await env.collector.events('c-tcf');
+    return r.length === 2 && r;
+  });
+  assert.deepEqual(rows.map((r) => r.type), ['page_view', 'conversion']);
+  await page.evaluate(() => window.answerTcf({ 1: false, 7: false, 8: false, 9: false }));
+  await track(page);
+  await flush(page);
+  assert.equal((await env.collector.events('c-tcf')).length, 2, 'nothing after the TCF withdrawal');
+  await context.close();
+});
