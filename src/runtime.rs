@@ -211,6 +211,13 @@ impl Runtime {
         if !google && !tcf {
             return;
         }
+        let tool = js_sys::Reflect::get(&self.window, &JsValue::from_str("__tcfapi"))
+            .is_ok_and(|f| f.is_function());
+        if tcf && tool {
+            // a consent tool is on the page: nothing leaves before its answer, or the wait
+            let until = Millis(js_sys::Date::now() as u64).plus(self.consent_policy.wait);
+            self.handle(Input::AwaitConsent(until));
+        }
         let weak = Rc::downgrade(self);
         let changed = Closure::<dyn Fn(u32, JsValue)>::new(move |kind: u32, value: JsValue| {
             let Some(rt) = weak.upgrade() else { return };
@@ -219,7 +226,11 @@ impl Runtime {
             } else {
                 let a = js_sys::Array::from(&value);
                 let b = |i: u32| a.get(i).as_bool().unwrap_or(false);
-                crate::consent::update_from_tcf(b(0), b(1), b(2), b(3), b(4))
+                // GDPR not applying is an answer too: it ends the wait, changing nothing
+                Some(
+                    crate::consent::update_from_tcf(b(0), b(1), b(2), b(3), b(4))
+                        .unwrap_or_default(),
+                )
             };
             if let Some(u) = update {
                 rt.handle(Input::Consent(u));

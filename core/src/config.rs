@@ -85,6 +85,7 @@ pub(crate) const CONSENT_KEYS: &[&str] = &[
     "dnt",
     "tcf",
     "googleConsentMode",
+    "waitMs",
 ];
 
 /// Compiles a config value.
@@ -207,6 +208,9 @@ fn compile_consent(json: &Json, errors: &mut Vec<ConfigError>) -> ConsentPolicy 
     p.dnt = c.boolean("dnt", errors).unwrap_or(p.dnt);
     p.tcf = c.boolean("tcf", errors).unwrap_or(p.tcf);
     p.google = c.boolean("googleConsentMode", errors).unwrap_or(p.google);
+    if let Some(n) = c.integer("waitMs", 0, 10_000, errors) {
+        p.wait = Millis(n);
+    }
     p
 }
 

@@ -86,6 +86,9 @@ pub struct ConsentPolicy {
     pub tcf: bool,
     /// Read Google Consent Mode commands in `window.dataLayer`. Default true.
     pub google: bool,
+    /// How long to wait for a consent tool (TCF) to answer before sending anything. Default
+    /// 500 ms, as Google's tags do.
+    pub wait: crate::Millis,
 }
 
 /// What Global Privacy Control denies.
@@ -109,6 +112,7 @@ impl Default for ConsentPolicy {
             dnt: false,
             tcf: true,
             google: true,
+            wait: crate::Millis(500),
         }
     }
 }

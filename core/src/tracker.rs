@@ -53,8 +53,11 @@ pub enum Input {
     Tick,
     /// The page is being hidden or unloaded: send everything now, by beacon.
     Hidden,
-    /// The visitor's consent changed (from the API, a consent tool, GPC, Consent Mode).
+    /// The visitor's consent changed (from the API, a consent tool, GPC, Consent Mode). An
+    /// empty update means "the tool answered, nothing to change" and ends a wait.
     Consent(ConsentUpdate),
+    /// A consent tool is present: send nothing until it answers or this time comes.
+    AwaitConsent(Millis),
     /// The browser went offline (`false`) or back online (`true`). Nothing is sent while
     /// offline, and failures then do not count against the retry limit.
     Online(bool),
@@ -189,6 +192,8 @@ pub struct Tracker {
     send_due: bool,
     offline: bool,
     consent: Consent,
+    /// Until when nothing is sent, waiting for a consent tool's answer.
+    consent_wait: Option<Millis>,
     /// Events collected before a choice in `required` mode, waiting for it.
     held: VecDeque<Queued>,
     /// Events dropped and not yet reported to the collector (sent as the batch's `dropped`).
@@ -261,6 +266,7 @@ impl Tracker {
             send_due: false,
             offline: false,
             consent: Consent::default(),
+            consent_wait: None,
             held: VecDeque::new(),
             unreported_drops: 0,
             dropped: 0,
@@ -305,6 +311,10 @@ impl Tracker {
                 self.interact(now, Some(&i));
             }
             Input::Tick => {
+                if self.consent_wait.is_some_and(|t| t <= now) {
+                    self.consent_wait = None;
+                    self.send_due = true;
+                }
                 let retry_due = self.retry_at.is_some_and(|t| t <= now);
                 let flush_due = self.flush_at.is_some_and(|t| t <= now);
                 if retry_due {
@@ -318,7 +328,13 @@ impl Tracker {
                 }
             }
             Input::Hidden => self.send_all_by_beacon(now),
-            Input::Consent(update) => self.consent_changed(now, update),
+            Input::Consent(update) => {
+                self.consent_changed(now, update);
+                if self.consent_wait.take().is_some() {
+                    self.send_due = true;
+                }
+            }
+            Input::AwaitConsent(until) => self.consent_wait = Some(until),
             Input::Online(online) => {
                 self.offline = !online;
                 if online {
@@ -695,7 +711,13 @@ impl Tracker {
     /// Sends the next batch by fetch, unless one is in flight or a retry is pending.
     fn send_next(&mut self, now: Millis) {
         let busy = self.in_flight.iter().any(|f| !f.beacon);
-        if busy || self.offline || self.retry_at.is_some_and(|t| t > now) || self.queue.is_empty() {
+        let waiting = self.consent_wait.is_some_and(|t| t > now);
+        if busy
+            || waiting
+            || self.offline
+            || self.retry_at.is_some_and(|t| t > now)
+            || self.queue.is_empty()
+        {
             return;
         }
         self.flush_at = None;
@@ -705,6 +727,9 @@ impl Tracker {
     /// Sends the queue by beacon, within the keepalive budget: what does not fit stays queued
     /// (a beacon over the budget would be refused anyway).
     fn send_all_by_beacon(&mut self, now: Millis) {
+        if self.consent_wait.is_some_and(|t| t > now) {
+            return; // no answer from the consent tool yet: nothing may leave
+        }
         self.flush_at = None;
         while !self.queue.is_empty() {
             let in_flight: usize = self.in_flight.iter().map(|f| f.bytes).sum();
@@ -830,7 +855,8 @@ impl Tracker {
         let next = if self.queue.is_empty() {
             None
         } else {
-            self.retry_at.or(self.flush_at)
+            // while waiting for a consent tool, nothing can go before the wait ends
+            self.consent_wait.or(self.retry_at.or(self.flush_at))
         };
         if let Some(t) = next.filter(|_| next != self.wake) {
             self.outputs.push_back(Output::WakeAt(t));

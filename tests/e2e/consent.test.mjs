@@ -1,7 +1,7 @@
 // Consent: every request and every storage area inspected, for each mode and signal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
+import { goalpostMessages, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
 const env = useCollectorAndBrowser();
 
@@ -154,5 +154,25 @@ test('an IAB TCF consent tool that answers after goalpost loaded', async () => {
   await track(page);
   await flush(page);
   assert.equal((await env.collector.events('c-tcf')).length, 2, 'nothing after the TCF withdrawal');
+  await context.close();
+});
+
+test('with a TCF tool in implied mode, nothing leaves before its answer (bounded wait)', async () => {
+  const cmp = () => {
+    const listeners = [];
+    window.__tcfapi = (cmd, version, cb) => { if (cmd === 'addEventListener') listeners.push(cb); };
+    window.answerTcf = (consents) => listeners.forEach((cb) => cb({ eventStatus: 'tcloaded', gdprApplies: true, listenerId: 1, purpose: { consents } }, true));
+  };
+  const { page, context, requests, log } = await open(config('c-tcf-wait', { mode: 'implied', waitMs: 10000 }), cmp);
+  assert.deepEqual(goalpostMessages(log), [], 'goalpost is running (a valid config)');
+  await track(page); // a macro conversion: without the wait it would go at once
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+  assert.equal(requests.length, 0, 'held back while the consent tool has not answered');
+  await page.evaluate(() => window.answerTcf({ 1: true, 7: false, 8: true, 9: false }));
+  const rows = await waitFor('events after the answer', async () => {
+    const r = await env.collector.events('c-tcf-wait');
+    return r.length === 2 && r;
+  });
+  assert.deepEqual(rows.map((r) => r.type), ['page_view', 'conversion'], 'released by the answer, long before the 10 s wait');
   await context.close();
 });

@@ -884,3 +884,40 @@ fn without_ads_consent_no_click_ids_and_no_forwarding() {
         "the channel is kept, the click id is not"
     );
 }
+
+#[test]
+fn a_consent_tool_is_waited_for_a_bounded_time() {
+    // implied mode: nothing leaves before the tool answers or 500 ms pass
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
+    t.handle(Millis(0), Input::AwaitConsent(Millis(500)));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(10), click(&[0]));
+    t.handle(Millis(20), Input::Hidden);
+    let outs = drain(&mut t);
+    assert!(
+        sends(&outs).is_empty(),
+        "nothing before the answer, not even on hide"
+    );
+    assert!(outs.contains(&Output::WakeAt(Millis(500))));
+    t.handle(Millis(500), Input::Tick);
+    let s = sends(&drain(&mut t));
+    assert_eq!(s.len(), 1, "the timeout passed: the mode decides");
+    assert_eq!(ids(&s[0].1).len(), 2);
+
+    // the tool answers a denial within the wait: nothing is ever sent
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
+    t.handle(Millis(0), Input::AwaitConsent(Millis(500)));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(10), click(&[0]));
+    t.handle(Millis(200), Input::Consent(ConsentUpdate::all(false)));
+    t.handle(Millis(600), Input::Tick);
+    assert!(all_sent(&mut t).is_empty());
+
+    // an answer that changes nothing (GDPR does not apply) ends the wait at once
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
+    t.handle(Millis(0), Input::AwaitConsent(Millis(500)));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(10), click(&[0]));
+    t.handle(Millis(50), Input::Consent(ConsentUpdate::default()));
+    assert_eq!(sends(&drain(&mut t)).len(), 1);
+}
