@@ -128,6 +128,30 @@ function watchConsent(google, tcf, changed) {
   return () => undo.forEach((f) => f());
 }
 
+// Stored queues: this page holds a Web Lock on its own key while it lives; a stored queue
+// whose lock is free belongs to a page that is gone, and is claimed (read, removed, resent).
+// Without Web Locks, stored queues are claimed directly (the collector de-duplicates).
+function persistence(own, restore) {
+  const locks = navigator.locks;
+  if (locks) locks.request(own, () => new Promise(noop)).catch(noop);
+  const keys = [];
+  try {
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      if (k && k.indexOf('goalpost_q_') === 0 && k !== own) keys.push(k);
+    }
+  } catch (_) { return; }
+  for (const k of keys) {
+    const take = () => {
+      let v = null;
+      try { v = localStorage.getItem(k); localStorage.removeItem(k); } catch (_) {}
+      if (v) restore(v);
+    };
+    if (locks) locks.request(k, { ifAvailable: true }, (lock) => { if (lock) take(); }).catch(noop);
+    else take();
+  }
+}
+
 function api(inner) {
   return {
     track(name, props) {
@@ -204,7 +228,7 @@ export async function init(config, options = {}) {
     crypto.getRandomValues(seed);
     let inner;
     try {
-      inner = Goalpost.start(config, { guard, send, watch, watchConsent }, seed);
+      inner = Goalpost.start(config, { guard, send, watch, watchConsent, persistence }, seed);
     } catch (err) {
       if (typeof err === 'string') { console.error(err); return instance; }
       throw err;

@@ -27,6 +27,9 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn watch(this: &Host, navigated: &Function) -> JsValue;
 
+    #[wasm_bindgen(method)]
+    fn persistence(this: &Host, own_key: &str, restore: &Function);
+
     #[wasm_bindgen(method, js_name = watchConsent)]
     fn watch_consent(this: &Host, google: bool, tcf: bool, changed: &Function) -> JsValue;
 }
@@ -58,6 +61,12 @@ impl Host {
         self.watch_consent(google, tcf, changed)
             .dyn_into::<Function>()
             .ok()
+    }
+
+    /// Holds a Web Lock named `own_key` for the page's life, and hands every stored queue of a
+    /// page that is gone (its lock free) to `restore(json)`, removing it from storage.
+    pub fn claim_stored_queues(&self, own_key: &str, restore: &Function) {
+        self.persistence(own_key, restore);
     }
 
     /// Sends a batch; the result comes back through `done`.

@@ -42,6 +42,10 @@ pub struct Runtime {
     capture: capture::Capture,
     visibility: visibility::Visibility,
     consent_policy: goalpost_core::ConsentPolicy,
+    /// This page's storage key for its unsent events, and whether stored queues were claimed.
+    queue_key: String,
+    claimed: Cell<bool>,
+    restore_closure: OnceCell<Closure<dyn Fn(String)>>,
     consent_unhook: RefCell<Option<Function>>,
     consent_closure: OnceCell<Closure<dyn Fn(u32, JsValue)>>,
     timer: Cell<Option<i32>>,
@@ -128,6 +132,9 @@ impl Runtime {
             capture: capture::Capture::new(&cfg, window.location().href().unwrap_or_default()),
             visibility: visibility::Visibility::new(cfg.goals.watches()),
             consent_policy: cfg.consent.clone(),
+            queue_key: queue_key(seed),
+            claimed: Cell::new(false),
+            restore_closure: OnceCell::new(),
             consent_unhook: RefCell::new(None),
             consent_closure: OnceCell::new(),
             core: RefCell::new(Tracker::with_patterns(cfg, seed, Box::new(patterns))),
@@ -145,6 +152,7 @@ impl Runtime {
         });
         rt.install();
         rt.install_consent();
+        rt.claim_stored();
         let page = Page {
             url: rt.window.location().href().unwrap_or_default(),
             title: rt.document.title(),
@@ -186,10 +194,11 @@ impl Runtime {
         self.settle_waiters();
     }
 
-    pub fn consent(&self, choice: &JsValue) -> bool {
+    pub fn consent(self: &Rc<Self>, choice: &JsValue) -> bool {
         match crate::consent::update_from_js(choice) {
             Some(u) => {
                 self.handle(Input::Consent(u));
+                self.claim_stored();
                 true
             }
             None => false,
@@ -234,6 +243,7 @@ impl Runtime {
             };
             if let Some(u) = update {
                 rt.handle(Input::Consent(u));
+                rt.claim_stored();
             }
         });
         let guarded = self.host.guarded(changed.as_ref());
@@ -272,15 +282,11 @@ impl Runtime {
             "visibilitychange",
             with_event(&weak, |rt, _| {
                 if rt.document.visibility_state() == VisibilityState::Hidden {
-                    rt.handle(Input::Hidden);
+                    rt.hide();
                 }
             }),
         );
-        self.listen(
-            win,
-            "pagehide",
-            with_event(&weak, |rt, _| rt.handle(Input::Hidden)),
-        );
+        self.listen(win, "pagehide", with_event(&weak, |rt, _| rt.hide()));
         self.install_capture(&weak);
         self.install_visibility(&weak);
     }
@@ -323,6 +329,16 @@ impl Runtime {
         self.handle(Input::Interact(Interaction::Click(info)));
     }
 
+    /// The page is being hidden or unloaded. `navigator.onLine` is read here too: it changes
+    /// before the `offline` event is dispatched, and a beacon sent offline would be held by the
+    /// browser and sent later, after the events were already stored for the next page.
+    fn hide(&self) {
+        if !self.window.navigator().on_line() {
+            self.handle(Input::Online(false));
+        }
+        self.handle(Input::Hidden);
+    }
+
     /// Feeds one input to the tracker and performs what it asks for.
     fn handle(&self, input: Input) {
         if self.stopped.get() {
@@ -358,8 +374,52 @@ impl Runtime {
                 }
                 Output::Drained => self.settle_waiters(),
                 Output::ClearStorage => crate::consent::clear_storage(&self.window),
+                Output::Persist(snapshot) => self.store_queue(&snapshot),
             }
         }
+    }
+
+    /// Writes this page's unsent events (an empty list removes the key). Storage errors (quota,
+    /// private mode, disabled) leave them in memory only.
+    fn store_queue(&self, snapshot: &str) {
+        if let Ok(Some(s)) = self.window.local_storage() {
+            let _ = if snapshot.ends_with("[]}") {
+                s.remove_item(&self.queue_key)
+            } else {
+                s.set_item(&self.queue_key, snapshot)
+            };
+        }
+    }
+
+    /// Once storage is allowed: claim the queues stored by earlier pages that are gone.
+    fn claim_stored(self: &Rc<Self>) {
+        let allowed = self
+            .core
+            .try_borrow()
+            .map(|c| c.storage_allowed())
+            .unwrap_or(false);
+        if !allowed || self.claimed.replace(true) {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let restore = Closure::<dyn Fn(String)>::new(move |json: String| {
+            let Some(rt) = weak.upgrade() else { return };
+            let Ok(v) = js_sys::JSON::parse(&json) else {
+                return;
+            };
+            let events = js_sys::Reflect::get(&v, &JsValue::from_str("events"))
+                .unwrap_or(JsValue::UNDEFINED);
+            let list: Vec<String> = js_sys::Array::from(&events)
+                .iter()
+                .filter_map(|e| js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string()))
+                .collect();
+            if !list.is_empty() {
+                rt.handle(Input::Restore(list));
+            }
+        });
+        let guarded = self.host.guarded(restore.as_ref());
+        let _ = self.restore_closure.set(restore);
+        self.host.claim_stored_queues(&self.queue_key, &guarded);
     }
 
     /// The tracker's next output; the borrow ends before the caller performs it.
@@ -468,6 +528,18 @@ fn with_event(
             f(&rt, &e);
         }
     }
+}
+
+/// This page's storage key: `goalpost_q_` and 16 hex digits from the id seed.
+fn queue_key(seed: &[u32]) -> String {
+    let mut k = String::from("goalpost_q_");
+    let id = goalpost_core::EventId(
+        u64::from(seed.first().copied().unwrap_or(0)) << 32
+            | u64::from(seed.get(1).copied().unwrap_or(0)),
+        0,
+    );
+    k.push_str(&id.hex()[..16]);
+    k
 }
 
 /// A debug line for an ignored input.

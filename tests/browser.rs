@@ -205,6 +205,7 @@ fn recording_host(sent: Rc<RefCell<Vec<String>>>) -> (Host, Vec<JsFn>) {
     let watch = js_sys::eval("(function () { return function () {}; })").unwrap();
     Reflect::set(&host, &"watch".into(), &watch).unwrap();
     Reflect::set(&host, &"watchConsent".into(), &watch).unwrap();
+    Reflect::set(&host, &"persistence".into(), &watch).unwrap();
     (host.unchecked_into(), vec![guard, send])
 }
 

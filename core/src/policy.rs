@@ -16,6 +16,9 @@ pub struct BatchPolicy {
     pub max_bytes: usize,
     /// Send a macro conversion (purchase, lead) at once instead of waiting. Default true.
     pub macro_now: bool,
+    /// The most unsent events kept in storage; the oldest are dropped (and counted) first.
+    /// Default 1,000.
+    pub max_stored: usize,
 }
 
 impl Default for BatchPolicy {
@@ -25,6 +28,7 @@ impl Default for BatchPolicy {
             max_delay: Millis(2_000),
             max_bytes: 16 * 1024,
             macro_now: true,
+            max_stored: 1_000,
         }
     }
 }

@@ -58,6 +58,8 @@ pub enum Input {
     Consent(ConsentUpdate),
     /// A consent tool is present: send nothing until it answers or this time comes.
     AwaitConsent(Millis),
+    /// Events stored by an earlier page of the site (each one event's JSON), to send.
+    Restore(Vec<String>),
     /// The browser went offline (`false`) or back online (`true`). Nothing is sent while
     /// offline, and failures then do not count against the retry limit.
     Online(bool),
@@ -114,6 +116,9 @@ pub enum Output {
     Drained,
     /// Consent was denied: delete everything goalpost stored in the browser.
     ClearStorage,
+    /// Store this snapshot of the unsent events (only emitted where storage consent allows;
+    /// replaces the previous one).
+    Persist(String),
 }
 
 /// Why an input produced nothing, or why events were dropped. Every "don't send" of the
@@ -194,6 +199,8 @@ pub struct Tracker {
     consent: Consent,
     /// Until when nothing is sent, waiting for a consent tool's answer.
     consent_wait: Option<Millis>,
+    /// The unsent events changed since the last snapshot.
+    dirty: bool,
     /// Events collected before a choice in `required` mode, waiting for it.
     held: VecDeque<Queued>,
     /// Events dropped and not yet reported to the collector (sent as the batch's `dropped`).
@@ -267,6 +274,7 @@ impl Tracker {
             offline: false,
             consent: Consent::default(),
             consent_wait: None,
+            dirty: false,
             held: VecDeque::new(),
             unreported_drops: 0,
             dropped: 0,
@@ -335,6 +343,22 @@ impl Tracker {
                 }
             }
             Input::AwaitConsent(until) => self.consent_wait = Some(until),
+            Input::Restore(events) => {
+                // older than anything queued now; each must look like one event object
+                for json in events.into_iter().rev() {
+                    if json.starts_with('{')
+                        && json.ends_with('}')
+                        && json.len() < self.config.batch.max_bytes
+                    {
+                        self.queue.push_front(Queued {
+                            json,
+                            urgent: false,
+                        });
+                    }
+                }
+                self.dirty = true;
+                self.send_due = true;
+            }
             Input::Online(online) => {
                 self.offline = !online;
                 if online {
@@ -353,6 +377,7 @@ impl Tracker {
         if std::mem::take(&mut self.send_due) {
             self.send_next(now);
         }
+        self.persist();
         self.after(now);
     }
 
@@ -685,6 +710,7 @@ impl Tracker {
         if c.analytics == Choice::Denied {
             self.queue.clear();
             self.held.clear();
+            self.dirty = true;
             self.flush_at = None;
             self.retry_at = None;
         }
@@ -700,7 +726,14 @@ impl Tracker {
     }
 
     fn enqueue(&mut self, now: Millis, json: String, urgent: bool) {
+        self.dirty = true;
         self.queue.push_back(Queued { json, urgent });
+        // bounded: a collector that is down for long costs at most `max_stored` events of
+        // memory and storage; the oldest go first, counted and reported
+        while self.queue.len() > self.config.batch.max_stored.max(1) {
+            self.queue.pop_front();
+            self.drop_events(Ignored::GaveUp { events: 1 }, 1);
+        }
         if urgent || self.queue.len() >= self.config.batch.max_events {
             self.send_due = true;
         } else if self.flush_at.is_none() {
@@ -727,8 +760,8 @@ impl Tracker {
     /// Sends the queue by beacon, within the keepalive budget: what does not fit stays queued
     /// (a beacon over the budget would be refused anyway).
     fn send_all_by_beacon(&mut self, now: Millis) {
-        if self.consent_wait.is_some_and(|t| t > now) {
-            return; // no answer from the consent tool yet: nothing may leave
+        if self.consent_wait.is_some_and(|t| t > now) || self.offline {
+            return; // no answer from the consent tool yet, or offline (kept, and stored)
         }
         self.flush_at = None;
         while !self.queue.is_empty() {
@@ -781,6 +814,7 @@ impl Tracker {
             return;
         };
         let flight = self.in_flight.remove(pos);
+        self.dirty = true;
         match self.config.retry.verdict(status) {
             Verdict::Delivered => {
                 self.failures = 0;
@@ -837,6 +871,43 @@ impl Tracker {
                 self.send_next(now);
             }
         }
+    }
+
+    /// A snapshot of every unsent event (queued, and in flight: not confirmed yet), where
+    /// storage consent allows. The queue itself is bounded (`max_stored`).
+    fn persist(&mut self) {
+        if !std::mem::take(&mut self.dirty)
+            || !Consent::allows(self.consent.storage, self.config.consent.mode)
+        {
+            return;
+        }
+        let mut events: Vec<&str> = self
+            .in_flight
+            .iter()
+            .flat_map(|f| f.events.iter())
+            .chain(self.queue.iter())
+            .map(|q| q.json.as_str())
+            .collect();
+        let max = self.config.batch.max_stored;
+        if events.len() > max {
+            let over = events.len() - max;
+            events.drain(..over);
+            // the oldest are beyond the bound: they stay in memory but not in storage
+        }
+        let mut o = String::from("{\"v\":1,\"events\":[");
+        for (i, e) in events.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            o.push_str(e);
+        }
+        o.push_str("]}");
+        self.outputs.push_back(Output::Persist(o));
+    }
+
+    /// Whether goalpost may use browser storage now.
+    pub fn storage_allowed(&self) -> bool {
+        Consent::allows(self.consent.storage, self.config.consent.mode)
     }
 
     fn drop_events(&mut self, why: Ignored, n: usize) {

@@ -921,3 +921,95 @@ fn a_consent_tool_is_waited_for_a_bounded_time() {
     t.handle(Millis(50), Input::Consent(ConsentUpdate::default()));
     assert_eq!(sends(&drain(&mut t)).len(), 1);
 }
+
+/// The last snapshot among outputs, as the list of its event ids.
+fn snapshot(outs: &[Output]) -> Option<Vec<String>> {
+    outs.iter().rev().find_map(|o| match o {
+        Output::Persist(s) => {
+            let v: Value = serde_json::from_str(s).unwrap();
+            assert_eq!(v["v"], 1);
+            Some(ids(&v))
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn unsent_events_are_stored_only_with_storage_consent_and_restored_once() {
+    // anonymous mode, no grant: never stored
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    assert!(snapshot(&drain(&mut t)).is_none());
+    assert!(!t.storage_allowed());
+
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    let first = snapshot(&drain(&mut t)).unwrap();
+    assert_eq!(first.len(), 1);
+    t.handle(Millis(1), click(&[0])); // macro: sent at once, still in the snapshot until confirmed
+    let outs = drain(&mut t);
+    let in_flight = snapshot(&outs).unwrap();
+    assert_eq!(in_flight.len(), 2);
+    let batch = sends(&outs)[0].0;
+    t.handle(
+        Millis(2),
+        Input::Sent {
+            batch,
+            status: SendStatus::Http(204),
+        },
+    );
+    assert_eq!(
+        snapshot(&drain(&mut t)).unwrap().len(),
+        0,
+        "confirmed: gone from storage"
+    );
+
+    // a later page restores what an earlier one stored, and sends it
+    let mut next = tracker_with(json!({"consent": {"mode": "implied"}}));
+    let stored = "{\"id\":\"00000000000000000000000000000001\",\"type\":\"page_view\",\"ts\":5,\"page\":\"00000000000000000000000000000001\",\"consent\":\"implied\",\"url\":\"https://shop.test/old\",\"title\":\"\",\"referrer\":\"\"}";
+    next.handle(
+        Millis(10),
+        Input::Restore(vec![stored.into(), "not json".into()]),
+    );
+    let s = sends(&drain(&mut next));
+    assert_eq!(
+        ids(&s[0].1),
+        ["00000000000000000000000000000001"],
+        "only well-formed events, sent at once"
+    );
+    // a storage denial clears storage and stops snapshots
+    next.handle(
+        Millis(11),
+        Input::Consent(ConsentUpdate {
+            storage: Some(false),
+            ..ConsentUpdate::default()
+        }),
+    );
+    let outs = drain(&mut next);
+    assert!(outs.contains(&Output::ClearStorage));
+    next.handle(Millis(12), page("https://shop.test/x"));
+    assert!(snapshot(&drain(&mut next)).is_none());
+}
+
+#[test]
+fn the_queue_is_bounded_oldest_first_and_the_drop_is_reported() {
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
+    t.handle(Millis(0), Input::Online(false));
+    t.handle(Millis(0), page("https://shop.test/"));
+    for i in 0..1_005u64 {
+        t.handle(
+            Millis(i),
+            Input::Interact(Interaction::Custom {
+                name: "trial_started".into(),
+                props: vec![],
+            }),
+        );
+    }
+    assert_eq!(t.queued(), 1_000);
+    assert_eq!(t.dropped(), 6, "the page view and the 5 oldest conversions");
+    let outs = drain(&mut t);
+    assert_eq!(snapshot(&outs).unwrap().len(), 1_000);
+    t.handle(Millis(2_000), Input::Online(true));
+    let s = sends(&drain(&mut t));
+    assert_eq!(s[0].1["dropped"], 6);
+}
