@@ -287,6 +287,8 @@ impl Runtime {
             }),
         );
         self.listen(win, "pagehide", with_event(&weak, |rt, _| rt.hide()));
+        // a frozen page may never run again: send as on hide
+        self.listen(doc, "freeze", with_event(&weak, |rt, _| rt.hide()));
         self.install_capture(&weak);
         self.install_visibility(&weak);
     }

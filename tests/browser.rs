@@ -221,8 +221,8 @@ fn shutdown_removes_every_listener_and_sends_what_was_queued() {
     let gp = Goalpost::start(&config, host, &[1, 2, 3, 4]).unwrap();
     assert_eq!(
         gp.listener_count(),
-        7,
-        "click, auxclick, visibilitychange, pagehide, online, offline, pageshow"
+        8,
+        "click, auxclick, visibilitychange, pagehide, freeze, online, offline, pageshow"
     );
     let buy: HtmlElement = document()
         .get_element_by_id("buy")

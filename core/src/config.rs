@@ -37,6 +37,8 @@ pub struct Config {
     pub spa: Spa,
     /// Consent mode and signals.
     pub consent: ConsentPolicy,
+    /// Query parameters kept in sent URLs: the attribution parameters and `keepParams`.
+    pub keep_params: Vec<String>,
 }
 
 /// Which in-page navigations are page views.
@@ -67,6 +69,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "spa",
     "retry",
     "consent",
+    "keepParams",
     "goals",
     "pageviews",
     "debug",
@@ -119,6 +122,11 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
         Some(r) => compile_retry(r, errors),
         None => RetryPolicy::default(),
     };
+    let mut keep_params: Vec<String> = crate::url::ATTRIBUTION_PARAMS
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    keep_params.extend(top.string_list("keepParams", errors).unwrap_or_default());
     let consent = match top.value("consent") {
         Some(c) => compile_consent(c, errors),
         None => ConsentPolicy::default(),
@@ -165,6 +173,7 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
         data_layer,
         spa,
         consent,
+        keep_params,
     })
 }
 

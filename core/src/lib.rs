@@ -69,4 +69,4 @@ pub use payload::{batch_body, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN, V
 pub use policy::{BatchPolicy, RetryPolicy, SendStatus, Verdict};
 pub use time::Millis;
 pub use tracker::{Conversion, Ignored, Input, NoPatterns, Output, Page, Tracker, SESSION_TIMEOUT};
-pub use url::{redact, sanitize, truncate, ATTRIBUTION_PARAMS, MAX_URL_LEN};
+pub use url::{redact, sanitize, sanitize_with, truncate, ATTRIBUTION_PARAMS, MAX_URL_LEN};

@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 use crate::attribution::{Channel, Touch};
 use crate::condition::{Field, Patterns};
 use crate::config::Config;
+use crate::config::Spa;
 use crate::consent::{Choice, Collect, Consent, ConsentUpdate};
 use crate::goals::{GoalKind, Once, Source};
 use crate::ids::{EventId, Rng};
@@ -29,7 +30,7 @@ use crate::interaction::{Candidate, Interaction, PageFields};
 use crate::payload::{batch_body, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN};
 use crate::policy::{SendStatus, Verdict};
 use crate::time::Millis;
-use crate::url::{redact, sanitize, truncate, ATTRIBUTION_PARAMS};
+use crate::url::{redact, sanitize_with, truncate};
 
 /// The page as the shell saw it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -450,7 +451,12 @@ impl Tracker {
         self.attribute(&page);
         let session = self.session.id;
         let id = self.rng.event_id();
-        let url = redact(&sanitize(&page.url, ATTRIBUTION_PARAMS));
+        let keep: Vec<&str> = self.config.keep_params.iter().map(String::as_str).collect();
+        let url = redact(&sanitize_with(
+            &page.url,
+            &keep,
+            self.config.spa == Spa::Hash,
+        ));
         let fields = PageFields::new(&page.url, &page.title, &page.referrer);
         self.page = Some(PageState {
             id,
@@ -462,7 +468,7 @@ impl Tracker {
         if self.config.pageviews {
             let mut title = redact(&page.title);
             truncate(&mut title, 300);
-            let referrer = redact(&sanitize(&page.referrer, ATTRIBUTION_PARAMS));
+            let referrer = redact(&sanitize_with(&page.referrer, &keep, false));
             let ev = Event {
                 id,
                 ts: now,

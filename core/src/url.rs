@@ -28,7 +28,12 @@ pub const MAX_URL_LEN: usize = 2048;
 /// `url` without its fragment and with only the allowlisted query parameters, in their
 /// original order, capped at [`MAX_URL_LEN`] bytes.
 pub fn sanitize(url: &str, keep: &[&str]) -> String {
-    let url = url.split('#').next().unwrap_or("");
+    sanitize_with(url, keep, false)
+}
+
+/// [`sanitize`], keeping the fragment when `keep_hash` (hash routers: `#/cart` is the page).
+pub fn sanitize_with(url: &str, keep: &[&str], keep_hash: bool) -> String {
+    let (url, hash) = url.split_once('#').unwrap_or((url, ""));
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, q),
         None => (url, ""),
@@ -42,6 +47,10 @@ pub fn sanitize(url: &str, keep: &[&str]) -> String {
             out.push_str(pair);
             first = false;
         }
+    }
+    if keep_hash && !hash.is_empty() {
+        out.push('#');
+        out.push_str(hash);
     }
     truncate(&mut out, MAX_URL_LEN);
     out
@@ -172,6 +181,18 @@ mod tests {
         at_without_domain_stays: "https://s.test/@handle/posts" => "https://s.test/@handle/posts";
         unicode_kept: "Café ☕ @ home" => "Café ☕ @ home";
         two_emails: "a@b.co,c@d.io" => "[email],[email]";
+    }
+
+    #[test]
+    fn hash_routes_keep_their_fragment_and_extra_params_can_be_kept() {
+        assert_eq!(
+            sanitize_with("https://s.test/?q=1&ref=x#/cart?id=2", &["ref"], true),
+            "https://s.test/?ref=x#/cart?id=2"
+        );
+        assert_eq!(
+            sanitize_with("https://s.test/#/cart", &[], false),
+            "https://s.test/"
+        );
     }
 
     #[test]

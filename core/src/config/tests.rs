@@ -118,6 +118,7 @@ rejects! {
     steps_only_for_funnels: {"goals": [{"id": "a", "on": "custom", "strict": true}]} => "goals[0].strict: only a funnel takes this key";
     data_layer_type: {"dataLayer": 3} => "dataLayer: expected true, false or an event name, found a number";
     hosts_type: {"hosts": "shop.test"} => "hosts: expected a list of strings, found a string";
+    keep_params_type: {"keepParams": [1]} => "keepParams[0]: expected a string, found a number";
     spa_value: {"spa": "yes"} => r#"spa: expected true, false or "hash", found a string"#;
     retry_range: {"retry": {"baseMs": 1}} => "retry.baseMs: is not a whole number in the allowed range";
     retry_typo: {"retry": {"attemps": 3}} => r#"retry.attemps: unknown key — did you mean "attempts"?"#;

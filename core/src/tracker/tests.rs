@@ -1013,3 +1013,25 @@ fn the_queue_is_bounded_oldest_first_and_the_drop_is_reported() {
     let s = sends(&drain(&mut t));
     assert_eq!(s[0].1["dropped"], 6);
 }
+
+#[test]
+fn extra_query_parameters_and_hash_routes_when_configured() {
+    let mut t = tracker_with(json!({"keepParams": ["plan"], "spa": "hash"}));
+    t.handle(
+        Millis(0),
+        page("https://shop.test/?plan=pro&email=x&utm_source=a#/cart"),
+    );
+    t.handle(Millis(1), Input::Flush);
+    let s = sends(&drain(&mut t));
+    assert_eq!(
+        s[0].1["events"][0]["url"],
+        "https://shop.test/?plan=pro&utm_source=a#/cart"
+    );
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/?plan=pro#/cart"));
+    t.handle(Millis(1), Input::Flush);
+    assert_eq!(
+        sends(&drain(&mut t))[0].1["events"][0]["url"],
+        "https://shop.test/"
+    );
+}
