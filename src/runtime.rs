@@ -153,6 +153,7 @@ impl Runtime {
         rt.install();
         rt.install_consent();
         rt.claim_stored();
+        rt.restore_visit();
         let page = Page {
             url: rt.window.location().href().unwrap_or_default(),
             title: rt.document.title(),
@@ -377,6 +378,11 @@ impl Runtime {
                 Output::Drained => self.settle_waiters(),
                 Output::ClearStorage => crate::consent::clear_storage(&self.window),
                 Output::Persist(snapshot) => self.store_queue(&snapshot),
+                Output::PersistVisit(visit) => {
+                    if let Ok(Some(s)) = self.window.local_storage() {
+                        let _ = s.set_item(VISIT_KEY, &visit);
+                    }
+                }
             }
         }
     }
@@ -390,6 +396,26 @@ impl Runtime {
             } else {
                 s.set_item(&self.queue_key, snapshot)
             };
+        }
+    }
+
+    /// Where storage is allowed, the visit an earlier page stored (session, touches) continues.
+    fn restore_visit(&self) {
+        let allowed = self
+            .core
+            .try_borrow()
+            .map(|c| c.storage_allowed())
+            .unwrap_or(false);
+        let Ok(Some(s)) = self.window.local_storage().map(|s| s.filter(|_| allowed)) else {
+            return;
+        };
+        if let Some(v) = s
+            .get_item(VISIT_KEY)
+            .ok()
+            .flatten()
+            .and_then(|t| js_sys::JSON::parse(&t).ok())
+        {
+            self.handle(Input::RestoreVisit(to_json(&v)));
         }
     }
 
@@ -531,6 +557,9 @@ fn with_event(
         }
     }
 }
+
+/// Where the visit (session, touches) is kept between page loads.
+const VISIT_KEY: &str = "goalpost_visit";
 
 /// This page's storage key: `goalpost_q_` and 16 hex digits from the id seed.
 fn queue_key(seed: &[u32]) -> String {

@@ -216,6 +216,48 @@ impl Touch {
     }
 }
 
+impl Channel {
+    /// The channel with this wire name.
+    pub fn from_name(name: &str) -> Option<Channel> {
+        [
+            Channel::Direct,
+            Channel::OrganicSearch,
+            Channel::PaidSearch,
+            Channel::Social,
+            Channel::Email,
+            Channel::Referral,
+            Channel::Other,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == name)
+    }
+}
+
+impl Touch {
+    /// A touch back from its JSON (as [`Touch::push_json`] wrote it); `None` if malformed.
+    pub fn from_json(j: &crate::Json) -> Option<Touch> {
+        let text = |k: &str| match j.get(k) {
+            Some(crate::Json::String(s)) if s.len() <= 200 => Some(s.clone()),
+            None => Some(String::new()),
+            _ => None,
+        };
+        let channel = match j.get("channel") {
+            Some(crate::Json::String(c)) => Channel::from_name(c)?,
+            _ => return None,
+        };
+        Some(Touch {
+            channel,
+            source: text("source")?,
+            medium: text("medium")?,
+            campaign: text("campaign")?,
+            term: text("term")?,
+            content: text("content")?,
+            click_id: text("click_id")?,
+            landing: text("landing")?,
+        })
+    }
+}
+
 /// "google." also matches "www.google." and "news.google.".
 fn format_dot(d: &str) -> String {
     let mut s = String::from(".");

@@ -27,6 +27,7 @@ use crate::consent::{Choice, Collect, Consent, ConsentUpdate};
 use crate::goals::{GoalKind, Once, Source};
 use crate::ids::{EventId, Rng};
 use crate::interaction::{Candidate, Interaction, PageFields};
+use crate::json::Json;
 use crate::payload::{batch_body, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN};
 use crate::policy::{SendStatus, Verdict};
 use crate::time::Millis;
@@ -61,6 +62,9 @@ pub enum Input {
     AwaitConsent(Millis),
     /// Events stored by an earlier page of the site (each one event's JSON), to send.
     Restore(Vec<String>),
+    /// The visit stored by an earlier page (as [`Output::PersistVisit`] wrote it, parsed):
+    /// session, page count, first and last touch. Feed it before the first page view.
+    RestoreVisit(Json),
     /// The browser went offline (`false`) or back online (`true`). Nothing is sent while
     /// offline, and failures then do not count against the retry limit.
     Online(bool),
@@ -120,6 +124,9 @@ pub enum Output {
     /// Store this snapshot of the unsent events (only emitted where storage consent allows;
     /// replaces the previous one).
     Persist(String),
+    /// Store the visit (session, page count, touches) for the next page of the site (only
+    /// where storage consent allows).
+    PersistVisit(String),
 }
 
 /// Why an input produced nothing, or why events were dropped. Every "don't send" of the
@@ -202,6 +209,8 @@ pub struct Tracker {
     consent_wait: Option<Millis>,
     /// The unsent events changed since the last snapshot.
     dirty: bool,
+    /// The visit changed since it was last stored.
+    visit_dirty: bool,
     /// Events collected before a choice in `required` mode, waiting for it.
     held: VecDeque<Queued>,
     /// Events dropped and not yet reported to the collector (sent as the batch's `dropped`).
@@ -276,6 +285,7 @@ impl Tracker {
             consent: Consent::default(),
             consent_wait: None,
             dirty: false,
+            visit_dirty: false,
             held: VecDeque::new(),
             unreported_drops: 0,
             dropped: 0,
@@ -344,6 +354,7 @@ impl Tracker {
                 }
             }
             Input::AwaitConsent(until) => self.consent_wait = Some(until),
+            Input::RestoreVisit(visit) => self.restore_visit(&visit),
             Input::Restore(events) => {
                 // older than anything queued now; each must look like one event object
                 for json in events.into_iter().rev() {
@@ -449,6 +460,7 @@ impl Tracker {
 
     fn page_view(&mut self, now: Millis, page: Page) {
         self.attribute(&page);
+        self.visit_dirty = true;
         let session = self.session.id;
         let id = self.rng.event_id();
         let keep: Vec<&str> = self.config.keep_params.iter().map(String::as_str).collect();
@@ -882,24 +894,22 @@ impl Tracker {
     /// A snapshot of every unsent event (queued, and in flight: not confirmed yet), where
     /// storage consent allows. The queue itself is bounded (`max_stored`).
     fn persist(&mut self) {
-        if !std::mem::take(&mut self.dirty)
-            || !Consent::allows(self.consent.storage, self.config.consent.mode)
-        {
+        let allowed = Consent::allows(self.consent.storage, self.config.consent.mode);
+        if std::mem::take(&mut self.visit_dirty) && allowed {
+            if let Some(v) = self.visit_json() {
+                self.outputs.push_back(Output::PersistVisit(v));
+            }
+        }
+        if !std::mem::take(&mut self.dirty) || !allowed {
             return;
         }
-        let mut events: Vec<&str> = self
+        let events: Vec<&str> = self
             .in_flight
             .iter()
             .flat_map(|f| f.events.iter())
             .chain(self.queue.iter())
             .map(|q| q.json.as_str())
             .collect();
-        let max = self.config.batch.max_stored;
-        if events.len() > max {
-            let over = events.len() - max;
-            events.drain(..over);
-            // the oldest are beyond the bound: they stay in memory but not in storage
-        }
         let mut o = String::from("{\"v\":1,\"events\":[");
         for (i, e) in events.iter().enumerate() {
             if i > 0 {
@@ -909,6 +919,62 @@ impl Tracker {
         }
         o.push_str("]}");
         self.outputs.push_back(Output::Persist(o));
+    }
+
+    /// The visit as JSON, for the next page: session id, last activity, page count, campaign,
+    /// touches.
+    fn visit_json(&self) -> Option<String> {
+        let id = self.session.id?;
+        let (first, last) = self.touches.as_ref()?;
+        let mut o = String::from("{\"v\":1,\"session\":\"");
+        id.push_hex(&mut o);
+        o.push_str("\",\"at\":");
+        crate::json::push_u64(&mut o, self.session.last.0);
+        o.push_str(",\"pages\":");
+        crate::json::push_u64(&mut o, u64::from(self.session.pages));
+        o.push_str(",\"campaign\":");
+        crate::json::push_str_literal(&mut o, &self.session.campaign);
+        o.push_str(",\"first\":");
+        first.push_json(&mut o);
+        o.push_str(",\"last\":");
+        last.push_json(&mut o);
+        o.push('}');
+        Some(o)
+    }
+
+    fn restore_visit(&mut self, v: &Json) {
+        let hex = |k: &str| match v.get(k) {
+            Some(Json::String(s)) if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                let n = |r: &str| u64::from_str_radix(r, 16).ok();
+                Some(EventId(n(&s[..16])?, n(&s[16..])?))
+            }
+            _ => None,
+        };
+        let num = |k: &str| match v.get(k) {
+            Some(Json::Number(n)) if *n >= 0.0 && n.is_finite() => Some(*n as u64),
+            _ => None,
+        };
+        let (Some(id), Some(at), Some(pages), Some(first), Some(last)) = (
+            hex("session"),
+            num("at"),
+            num("pages"),
+            v.get("first").and_then(Touch::from_json),
+            v.get("last").and_then(Touch::from_json),
+        ) else {
+            return;
+        };
+        let campaign = match v.get("campaign") {
+            Some(Json::String(c)) => c.clone(),
+            _ => String::new(),
+        };
+        self.touches = Some((first, last));
+        self.session = Session {
+            id: Some(id),
+            campaign,
+            last: Millis(at),
+            pages: pages.min(100_000) as u32,
+            ..Session::default()
+        };
     }
 
     /// Whether goalpost may use browser storage now.

@@ -153,3 +153,25 @@ test('with spa: "hash", fragment routes are page views; with the default they ar
     await context.close();
   }
 });
+
+test('with storage consent, the session and touches continue across real page loads', async () => {
+  const { page, context } = await openPage(env.browser);
+  const load = async (path) => {
+    await page.goto(env.collector.base + path);
+    await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  };
+  await load('/capture.html?utm_source=partner&utm_medium=referral&utm_campaign=spring');
+  await load('/capture.html?page=2');
+  await load('/capture.html?page=3');
+  await page.evaluate(() => window.goalpost('track', 'signup'));
+  const conv = await waitFor('signup', async () => {
+    const r = await env.collector.events('capture');
+    return r.filter((e) => e.goal === 'signup' && e.first && e.first.campaign === 'spring').pop();
+  });
+  const touch = { channel: 'referral', source: 'partner', medium: 'referral', campaign: 'spring', landing: '/capture.html' };
+  assert.deepEqual(conv.first, touch);
+  assert.deepEqual(conv.last, touch, 'the later direct loads do not replace the last touch');
+  const views = (await env.collector.events('capture')).filter((e) => e.type === 'page_view' && e.session === conv.session);
+  assert.equal(views.length, 3, 'three page loads, one session');
+  await context.close();
+});

@@ -1035,3 +1035,79 @@ fn extra_query_parameters_and_hash_routes_when_configured() {
         "https://shop.test/"
     );
 }
+
+#[test]
+fn the_visit_is_stored_with_consent_and_the_next_page_continues_it() {
+    let visit = |outs: &[Output]| {
+        outs.iter().rev().find_map(|o| match o {
+            Output::PersistVisit(v) => Some(serde_json::from_str::<Value>(v).unwrap()),
+            _ => None,
+        })
+    };
+    let mut a = tracker();
+    a.handle(
+        Millis(0),
+        page("https://shop.test/?utm_source=news&utm_medium=email"),
+    );
+    assert!(
+        visit(&drain(&mut a)).is_none(),
+        "anonymous by default: nothing stored"
+    );
+
+    let mut a = tracker_with(json!({"consent": {"mode": "implied"}}));
+    a.handle(
+        Millis(1_000),
+        page("https://shop.test/landing?utm_source=news&utm_medium=email&utm_campaign=nov"),
+    );
+    let stored = visit(&drain(&mut a)).unwrap();
+    assert_eq!(stored["first"]["channel"], "email");
+    assert_eq!(stored["pages"], 1);
+    // the next page load of the site (a new tracker) restores it before its page view
+    let mut b = tracker_with(json!({"consent": {"mode": "implied"}}));
+    b.handle(
+        Millis(5_000),
+        Input::RestoreVisit(from_serde(stored.clone())),
+    );
+    let internal = Page {
+        url: "https://shop.test/checkout".into(),
+        title: "Checkout".into(),
+        referrer: "https://shop.test/landing".into(),
+    };
+    b.handle(Millis(5_000), Input::PageView(internal));
+    b.handle(Millis(6_000), click(&[0]));
+    let s = sends(&drain(&mut b));
+    let conv = &s[0].1["events"][1];
+    assert_eq!(conv["session"], stored["session"], "the same session");
+    assert_eq!(conv["first"]["campaign"], "nov");
+    assert_eq!(conv["last"]["channel"], "email");
+    // after 30 minutes the stored session has ended: a new one, the touches stay (a tracker
+    // with its own seed: the others share one, and would draw the same id)
+    let cfg = compile(&from_serde(
+        json!({"collector": "/c", "site": "shop", "consent": {"mode": "implied"},
+        "goals": [{"id": "signup", "kind": "macro", "on": "click", "once": "every", "match": {"selector": "#signup"}}]}),
+    ));
+    let mut c = Tracker::new(cfg.config.unwrap(), &[1, 2, 3]);
+    c.handle(
+        Millis(1_000 + 31 * 60_000),
+        Input::RestoreVisit(from_serde(stored.clone())),
+    );
+    let direct = Page {
+        url: "https://shop.test/".into(),
+        ..Page::default()
+    };
+    c.handle(Millis(1_000 + 31 * 60_000), Input::PageView(direct));
+    c.handle(Millis(1_000 + 31 * 60_000 + 1), click(&[0]));
+    let conv = sends(&drain(&mut c))[0].1["events"][1].clone();
+    assert_ne!(conv["session"], stored["session"]);
+    assert_eq!(conv["first"]["campaign"], "nov");
+    // malformed visits are ignored
+    let mut d = tracker_with(json!({"consent": {"mode": "implied"}}));
+    d.handle(
+        Millis(0),
+        Input::RestoreVisit(from_serde(
+            json!({"session": "zz", "first": {"channel": "tv"}}),
+        )),
+    );
+    d.handle(Millis(0), page("https://shop.test/"));
+    assert_eq!(visit(&drain(&mut d)).unwrap()["pages"], 1);
+}
