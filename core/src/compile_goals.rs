@@ -113,13 +113,7 @@ fn compile_goal<'a>(
     errors: &mut Vec<ConfigError>,
 ) -> Option<&'a Json> {
     let Json::Object(fields) = json else {
-        errors.push(ConfigError::new(
-            path,
-            ErrorKind::WrongType {
-                expected: "an object",
-                found: json.type_name(),
-            },
-        ));
+        errors.push(ConfigError::wrong_type(path, "an object", json));
         return None;
     };
     unknown_keys(fields, path, GOAL_KEYS, errors);
@@ -269,13 +263,7 @@ fn compile_rule(
     errors: &mut Vec<ConfigError>,
 ) -> Option<usize> {
     let Json::Object(fields) = m else {
-        errors.push(ConfigError::new(
-            path,
-            ErrorKind::WrongType {
-                expected: "an object",
-                found: m.type_name(),
-            },
-        ));
+        errors.push(ConfigError::wrong_type(path, "an object", m));
         return None;
     };
     let own = trigger_keys(on);
@@ -288,25 +276,13 @@ fn compile_rule(
         let k = key.as_str();
         if k == "any" {
             let Json::Array(groups) = v else {
-                errors.push(ConfigError::new(
-                    &p,
-                    ErrorKind::WrongType {
-                        expected: "a list of objects",
-                        found: v.type_name(),
-                    },
-                ));
+                errors.push(ConfigError::wrong_type(&p, "a list of objects", v));
                 continue;
             };
             for (gi, group) in groups.iter().enumerate() {
                 let gp = join_index(&p, gi);
                 let Json::Object(gf) = group else {
-                    errors.push(ConfigError::new(
-                        &gp,
-                        ErrorKind::WrongType {
-                            expected: "an object",
-                            found: group.type_name(),
-                        },
-                    ));
+                    errors.push(ConfigError::wrong_type(&gp, "an object", group));
                     continue;
                 };
                 let mut conds = Vec::new();
@@ -553,12 +529,10 @@ fn field_condition(
                 compile_condition(f(n.clone()), nv, &join_key(path, n), patterns, out, errors);
             }
         }
-        o => errors.push(ConfigError::new(
+        o => errors.push(ConfigError::wrong_type(
             path,
-            ErrorKind::WrongType {
-                expected: "an object of names and conditions",
-                found: o.type_name(),
-            },
+            "an object of names and conditions",
+            o,
         )),
     };
     let field = match key {
@@ -607,13 +581,7 @@ fn compile_steps(
     errors: &mut Vec<ConfigError>,
 ) -> Option<Vec<usize>> {
     let Json::Array(items) = steps else {
-        errors.push(ConfigError::new(
-            path,
-            ErrorKind::WrongType {
-                expected: "a list of steps",
-                found: steps.type_name(),
-            },
-        ));
+        errors.push(ConfigError::wrong_type(path, "a list of steps", steps));
         return None;
     };
     if items.len() < 2 {
@@ -729,13 +697,7 @@ pub(crate) fn string_value(
             None
         }
         o => {
-            errors.push(ConfigError::new(
-                path,
-                ErrorKind::WrongType {
-                    expected: "a string",
-                    found: o.type_name(),
-                },
-            ));
+            errors.push(ConfigError::wrong_type(path, "a string", o));
             None
         }
     }

@@ -384,26 +384,14 @@ fn compile_ops(
                     strings(items, &p, errors).map(|l| Op::In(l.iter().map(|s| fold(s)).collect()))
                 }
                 other => {
-                    errors.push(ConfigError::new(
-                        &p,
-                        ErrorKind::WrongType {
-                            expected: "a list of strings",
-                            found: other.type_name(),
-                        },
-                    ));
+                    errors.push(ConfigError::wrong_type(&p, "a list of strings", other));
                     None
                 }
             },
             "exists" => match v {
                 Json::Bool(b) => Some(Op::Exists(*b)),
                 other => {
-                    errors.push(ConfigError::new(
-                        &p,
-                        ErrorKind::WrongType {
-                            expected: "true or false",
-                            found: other.type_name(),
-                        },
-                    ));
+                    errors.push(ConfigError::wrong_type(&p, "true or false", other));
                     None
                 }
             },
@@ -443,13 +431,7 @@ fn text(v: &Json, path: &str, errors: &mut Vec<ConfigError>) -> Option<String> {
     match v {
         Json::String(s) => Some(s.clone()),
         other => {
-            errors.push(ConfigError::new(
-                path,
-                ErrorKind::WrongType {
-                    expected: "a string",
-                    found: other.type_name(),
-                },
-            ));
+            errors.push(ConfigError::wrong_type(path, "a string", other));
             None
         }
     }
@@ -459,13 +441,7 @@ fn number(v: &Json, path: &str, errors: &mut Vec<ConfigError>) -> Option<f64> {
     match v {
         Json::Number(n) if n.is_finite() => Some(*n),
         other => {
-            errors.push(ConfigError::new(
-                path,
-                ErrorKind::WrongType {
-                    expected: "a number",
-                    found: other.type_name(),
-                },
-            ));
+            errors.push(ConfigError::wrong_type(path, "a number", other));
             None
         }
     }

@@ -281,13 +281,7 @@ impl<'a> Fields<'a> {
         errors: &mut Vec<ConfigError>,
     ) -> Option<Self> {
         let Json::Object(fields) = json else {
-            errors.push(ConfigError::new(
-                path,
-                ErrorKind::WrongType {
-                    expected: "an object",
-                    found: json.type_name(),
-                },
-            ));
+            errors.push(ConfigError::wrong_type(path, "an object", json));
             return None;
         };
         for (k, _) in fields {

@@ -66,6 +66,17 @@ impl ConfigError {
         }
     }
 
+    /// `path` holds `found` where `expected` was wanted.
+    pub(crate) fn wrong_type(path: &str, expected: &'static str, found: &crate::Json) -> Self {
+        ConfigError::new(
+            path,
+            ErrorKind::WrongType {
+                expected,
+                found: found.type_name(),
+            },
+        )
+    }
+
     /// The message shown to site owners, e.g.
     /// `goals[0].on: unknown value "clik" — did you mean "click"?`.
     /// Built without `core::fmt`, so that it stays out of the wasm.
