@@ -131,6 +131,39 @@ pub fn invalid_selectors(probe: &Element, selectors: &[String]) -> Vec<usize> {
         .collect()
 }
 
+/// Per-element state for the current page view, kept on the element itself (an expando
+/// property: nothing stays behind for removed elements): 32 flags, reset when `page` changes.
+pub fn page_bits(el: &JsValue, key: &str, page: u32) -> u32 {
+    let state = Reflect::get(el, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0) as u64;
+    if state >> 32 == u64::from(page) {
+        (state & 0xffff_ffff) as u32
+    } else {
+        0
+    }
+}
+
+/// Stores the flags [`page_bits`] reads.
+pub fn set_page_bits(el: &JsValue, key: &str, page: u32, bits: u32) {
+    let _ = Reflect::set(
+        el,
+        &JsValue::from_str(key),
+        &JsValue::from_f64(((u64::from(page) << 32) | u64::from(bits)) as f64),
+    );
+}
+
+/// The indexes of `selectors` that `el` itself matches.
+pub fn matching_selectors(el: &Element, selectors: &[String]) -> Vec<u32> {
+    selectors
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| el.matches(s).unwrap_or(false))
+        .map(|(i, _)| i as u32)
+        .collect()
+}
+
 /// `console.error(msg)` / `console.log(msg)`.
 pub fn log(error: bool, msg: &str) {
     let v = JsValue::from_str(msg);

@@ -399,13 +399,17 @@ impl Runtime {
         }
     }
 
-    /// Where storage is allowed, the visit an earlier page stored (session, touches) continues.
-    fn restore_visit(&self) {
-        let allowed = self
-            .core
+    /// Whether consent allows browser storage now.
+    fn storage_allowed(&self) -> bool {
+        self.core
             .try_borrow()
             .map(|c| c.storage_allowed())
-            .unwrap_or(false);
+            .unwrap_or(false)
+    }
+
+    /// Where storage is allowed, the visit an earlier page stored (session, touches) continues.
+    fn restore_visit(&self) {
+        let allowed = self.storage_allowed();
         let Ok(Some(s)) = self.window.local_storage().map(|s| s.filter(|_| allowed)) else {
             return;
         };
@@ -421,11 +425,7 @@ impl Runtime {
 
     /// Once storage is allowed: claim the queues stored by earlier pages that are gone.
     fn claim_stored(self: &Rc<Self>) {
-        let allowed = self
-            .core
-            .try_borrow()
-            .map(|c| c.storage_allowed())
-            .unwrap_or(false);
+        let allowed = self.storage_allowed();
         if !allowed || self.claimed.replace(true) {
             return;
         }

@@ -5,7 +5,7 @@
 use crate::condition::{
     compile_condition, strings, Condition, Conditions, Field, Op, Pattern, FIELDS,
 };
-use crate::error::{join_index, join_key, nearest, ConfigError, ErrorKind};
+use crate::error::{join_index, join_key, nearest, nearest_in, ConfigError, ErrorKind};
 use crate::goals::{Family, Funnel, Goal, GoalKind, GoalSet, Once, Rule, Source, Trigger, Watch};
 use crate::interaction::{LinkKinds, MediaEvent, DOWNLOAD_EXTENSIONS};
 use crate::json::Json;
@@ -198,12 +198,10 @@ fn compile_goal<'a>(
                 None => false,
                 Some(Json::Bool(b)) => *b,
                 Some(o) => {
-                    errors.push(ConfigError::new(
+                    errors.push(ConfigError::wrong_type(
                         &join_key(path, "strict"),
-                        ErrorKind::WrongType {
-                            expected: "true or false",
-                            found: o.type_name(),
-                        },
+                        "true or false",
+                        o,
                     ));
                     false
                 }
@@ -342,12 +340,10 @@ fn compile_rule(
                             strings(items, &join_key(path, "type"), errors).unwrap_or_default()
                         }
                         o => {
-                            errors.push(ConfigError::new(
+                            errors.push(ConfigError::wrong_type(
                                 &join_key(path, "type"),
-                                ErrorKind::WrongType {
-                                    expected: "a link type or a list of them",
-                                    found: o.type_name(),
-                                },
+                                "a link type or a list of them",
+                                o,
                             ));
                             Vec::new()
                         }
@@ -373,12 +369,10 @@ fn compile_rule(
                 None => None,
                 Some(Json::Array(items)) => strings(items, &join_key(path, k), errors),
                 Some(o) => {
-                    errors.push(ConfigError::new(
+                    errors.push(ConfigError::wrong_type(
                         &join_key(path, k),
-                        ErrorKind::WrongType {
-                            expected: "a list of extensions",
-                            found: o.type_name(),
-                        },
+                        "a list of extensions",
+                        o,
                     ));
                     None
                 }
@@ -604,8 +598,8 @@ fn compile_steps(
                     )),
                 },
                 None => {
-                    let known: Vec<String> = set.goals.iter().map(|g| g.id.clone()).collect();
-                    let suggestion = nearest_owned(id, &known);
+                    let suggestion =
+                        nearest_in(id, set.goals.iter().map(|g| g.id.as_str())).map(String::from);
                     errors.push(ConfigError::new(
                         &p,
                         ErrorKind::UnknownGoal {
@@ -636,31 +630,14 @@ fn compile_steps(
                     }
                 }
             }
-            o => errors.push(ConfigError::new(
+            o => errors.push(ConfigError::wrong_type(
                 &p,
-                ErrorKind::WrongType {
-                    expected: "a goal id or an inline rule {\"on\", \"match\"}",
-                    found: o.type_name(),
-                },
+                "a goal id or an inline rule {\"on\", \"match\"}",
+                o,
             )),
         }
     }
     Some(rules)
-}
-
-fn nearest_owned(found: &str, names: &[String]) -> Option<String> {
-    let limit = (found.chars().count() / 3).clamp(1, 3);
-    names
-        .iter()
-        .map(|n| {
-            (
-                crate::error::distance(&found.to_ascii_lowercase(), &n.to_ascii_lowercase()),
-                n,
-            )
-        })
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n.clone())
 }
 
 pub(crate) fn unknown_keys(
@@ -785,13 +762,7 @@ fn source<T>(
     match fixed(v) {
         Ok(x) => Source::Fixed(x),
         Err(expected) => {
-            errors.push(ConfigError::new(
-                path,
-                ErrorKind::WrongType {
-                    expected,
-                    found: v.type_name(),
-                },
-            ));
+            errors.push(ConfigError::wrong_type(path, expected, v));
             Source::None
         }
     }

@@ -322,12 +322,10 @@ pub(crate) fn compile_condition(
             }
         }
         Json::Object(ops) => compile_ops(field, ops, path, patterns, out, errors),
-        Json::Null => errors.push(ConfigError::new(
+        Json::Null => errors.push(ConfigError::wrong_type(
             path,
-            ErrorKind::WrongType {
-                expected: "a string, number, boolean, list or object of operators",
-                found: "null",
-            },
+            "a string, number, boolean, list or object of operators",
+            value,
         )),
     }
 }
@@ -343,12 +341,10 @@ fn compile_ops(
     let flag = |key: &str, errors: &mut Vec<ConfigError>| match ops.iter().find(|(k, _)| k == key) {
         Some((_, Json::Bool(b))) => *b,
         Some((_, other)) => {
-            errors.push(ConfigError::new(
+            errors.push(ConfigError::wrong_type(
                 &join_key(path, key),
-                ErrorKind::WrongType {
-                    expected: "true or false",
-                    found: other.type_name(),
-                },
+                "true or false",
+                other,
             ));
             false
         }
@@ -458,12 +454,10 @@ pub(crate) fn strings(
         match item {
             Json::String(s) => out.push(s.clone()),
             other => {
-                errors.push(ConfigError::new(
+                errors.push(ConfigError::wrong_type(
                     &join_index(path, i),
-                    ErrorKind::WrongType {
-                        expected: "a string",
-                        found: other.type_name(),
-                    },
+                    "a string",
+                    other,
                 ));
                 return None;
             }

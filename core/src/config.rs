@@ -311,12 +311,10 @@ impl<'a> Fields<'a> {
         found: &Json,
         errors: &mut Vec<ConfigError>,
     ) {
-        errors.push(ConfigError::new(
+        errors.push(ConfigError::wrong_type(
             &join_key(self.path, key),
-            ErrorKind::WrongType {
-                expected,
-                found: found.type_name(),
-            },
+            expected,
+            found,
         ));
     }
 

@@ -144,11 +144,15 @@ fn push_suggestion(m: &mut String, suggestion: Option<&str>) {
 /// The accepted name nearest to `found`: equal ignoring case, or within an edit distance of
 /// one per three characters (at least 1, at most 3).
 pub fn nearest(found: &str, names: &[&'static str]) -> Option<&'static str> {
+    nearest_in(found, names.iter().copied())
+}
+
+/// [`nearest`] over any names (goal ids, say).
+pub(crate) fn nearest_in<'a>(found: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (found.chars().count() / 3).clamp(1, 3);
     let lower = found.to_ascii_lowercase();
     names
-        .iter()
-        .map(|n| (distance(&lower, &n.to_ascii_lowercase()), *n))
+        .map(|n| (distance(&lower, &n.to_ascii_lowercase()), n))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)

@@ -17,6 +17,15 @@ impl EventId {
         }
     }
 
+    /// An id back from its 32 hex digits.
+    pub fn from_hex(s: &str) -> Option<EventId> {
+        if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let n = |r: &str| u64::from_str_radix(r, 16).ok();
+        Some(EventId(n(&s[..16])?, n(&s[16..])?))
+    }
+
     /// The 32 hex digits.
     pub fn hex(&self) -> String {
         let mut s = String::with_capacity(32);
@@ -70,6 +79,10 @@ mod tests {
             .iter()
             .all(|i| i.len() == 32 && i.bytes().all(|b| b.is_ascii_hexdigit())));
         assert_eq!(EventId(0xab, 1).hex(), "00000000000000ab0000000000000001");
+        let id = rng.event_id();
+        assert_eq!(EventId::from_hex(&id.hex()), Some(id));
+        assert_eq!(EventId::from_hex("abc"), None);
+        assert_eq!(EventId::from_hex(&"g".repeat(32)), None);
     }
 
     #[test]

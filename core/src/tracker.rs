@@ -944,10 +944,7 @@ impl Tracker {
 
     fn restore_visit(&mut self, v: &Json) {
         let hex = |k: &str| match v.get(k) {
-            Some(Json::String(s)) if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                let n = |r: &str| u64::from_str_radix(r, 16).ok();
-                Some(EventId(n(&s[..16])?, n(&s[16..])?))
-            }
+            Some(Json::String(s)) => EventId::from_hex(s),
             _ => None,
         };
         let num = |k: &str| match v.get(k) {

@@ -9,10 +9,13 @@ use goalpost_core::{Config, Family, Form, Input, Interaction, Media, MediaEvent,
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, Event, HtmlMediaElement};
+use web_sys::{Event, HtmlMediaElement};
 
 use super::{with_event, Runtime};
-use crate::dom::target_element;
+use crate::dom::{matching_selectors, page_bits, set_page_bits, target_element};
+
+/// The expando property holding a media element's flags for the page view.
+const MEDIA_KEY: &str = "__goalpost";
 
 /// What the capture listeners need from the config, and their per-page state.
 pub struct Capture {
@@ -259,7 +262,7 @@ impl Runtime {
             .and_then(|a| a.as_string())
             .unwrap_or_default();
         let info = Form {
-            hits: form_hits(&form, &c.form_selectors),
+            hits: matching_selectors(&form, &c.form_selectors),
             id: form.id(),
             name: form.get_attribute("name").unwrap_or_default(),
             action,
@@ -281,17 +284,7 @@ impl Runtime {
         };
         let c = &self.capture;
         // per element and page view: bit 0 started, bit 1 completed, then one bit per threshold
-        let key = JsValue::from_str("__goalpost");
-        let state = Reflect::get(&el, &key)
-            .ok()
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.0) as u64;
-        let page = u64::from(c.page_no.get());
-        let mut bits = if state >> 32 == page {
-            state & 0xffff_ffff
-        } else {
-            0
-        };
+        let mut bits = page_bits(&el, MEDIA_KEY, c.page_no.get());
         let duration = el.duration();
         let now = el.current_time();
         let percent = if duration.is_finite() && duration > 0.0 {
@@ -331,8 +324,8 @@ impl Runtime {
         if events.is_empty() {
             return;
         }
-        let _ = Reflect::set(&el, &key, &JsValue::from_f64(((page << 32) | bits) as f64));
-        let hits = form_hits(&el, &c.media_selectors);
+        set_page_bits(&el, MEDIA_KEY, c.page_no.get(), bits);
+        let hits = matching_selectors(&el, &c.media_selectors);
         let src = el.current_src();
         for (event, percent, seconds) in events {
             let m = Media {
@@ -435,14 +428,4 @@ impl Runtime {
             self.schedule_scroll();
         }
     }
-}
-
-/// The indexes of `selectors` that `el` itself matches.
-fn form_hits(el: &Element, selectors: &[String]) -> Vec<u32> {
-    selectors
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| el.matches(s).unwrap_or(false))
-        .map(|(i, _)| i as u32)
-        .collect()
 }

@@ -6,7 +6,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::{Rc, Weak};
 
 use goalpost_core::{Input, Interaction, Watch};
-use js_sys::{Array, Function, Reflect};
+use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
@@ -15,6 +15,7 @@ use web_sys::{
 };
 
 use super::Runtime;
+use crate::dom::{page_bits, set_page_bits};
 
 type EntriesClosure = Closure<dyn Fn(Array)>;
 
@@ -219,24 +220,11 @@ impl Runtime {
 
     /// Whether `el` already counted for `watch` on this page view; with `mark`, records it.
     fn seen(&self, el: &Element, watch: u32, mark: bool) -> bool {
-        let key = JsValue::from_str("__goalpostSeen");
-        let page = u64::from(self.capture.page_no());
-        let state = Reflect::get(el, &key)
-            .ok()
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.0) as u64;
-        let bits = if state >> 32 == page {
-            state & 0xffff_ffff
-        } else {
-            0
-        };
-        let bit = 1u64 << (watch % 32);
+        let page = self.capture.page_no();
+        let bits = page_bits(el, "__goalpostSeen", page);
+        let bit = 1u32 << (watch % 32);
         if mark && bits & bit == 0 {
-            let _ = Reflect::set(
-                el,
-                &key,
-                &JsValue::from_f64(((page << 32) | bits | bit) as f64),
-            );
+            set_page_bits(el, "__goalpostSeen", page, bits | bit);
         }
         bits & bit != 0
     }
