@@ -23,7 +23,7 @@ function guard(fn) {
 const noop = () => {};
 
 // -1: network error, -2: beacon refused, -3: beacon accepted; otherwise the HTTP status.
-function send(url, body, beacon, batch, done) {
+function send(url, body, beacon, batch, timeout, done) {
   if (beacon && navigator.sendBeacon) {
     let ok = false;
     try { ok = navigator.sendBeacon(url, body); } catch (_) {}
@@ -32,7 +32,7 @@ function send(url, body, beacon, batch, done) {
   }
   let timer = 0;
   const ctrl = typeof AbortController === 'function' ? new AbortController() : null;
-  if (ctrl) timer = setTimeout(() => ctrl.abort(), 15000);
+  if (ctrl) timer = setTimeout(() => ctrl.abort(), timeout);
   try {
     fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit', mode: 'cors', signal: ctrl && ctrl.signal })
       .then((res) => {

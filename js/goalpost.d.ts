@@ -83,7 +83,7 @@ export interface Config {
   /** Push conversions to window.dataLayer (true: event "goalpost_conversion"), with ads consent. */
   dataLayer?: boolean | string;
   spa?: boolean | 'hash';
-  retry?: { baseMs?: number; maxMs?: number; attempts?: number };
+  retry?: { baseMs?: number; maxMs?: number; attempts?: number; /** ms before an unanswered send is aborted and retried; default 15000 */ timeoutMs?: number };
   /** Default mode "anonymous". See the README, Consent. */
   consent?: {
     mode?: 'required' | 'anonymous' | 'implied';

@@ -1,7 +1,8 @@
 //! The host object the JS entry passes in: the two things better done in JS.
 //!
 //! - `guard(fn)`: wraps a callback so that nothing it throws (or a wasm trap) reaches the page.
-//! - `send(url, body, beacon, batch, done)`: `sendBeacon` or `fetch` with keepalive, reading
+//! - `send(url, body, beacon, batch, timeoutMs, done)`: `sendBeacon` or `fetch` with keepalive
+//!   (aborted after `timeoutMs`), reading
 //!   every response body (Chromium keeps the keepalive budget until it is read), and calls
 //!   `done(batch, status, retryAfterMs)` with the HTTP status, -1 for a network error, -2 for a
 //!   refused beacon, -3 for an accepted one; `retryAfterMs` is -1 without a `Retry-After`. Promise plumbing is smaller in JS than in wasm.
@@ -22,7 +23,15 @@ extern "C" {
     fn guard(this: &Host, f: &JsValue) -> Function;
 
     #[wasm_bindgen(method)]
-    fn send(this: &Host, url: &str, body: &str, beacon: bool, batch: u32, done: &Function);
+    fn send(
+        this: &Host,
+        url: &str,
+        body: &str,
+        beacon: bool,
+        batch: u32,
+        timeout: u32,
+        done: &Function,
+    );
 
     #[wasm_bindgen(method)]
     fn watch(this: &Host, navigated: &Function) -> JsValue;
@@ -70,8 +79,16 @@ impl Host {
     }
 
     /// Sends a batch; the result comes back through `done`.
-    pub fn post(&self, url: &str, body: &str, beacon: bool, batch: u32, done: &Function) {
-        self.send(url, body, beacon, batch, done);
+    pub fn post(
+        &self,
+        url: &str,
+        body: &str,
+        beacon: bool,
+        batch: u32,
+        timeout: u32,
+        done: &Function,
+    ) {
+        self.send(url, body, beacon, batch, timeout, done);
     }
 }
 

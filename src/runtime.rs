@@ -33,6 +33,8 @@ pub struct Runtime {
     window: Window,
     document: Document,
     collector: String,
+    /// The fetch timeout, ms.
+    timeout: u32,
     selectors: Vec<String>,
     attrs: Vec<String>,
     reads_text: bool,
@@ -113,6 +115,7 @@ impl Runtime {
         let rt = Rc::new(Runtime {
             listeners: RefCell::new(Vec::new()),
             collector: cfg.collector.clone(),
+            timeout: cfg.retry.timeout.0.min(u32::MAX as u64) as u32,
             selectors: cfg
                 .goals
                 .selectors(Family::Click)
@@ -365,7 +368,8 @@ impl Runtime {
                     beacon,
                 } => {
                     if let Some(done) = self.done.get() {
-                        self.host.post(&self.collector, &body, beacon, batch, done);
+                        self.host
+                            .post(&self.collector, &body, beacon, batch, self.timeout, done);
                     }
                 }
                 Output::WakeAt(at) => self.set_timer(at.0.saturating_sub(now.0)),

@@ -195,7 +195,7 @@ fn recording_host(sent: Rc<RefCell<Vec<String>>>) -> (Host, Vec<JsFn>) {
         JsValue::UNDEFINED
     });
     Reflect::set(&host, &"guard".into(), guard.as_ref()).unwrap();
-    // send(url, body, beacon, batch, done): keep the body (second argument).
+    // send(url, body, beacon, batch, timeoutMs, done): keep the body (second argument).
     let wrap = js_sys::eval("(rec) => function (url, body) { rec(body); }")
         .unwrap()
         .dyn_into::<Function>()

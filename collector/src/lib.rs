@@ -45,13 +45,39 @@ pub struct Options {
     pub test_faults: bool,
 }
 
-/// An injected fault: the next `count` batches are answered `status` (with `Retry-After`
-/// seconds when set) and not stored.
+/// An injected fault for the next `count` batches.
 #[derive(Clone, Debug, Deserialize, Default)]
 pub struct Fault {
-    pub status: u16,
+    /// What goes wrong.
+    #[serde(default)]
+    pub kind: FaultKind,
+    /// How many batches it hits.
     pub count: u32,
+    /// `Status`: the HTTP status answered.
+    #[serde(default)]
+    pub status: u16,
+    /// `Status`: the `Retry-After` seconds sent with it.
     pub retry_after: Option<u32>,
+    /// `Slow`: how long the answer is held back after the batch was stored.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// `Reset`: store the batch before dropping the connection (the answer is lost, not the
+    /// batch).
+    #[serde(default)]
+    pub after_store: bool,
+}
+
+/// The kinds of injected fault.
+#[derive(Clone, Copy, Debug, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FaultKind {
+    /// Answer `status` (with `Retry-After` when set); store nothing.
+    #[default]
+    Status,
+    /// Store the batch, then answer 200 after `delay_ms`.
+    Slow,
+    /// Drop the connection without an answer (before or after storing).
+    Reset,
 }
 
 struct AppState {
@@ -75,6 +101,7 @@ pub fn app(store: Arc<Store>, options: Options) -> Router {
         .route("/collect", post(collect).options(preflight))
         .route("/api/events", get(events))
         .route("/api/batches", get(batches))
+        .route("/api/stats", get(stats))
         .route("/health", get(health))
         .layer(DefaultBodyLimit::max(protocol::MAX_BODY));
     if faults {
@@ -136,8 +163,13 @@ async fn collect(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     let Ok(origin) = cors_origin(&state, &headers) else {
         return with_cors(error(StatusCode::FORBIDDEN, "origin not allowed"), None);
     };
-    if let Some(res) = injected_fault(&state) {
-        return with_cors(res, origin);
+    let fault = take_fault(&state);
+    if let Some(f) = &fault {
+        match f.kind {
+            FaultKind::Status => return with_cors(status_fault(f), origin),
+            FaultKind::Reset if !f.after_store => return reset(),
+            _ => {}
+        }
     }
     let batch = match protocol::parse(&body) {
         Ok(b) => b,
@@ -145,6 +177,12 @@ async fn collect(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     };
     let store = state.store.clone();
     let result = tokio::task::spawn_blocking(move || store.insert(&batch, now_ms())).await;
+    if let Some(f) = fault {
+        if f.kind == FaultKind::Reset {
+            return reset();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(f.delay_ms)).await;
+    }
     let res = match result {
         Ok(Ok(stored)) => (StatusCode::OK, Json(stored)).into_response(),
         Ok(Err(e)) => {
@@ -183,19 +221,23 @@ struct EventsQuery {
 }
 
 async fn events(State(state): State<Arc<AppState>>, Query(q): Query<EventsQuery>) -> Response {
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || store.events(q.site.as_deref())).await {
-        Ok(Ok(rows)) => with_cors(Json(rows).into_response(), None),
-        _ => error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
-    }
+    read(&state, move |store| store.events(q.site.as_deref())).await
 }
 
-fn injected_fault(state: &AppState) -> Option<Response> {
+/// The injected fault for this batch, if one is armed (counting it down).
+fn take_fault(state: &AppState) -> Option<Fault> {
+    if !state.options.test_faults {
+        return None;
+    }
     let mut fault = state.fault.lock().unwrap_or_else(|p| p.into_inner());
     if fault.count == 0 {
         return None;
     }
     fault.count -= 1;
+    Some(fault.clone())
+}
+
+fn status_fault(fault: &Fault) -> Response {
     let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut res = error(status, "injected fault");
     if let Some(secs) = fault.retry_after {
@@ -203,17 +245,52 @@ fn injected_fault(state: &AppState) -> Option<Response> {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }
     }
-    Some(res)
+    res
 }
 
-async fn set_fault(State(state): State<Arc<AppState>>, Json(fault): Json<Fault>) -> Response {
-    *state.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
-    StatusCode::NO_CONTENT.into_response()
+/// A response whose body fails before its first byte: hyper then closes the connection
+/// without writing the head, and the client sees the connection drop with no answer.
+fn reset() -> Response {
+    struct Broken;
+    impl axum::body::HttpBody for Broken {
+        type Data = Bytes;
+        type Error = std::io::Error;
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+            std::task::Poll::Ready(Some(Err(std::io::ErrorKind::ConnectionReset.into())))
+        }
+    }
+    Response::new(axum::body::Body::new(Broken))
+}
+
+async fn set_fault(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Fault>(&body) {
+        Ok(fault) => {
+            *state.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
 }
 
 async fn batches(State(state): State<Arc<AppState>>, Query(q): Query<EventsQuery>) -> Response {
+    read(&state, move |store| store.batches(q.site.as_deref())).await
+}
+
+async fn stats(State(state): State<Arc<AppState>>, Query(q): Query<EventsQuery>) -> Response {
+    read(&state, move |store| store.receipts(q.site.as_deref())).await
+}
+
+/// Runs a read on the blocking pool and answers it as JSON.
+async fn read<T, F>(state: &AppState, f: F) -> Response
+where
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce(&Store) -> rusqlite::Result<T> + Send + 'static,
+{
     let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || store.batches(q.site.as_deref())).await {
+    match tokio::task::spawn_blocking(move || f(&store)).await {
         Ok(Ok(rows)) => with_cors(Json(rows).into_response(), None),
         _ => error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
     }

@@ -43,7 +43,25 @@ const MIGRATIONS: &[&str] = &[
         received INTEGER NOT NULL
     );",
     "ALTER TABLE events ADD COLUMN consent TEXT;",
+    "CREATE TABLE receipts (
+        site TEXT PRIMARY KEY,
+        batches INTEGER NOT NULL,
+        events INTEGER NOT NULL,
+        duplicates INTEGER NOT NULL
+    );",
 ];
+
+/// What the collector has received for a site, duplicates included (`/api/stats`).
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Receipts {
+    pub site: String,
+    /// Valid batches received, repeats included.
+    pub batches: i64,
+    /// Events received in them, repeats included.
+    pub events: i64,
+    /// Events received again after they were stored (retries, a second tab), ignored.
+    pub duplicates: i64,
+}
 
 /// A stored batch, as `/api/batches` lists it.
 #[derive(Debug, Serialize)]
@@ -169,6 +187,16 @@ impl Store {
             "INSERT OR IGNORE INTO batches (batch, site, events, dropped, received) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![batch.batch, batch.site, batch.events.len() as i64, batch.dropped.unwrap_or(0) as i64, received],
         )?;
+        tx.execute(
+            "INSERT INTO receipts (site, batches, events, duplicates) VALUES (?1, 1, ?2, ?3)
+             ON CONFLICT (site) DO UPDATE SET batches = batches + 1, events = events + ?2,
+             duplicates = duplicates + ?3",
+            params![
+                batch.site,
+                batch.events.len() as i64,
+                (batch.events.len() - accepted) as i64
+            ],
+        )?;
         tx.commit()?;
         Ok(Stored {
             accepted,
@@ -232,6 +260,24 @@ impl Store {
                 events: r.get(2)?,
                 dropped: r.get(3)?,
                 received: r.get(4)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// What was received, per site (of one site when given).
+    pub fn receipts(&self, site: Option<&str>) -> rusqlite::Result<Vec<Receipts>> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stmt = conn.prepare(
+            "SELECT site, batches, events, duplicates FROM receipts
+             WHERE (?1 IS NULL OR site = ?1) ORDER BY site",
+        )?;
+        let rows = stmt.query_map([site], |r| {
+            Ok(Receipts {
+                site: r.get(0)?,
+                batches: r.get(1)?,
+                events: r.get(2)?,
+                duplicates: r.get(3)?,
             })
         })?;
         rows.collect()

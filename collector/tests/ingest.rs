@@ -297,6 +297,77 @@ async fn a_core_batch_is_stored_field_by_field_and_a_resend_is_deduplicated() {
     // the data is in the SQLite file itself
     let conn = rusqlite_count(&srv.db);
     assert_eq!(conn, 2);
+    let stats = request(srv.addr, "GET", "/api/stats?site=shop", "", b"").await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&stats.body).unwrap(),
+        json!([{"site": "shop", "batches": 2, "events": 4, "duplicates": 2}]),
+        "both receipts counted, the repeat as duplicates"
+    );
+}
+
+async fn arm(srv: &Server, fault: Value) {
+    let r = request(
+        srv.addr,
+        "POST",
+        "/__test/faults",
+        "",
+        fault.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+}
+
+#[tokio::test]
+async fn injected_faults_reset_before_or_after_storing_and_answer_slowly() {
+    let srv = start(Options {
+        test_faults: true,
+        ..Options::default()
+    })
+    .await;
+    let body = core_batch();
+    // reset before storing: no answer, nothing stored
+    arm(&srv, json!({"kind": "reset", "count": 1})).await;
+    let r = request(srv.addr, "POST", "/collect", "", body.as_bytes()).await;
+    assert_eq!((r.status, r.headers.as_str()), (0, ""), "no answer at all");
+    assert_eq!(stored(&srv).await.len(), 0);
+    // reset after storing: no answer, but stored
+    arm(
+        &srv,
+        json!({"kind": "reset", "count": 1, "after_store": true}),
+    )
+    .await;
+    let r = request(srv.addr, "POST", "/collect", "", body.as_bytes()).await;
+    assert_eq!(r.status, 0);
+    assert_eq!(stored(&srv).await.len(), 2);
+    // slow: stored, answered after the delay
+    arm(&srv, json!({"kind": "slow", "count": 1, "delay_ms": 300})).await;
+    let t = std::time::Instant::now();
+    let r = request(srv.addr, "POST", "/collect", "", body.as_bytes()).await;
+    assert_eq!(r.status, 200);
+    assert!(t.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(
+        serde_json::from_str::<Value>(&r.body).unwrap(),
+        json!({"accepted": 0, "duplicates": 2})
+    );
+    // the count ran out: a normal answer again
+    let r = request(srv.addr, "POST", "/collect", "", body.as_bytes()).await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn fault_injection_is_off_unless_enabled() {
+    let srv = start(Options::default()).await;
+    let r = request(
+        srv.addr,
+        "POST",
+        "/__test/faults",
+        "",
+        br#"{"kind":"reset","count":5}"#,
+    )
+    .await;
+    assert_ne!(r.status, 204);
+    let r = request(srv.addr, "POST", "/collect", "", core_batch().as_bytes()).await;
+    assert_eq!(r.status, 200);
 }
 
 fn rusqlite_count(db: &std::path::Path) -> i64 {

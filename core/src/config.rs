@@ -79,7 +79,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "dataLayer",
 ];
 pub(crate) const BATCH_KEYS: &[&str] = &["maxEvents", "maxDelayMs"];
-pub(crate) const RETRY_KEYS: &[&str] = &["baseMs", "maxMs", "attempts"];
+pub(crate) const RETRY_KEYS: &[&str] = &["baseMs", "maxMs", "attempts", "timeoutMs"];
 pub(crate) const CONSENT_KEYS: &[&str] = &[
     "mode",
     "beforeGrant",
@@ -234,6 +234,9 @@ fn compile_retry(json: &Json, errors: &mut Vec<ConfigError>) -> RetryPolicy {
         }
         if let Some(n) = r.integer("attempts", 0, 100, errors) {
             policy.max_attempts = n as u32;
+        }
+        if let Some(n) = r.integer("timeoutMs", 100, 120_000, errors) {
+            policy.timeout = Millis(n);
         }
     }
     policy

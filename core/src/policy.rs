@@ -46,6 +46,10 @@ pub struct RetryPolicy {
     /// The longest `Retry-After` honoured. Default 600,000 ms: a collector asking for more is
     /// asked again after 10 minutes.
     pub retry_after_cap: Millis,
+    /// How long a fetch may take before it is aborted and counted as a network error.
+    /// Default 15,000 ms. The collector may have stored a batch whose answer timed out; the
+    /// retry carries the same ids and is de-duplicated.
+    pub timeout: Millis,
 }
 
 impl Default for RetryPolicy {
@@ -55,6 +59,7 @@ impl Default for RetryPolicy {
             cap: Millis(60_000),
             max_attempts: 10,
             retry_after_cap: Millis(600_000),
+            timeout: Millis(15_000),
         }
     }
 }

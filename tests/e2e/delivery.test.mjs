@@ -7,17 +7,17 @@ import { openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
 const env = useCollectorAndBrowser({ faults: true });
 
-/** A page whose config is `goals` for `site`, fast retries; records /collect requests. */
-async function open(site) {
+/** A page of `site` with one macro goal and fast retries (plus `extra` config); records /collect requests. */
+async function open(site, extra = {}) {
   const o = await openPage(env.browser);
   o.requests = [];
+  o.failed = [];
   o.page.on('request', (r) => r.url().endsWith('/collect') && o.requests.push({ at: Date.now(), r }));
-  await o.page.addInitScript((site) => {
-    window.goalpostConfig = {
-      collector: '/collect', site, retry: { baseMs: 100, maxMs: 400 },
-      goals: [{ id: 'buy', kind: 'macro', on: 'custom' }],
-    };
-  }, site);
+  o.page.on('requestfailed', (r) => r.url().endsWith('/collect') && o.failed.push(r));
+  await o.page.addInitScript((c) => { window.goalpostConfig = c; }, {
+    collector: '/collect', site, retry: { baseMs: 100, maxMs: 400 },
+    goals: [{ id: 'buy', kind: 'macro', on: 'custom' }], ...extra,
+  });
   await o.page.goto(env.collector.base + '/window-config.html');
   await o.page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   return o;
@@ -91,3 +91,92 @@ test('offline: nothing is attempted; back online, everything is delivered once',
   assert.equal((await env.collector.events('offline')).length, 3, 'exactly once');
   await context.close();
 });
+
+/** The conversions stored for `site` carrying props.n === n (counted by content, not id). */
+const copies = (rows, n) => rows.filter((r) => r.type === 'conversion' && r.props && r.props.n === n).length;
+
+test('collector down: attempts fail and back off; once it is up, delivered once', async () => {
+  const { page, context, failed } = await open('down');
+  await page.evaluate(() => window.goalpost.gp.flush()); // the page view, delivered
+  await env.collector.down();
+  try {
+    await track(page, { n: 1 });
+    await waitFor('two refused attempts', () => failed.length >= 2);
+  } finally {
+    await env.collector.up();
+  }
+  const rows = await waitFor('delivery once the collector is back', async () => {
+    const r = await env.collector.events('down');
+    return copies(r, 1) === 1 && r;
+  });
+  assert.deepEqual(rows.map((r) => r.type), ['page_view', 'conversion']);
+  await page.evaluate(() => window.goalpost.gp.flush());
+  assert.equal((await env.collector.stats('down')).duplicates, 0, 'refused connections stored nothing');
+  await context.close();
+});
+
+test('a slow answer times out; the retry carries the same ids and is de-duplicated', async () => {
+  await env.collector.inject({ kind: 'slow', count: 1, delay_ms: 3000 });
+  const { page, context, requests } = await open('slow', { retry: { baseMs: 100, maxMs: 400, timeoutMs: 500 } });
+  await track(page, { n: 1 });
+  await waitFor('the retry after the timeout', () => requests.length >= 2);
+  await page.evaluate(() => window.goalpost.gp.flush());
+  const rows = await env.collector.events('slow');
+  assert.deepEqual(rows.map((r) => r.type), ['page_view', 'conversion']);
+  const sent = requests.map((q) => JSON.parse(q.r.postData()));
+  assert.deepEqual(sent[1].events.map((e) => e.id), sent[0].events.map((e) => e.id), 'the same event ids');
+  assert.notEqual(sent[1].batch, sent[0].batch, 'a new batch id per attempt');
+  const stats = await waitFor('both receipts', async () => {
+    const s = await env.collector.stats('slow');
+    return s.batches === 2 && s;
+  });
+  assert.deepEqual([stats.events, stats.duplicates], [4, 2], 'the retry arrived and was ignored');
+  await context.close();
+});
+
+for (const afterStore of [false, true]) {
+  test(`connection reset ${afterStore ? 'after' : 'before'} storing: delivered once`, async () => {
+    const site = afterStore ? 'reset-after' : 'reset-before';
+    await env.collector.inject({ kind: 'reset', count: 1, after_store: afterStore });
+    const { page, context } = await open(site);
+    await track(page, { n: 1 });
+    await page.evaluate(() => window.goalpost.gp.flush());
+    const rows = await env.collector.events(site);
+    assert.deepEqual(rows.map((r) => r.type), ['page_view', 'conversion']);
+    assert.equal(copies(rows, 1), 1);
+    // a reset after storing means the collector saw the batch twice (the browser or goalpost
+    // sent it again); before storing, the first receipt stored nothing
+    const stats = await env.collector.stats(site);
+    assert.deepEqual([stats.batches, stats.duplicates], afterStore ? [2, 2] : [1, 0]);
+    await context.close();
+  });
+}
+
+for (const how of ['reload', 'navigate']) {
+  for (const mode of ['anonymous', 'implied']) {
+    test(`${how} while a batch is in flight (${mode === 'implied' ? 'queue in storage' : 'memory only'}): no loss, no double count`, async () => {
+      const site = `mid-${how}-${mode}`;
+      await env.collector.inject({ kind: 'slow', count: 1, delay_ms: 1500 });
+      const { page, context, requests } = await open(site, { consent: { mode } });
+      await track(page, { n: 1 });
+      await waitFor('the batch in flight', () => requests.length >= 1);
+      if (how === 'reload') await page.reload();
+      else await page.goto(env.collector.base + '/window-config.html?next');
+      await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+      await track(page, { n: 2 });
+      await page.evaluate(() => window.goalpost.gp.flush());
+      const rows = await waitFor("the first page's conversion", async () => {
+        const r = await env.collector.events(site);
+        return copies(r, 1) >= 1 && r;
+      });
+      assert.equal(copies(rows, 1), 1, 'the in-flight conversion once');
+      assert.equal(copies(rows, 2), 1, "the second page's conversion once");
+      assert.equal(rows.filter((r) => r.type === 'page_view').length, 2, 'one page view per page');
+      if (mode === 'implied') {
+        const left = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('goalpost_q_') && localStorage.getItem(k).includes('"n":1')));
+        assert.deepEqual(left, [], 'no stored copy of the first page queue is left to resend later');
+      }
+      await context.close();
+    });
+  }
+}

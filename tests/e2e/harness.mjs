@@ -15,23 +15,40 @@ export async function startCollector({ siteDir = join(root, 'tests', 'pages'), f
   if (!existsSync(bin)) throw new Error('build the collector first: cargo build -p goalpost-collector');
   const dir = mkdtempSync(join(tmpdir(), 'goalpost-e2e-'));
   const db = join(dir, 'events.sqlite');
-  const args = ['--listen', '127.0.0.1:0', '--db', db, '--site-dir', siteDir, '--dist-dir', join(root, 'dist')];
-  if (faults) args.push('--test-faults');
-  const proc = spawn(bin, args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const base = await new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/[\d.:]+)/);
-      if (m) resolve(m[1]);
+  const run = async (listen) => {
+    const args = ['--listen', listen, '--db', db, '--site-dir', siteDir, '--dist-dir', join(root, 'dist')];
+    if (faults) args.push('--test-faults');
+    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const base = await new Promise((resolve, reject) => {
+      let out = '';
+      proc.stdout.on('data', (chunk) => {
+        out += chunk;
+        const m = out.match(/listening on (http:\/\/[\d.:]+)/);
+        if (m) resolve(m[1]);
+      });
+      proc.on('exit', (code) => reject(new Error('collector exited with ' + code)));
     });
-    proc.on('exit', (code) => reject(new Error('collector exited with ' + code)));
-  });
+    return { proc, base };
+  };
+  let { proc, base } = await run('127.0.0.1:0');
+  const kill = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+  };
   return {
     base,
     db,
+    /** Stops the collector: connections to its port are refused until `up()`. */
+    down: kill,
+    /** Starts it again on the same port and database. */
+    async up() { ({ proc } = await run(base.replace('http://', ''))); },
+    /** What the collector received per site, repeats included (`/api/stats`). */
+    async stats(site) {
+      const res = await fetch(base + '/api/stats' + (site ? '?site=' + site : ''));
+      const rows = await res.json();
+      return site ? rows[0] || { site, batches: 0, events: 0, duplicates: 0 } : rows;
+    },
     /** Every stored event (of one site if given), as the collector's SQLite holds them. */
     async events(site) {
       const res = await fetch(base + '/api/events' + (site ? '?site=' + site : ''));
@@ -43,16 +60,20 @@ export async function startCollector({ siteDir = join(root, 'tests', 'pages'), f
       return res.json();
     },
     /** Makes the next `count` batches fail with `status` (needs `faults: true`). */
-    async fault(status, count, retryAfter) {
-      const res = await fetch(base + '/__test/faults', {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ status, count, retry_after: retryAfter ?? null }),
-      });
+    fault(status, count, retryAfter) {
+      return this.inject({ kind: 'status', status, count, retry_after: retryAfter ?? null });
+    },
+    /**
+     * Arms a fault for the next `count` batches (needs `faults: true`): `{kind: 'status',
+     * status, retry_after}`, `{kind: 'slow', delay_ms}` (stored, answered late) or
+     * `{kind: 'reset', after_store}` (the connection drops without an answer).
+     */
+    async inject(fault) {
+      const res = await fetch(base + '/__test/faults', { method: 'POST', body: JSON.stringify(fault) });
       if (res.status !== 204) throw new Error('fault injection is off: ' + res.status);
     },
     async stop() {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -121,6 +121,7 @@ rejects! {
     keep_params_type: {"keepParams": [1]} => "keepParams[0]: expected a string, found a number";
     spa_value: {"spa": "yes"} => r#"spa: expected true, false or "hash", found a string"#;
     retry_range: {"retry": {"baseMs": 1}} => "retry.baseMs: is not a whole number in the allowed range";
+    retry_timeout_range: {"retry": {"timeoutMs": 5}} => "retry.timeoutMs: is not a whole number in the allowed range";
     retry_typo: {"retry": {"attemps": 3}} => r#"retry.attemps: unknown key — did you mean "attempts"?"#;
     consent_mode_typo: {"consent": {"mode": "requird"}} => r#"consent.mode: unknown value "requird" — did you mean "required"?"#;
     consent_gpc_value: {"consent": {"gpc": "none"}} => r#"consent.gpc: unknown value "none""#;
@@ -331,6 +332,10 @@ fn the_json_schema_is_in_sync_with_the_compiler() {
     assert_eq!(
         schema["properties"]["retry"]["properties"]["attempts"]["default"],
         r.max_attempts
+    );
+    assert_eq!(
+        schema["properties"]["retry"]["properties"]["timeoutMs"]["default"],
+        r.timeout.0
     );
     assert_eq!(keys(goal), sorted(GOAL_KEYS));
     assert_eq!(enum_of(&goal["properties"]["on"]), TRIGGERS);
