@@ -201,7 +201,15 @@ impl Runtime {
     pub fn consent(self: &Rc<Self>, choice: &JsValue) -> bool {
         match crate::consent::update_from_js(choice) {
             Some(u) => {
+                // The visit an earlier page stored is read before this choice is applied (the
+                // page's own visit would overwrite it) and used only if the choice allows
+                // storage.
+                let before = self.storage_allowed();
+                let stored = if before { None } else { self.stored_visit() };
                 self.handle(Input::Consent(u));
+                if let Some(v) = stored.filter(|_| self.storage_allowed()) {
+                    self.handle(Input::RestoreVisit(v));
+                }
                 self.claim_stored();
                 true
             }
@@ -287,6 +295,8 @@ impl Runtime {
             with_event(&weak, |rt, _| {
                 if rt.document.visibility_state() == VisibilityState::Hidden {
                     rt.hide();
+                } else {
+                    rt.handle(Input::Shown);
                 }
             }),
         );
@@ -413,18 +423,16 @@ impl Runtime {
 
     /// Where storage is allowed, the visit an earlier page stored (session, touches) continues.
     fn restore_visit(&self) {
-        let allowed = self.storage_allowed();
-        let Ok(Some(s)) = self.window.local_storage().map(|s| s.filter(|_| allowed)) else {
-            return;
-        };
-        if let Some(v) = s
-            .get_item(VISIT_KEY)
-            .ok()
-            .flatten()
-            .and_then(|t| js_sys::JSON::parse(&t).ok())
-        {
-            self.handle(Input::RestoreVisit(to_json(&v)));
+        if let Some(v) = self.stored_visit().filter(|_| self.storage_allowed()) {
+            self.handle(Input::RestoreVisit(v));
         }
+    }
+
+    /// The visit stored by an earlier page, parsed.
+    fn stored_visit(&self) -> Option<goalpost_core::Json> {
+        let s = self.window.local_storage().ok().flatten()?;
+        let text = s.get_item(VISIT_KEY).ok().flatten()?;
+        js_sys::JSON::parse(&text).ok().map(|v| to_json(&v))
     }
 
     /// Once storage is allowed: claim the queues stored by earlier pages that are gone.

@@ -13,7 +13,9 @@
 //! # }
 //! ```
 
+pub mod log;
 pub mod protocol;
+pub mod report;
 pub mod store;
 
 use std::path::PathBuf;
@@ -36,6 +38,9 @@ pub use store::Store;
 pub struct Options {
     /// Origins whose pages may send beacons; empty means any origin.
     pub allow_origins: Vec<String>,
+    /// The sites this collector accepts, each with the origins allowed to send for it (none:
+    /// any origin). Empty: any site.
+    pub sites: Vec<SiteRule>,
     /// The demo site served at `/`, if any.
     pub site_dir: Option<PathBuf>,
     /// The tracker build served at `/goalpost/`, if any.
@@ -43,6 +48,58 @@ pub struct Options {
     /// Enables `POST /__test/faults` (for fault-injection tests only: it lets anyone make the
     /// collector refuse batches).
     pub test_faults: bool,
+}
+
+/// A configured site: `--site shop` or `--site shop=https://shop.example` (repeat the flag for
+/// more origins of the same site).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteRule {
+    pub site: String,
+    pub origin: Option<String>,
+}
+
+impl std::str::FromStr for SiteRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SiteRule, String> {
+        let (site, origin) = match s.split_once('=') {
+            Some((a, b)) => (a.trim(), Some(b.trim().trim_end_matches('/').to_string())),
+            None => (s.trim(), None),
+        };
+        if !protocol::valid_site(site) {
+            return Err(format!(
+                "{site:?} is not a site name (1-64 of A-Z a-z 0-9 _ . -)"
+            ));
+        }
+        if let Some(o) = &origin {
+            if !(o.starts_with("https://") || o.starts_with("http://")) {
+                return Err(format!("{o:?} is not an origin (https://host[:port])"));
+            }
+        }
+        Ok(SiteRule {
+            site: site.to_string(),
+            origin,
+        })
+    }
+}
+
+/// Whether `site` may be sent to this collector from `origin` (`None`: not a browser).
+fn site_allowed(options: &Options, site: &str, origin: Option<&HeaderValue>) -> Result<(), String> {
+    if options.sites.is_empty() {
+        return Ok(());
+    }
+    let rules: Vec<&SiteRule> = options.sites.iter().filter(|r| r.site == site).collect();
+    if rules.is_empty() {
+        return Err(format!(
+            "site: {site:?} is not configured on this collector"
+        ));
+    }
+    let origins: Vec<&str> = rules.iter().filter_map(|r| r.origin.as_deref()).collect();
+    match origin.and_then(|o| o.to_str().ok()) {
+        Some(o) if !origins.is_empty() && !origins.contains(&o) => {
+            Err(format!("origin: {o} may not send for site {site:?}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// An injected fault for the next `count` batches.
@@ -102,6 +159,9 @@ pub fn app(store: Arc<Store>, options: Options) -> Router {
         .route("/api/events", get(events))
         .route("/api/batches", get(batches))
         .route("/api/stats", get(stats))
+        .route("/dashboard", get(dashboard))
+        .route("/api/report", get(report_json))
+        .route("/api/report.csv", get(report_csv))
         .route("/health", get(health))
         .layer(DefaultBodyLimit::max(protocol::MAX_BODY));
     if faults {
@@ -112,9 +172,63 @@ pub fn app(store: Arc<Store>, options: Options) -> Router {
         router = router.nest_service("/goalpost", ServeDir::new(dist));
     }
     if let Some(site) = site_dir {
-        router = router.fallback_service(ServeDir::new(site));
+        use axum::handler::HandlerWithoutStateExt;
+        let root = site.clone();
+        let spa = move |uri: axum::http::Uri| spa_index(root.clone(), uri);
+        router = router.fallback_service(ServeDir::new(site).fallback(spa.into_service()));
     }
-    router
+    router.layer(axum::middleware::from_fn(log_request))
+}
+
+/// One log line per request: method, path (no query: it may carry a site's data), status,
+/// duration.
+async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let start = std::time::Instant::now();
+    let res = next.run(req).await;
+    let status = res.status();
+    let level = if status.is_server_error() {
+        log::Level::Error
+    } else if status.is_client_error() {
+        log::Level::Warn
+    } else {
+        log::Level::Info
+    };
+    log::log(
+        level,
+        "request",
+        &[
+            ("method", method),
+            ("path", path),
+            ("status", status.as_u16().to_string()),
+            (
+                "ms",
+                format!("{:.1}", start.elapsed().as_secs_f64() * 1000.0),
+            ),
+        ],
+    );
+    res
+}
+
+/// Single-page-app sections of the site: an extensionless path that names no file is answered
+/// with the nearest `index.html` above it, below the site root (`/shop/p/grinder` →
+/// `shop/index.html`), so that the app's own routes survive a reload.
+async fn spa_index(site: PathBuf, uri: axum::http::Uri) -> Response {
+    let segs: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    let safe = segs
+        .iter()
+        .all(|s| *s != ".." && *s != "." && !s.contains('\\') && !s.contains('%'));
+    if safe && segs.last().is_some_and(|s| !s.contains('.')) {
+        for n in (1..segs.len()).rev() {
+            let index = site.join(segs[..n].join("/")).join("index.html");
+            if let Ok(html) = tokio::fs::read(&index).await {
+                return ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html)
+                    .into_response();
+            }
+        }
+    }
+    (StatusCode::NOT_FOUND, "not found").into_response()
 }
 
 fn now_ms() -> i64 {
@@ -175,6 +289,9 @@ async fn collect(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         Ok(b) => b,
         Err(msg) => return with_cors(error(StatusCode::BAD_REQUEST, &msg), origin),
     };
+    if let Err(msg) = site_allowed(&state.options, &batch.site, headers.get(header::ORIGIN)) {
+        return with_cors(error(StatusCode::FORBIDDEN, &msg), origin);
+    }
     let store = state.store.clone();
     let result = tokio::task::spawn_blocking(move || store.insert(&batch, now_ms())).await;
     if let Some(f) = fault {
@@ -186,7 +303,11 @@ async fn collect(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     let res = match result {
         Ok(Ok(stored)) => (StatusCode::OK, Json(stored)).into_response(),
         Ok(Err(e)) => {
-            eprintln!("goalpost-collector: storage error: {e}");
+            log::log(
+                log::Level::Error,
+                "storage error",
+                &[("error", e.to_string())],
+            );
             error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
         }
         Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
@@ -281,6 +402,71 @@ async fn batches(State(state): State<Arc<AppState>>, Query(q): Query<EventsQuery
 
 async fn stats(State(state): State<Arc<AppState>>, Query(q): Query<EventsQuery>) -> Response {
     read(&state, move |store| store.receipts(q.site.as_deref())).await
+}
+
+/// The dashboard: one self-contained page that reads `/api/report`.
+async fn dashboard() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+            ),
+        ],
+        include_str!("../assets/dashboard.html"),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    site: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    goal: Option<String>,
+}
+
+/// The report for a query, or the 400 that says what is wrong with it.
+async fn compute_report(state: &AppState, q: ReportQuery) -> Result<report::Report, Response> {
+    let Some(site) = q.site.filter(|s| !s.is_empty()) else {
+        return Err(error(StatusCode::BAD_REQUEST, "site: required"));
+    };
+    let today = now_ms().div_euclid(report::DAY_MS);
+    let range = report::Range::parse(q.from.as_deref(), q.to.as_deref(), today)
+        .map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
+    let store = state.store.clone();
+    let goal = q.goal.filter(|g| !g.is_empty());
+    tokio::task::spawn_blocking(move || {
+        store
+            .facts(&site, range.millis())
+            .map(|facts| report::build(&site, &range, goal.as_deref(), &facts))
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or_else(|| error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"))
+}
+
+async fn report_json(State(state): State<Arc<AppState>>, Query(q): Query<ReportQuery>) -> Response {
+    match compute_report(&state, q).await {
+        Ok(r) => with_cors(Json(r).into_response(), None),
+        Err(res) => res,
+    }
+}
+
+async fn report_csv(State(state): State<Arc<AppState>>, Query(q): Query<ReportQuery>) -> Response {
+    match compute_report(&state, q).await {
+        Ok(r) => {
+            let mut res = report::to_csv(&r).into_response();
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            with_cors(res, None)
+        }
+        Err(res) => res,
+    }
 }
 
 /// Runs a read on the blocking pool and answers it as JSON.

@@ -31,6 +31,22 @@ struct Args {
         value_delimiter = ','
     )]
     allow_origins: Vec<String>,
+    /// A site this collector accepts, optionally with an origin allowed to send for it:
+    /// `--site shop` or `--site shop=https://shop.example` (repeat for more sites and origins;
+    /// comma-separated in the environment). Without any, every site is accepted.
+    #[arg(long = "site", env = "GOALPOST_SITES", value_delimiter = ',')]
+    sites: Vec<goalpost_collector::SiteRule>,
+    /// Log lines as logfmt or JSON (on stderr).
+    #[arg(
+        long,
+        env = "GOALPOST_LOG_FORMAT",
+        value_enum,
+        default_value = "logfmt"
+    )]
+    log_format: goalpost_collector::log::Format,
+    /// The least severe level logged: info (every request), warn, error, off.
+    #[arg(long, env = "GOALPOST_LOG", value_enum, default_value = "info")]
+    log: goalpost_collector::log::Level,
     /// For fault-injection tests only: enables POST /__test/faults.
     #[arg(long, hide = true)]
     test_faults: bool,
@@ -39,6 +55,7 @@ struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    goalpost_collector::log::init(args.log_format, args.log);
     let store = match Store::open(&args.db) {
         Ok(s) => Arc::new(s),
         Err(e) => {
@@ -51,6 +68,7 @@ async fn main() {
     };
     let options = Options {
         allow_origins: args.allow_origins,
+        sites: args.sites,
         site_dir: args.site_dir,
         dist_dir: args.dist_dir,
         test_faults: args.test_faults,
@@ -67,6 +85,8 @@ async fn main() {
     println!("goalpost-collector listening on http://{addr}");
     println!("  collect:  http://{addr}/collect");
     println!("  events:   http://{addr}/api/events");
+    println!("  report:   http://{addr}/api/report?site=…");
+    println!("  dashboard: http://{addr}/dashboard");
     if serves_site {
         println!("  demo:     http://{addr}/");
     }
@@ -84,6 +104,11 @@ async fn main() {
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
     };
+    goalpost_collector::log::log(
+        goalpost_collector::log::Level::Info,
+        "listening",
+        &[("addr", addr.to_string())],
+    );
     if let Err(e) = axum::serve(listener, app(store, options))
         .with_graceful_shutdown(shutdown)
         .await

@@ -282,12 +282,16 @@ fn validate_event(e: &Event) -> Result<(), String> {
     Ok(())
 }
 
-fn check_name(field: &str, s: &str) -> Result<(), String> {
-    let ok = !s.is_empty()
+/// A site or goal name: 1 to 64 of `A-Z a-z 0-9 _ . -`.
+pub fn valid_site(s: &str) -> bool {
+    !s.is_empty()
         && s.len() <= 64
         && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if ok {
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+fn check_name(field: &str, s: &str) -> Result<(), String> {
+    if valid_site(s) {
         Ok(())
     } else {
         Err(format!(

@@ -283,6 +283,37 @@ impl Store {
         rows.collect()
     }
 
+    /// The events of `site` with `start <= ts < end`, in time order, as reports read them.
+    pub fn facts(
+        &self,
+        site: &str,
+        (start, end): (i64, i64),
+    ) -> rusqlite::Result<Vec<crate::report::Fact>> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stmt = conn.prepare_cached(
+            "SELECT type, ts, session, page, goal, kind, value, currency, step,
+                    first_touch, last_touch
+             FROM events WHERE site = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, rowid",
+        )?;
+        let json = |s: Option<String>| s.and_then(|t| serde_json::from_str(&t).ok());
+        let rows = stmt.query_map(params![site, start, end], |r| {
+            Ok(crate::report::Fact {
+                kind: r.get(0)?,
+                ts: r.get(1)?,
+                session: r.get(2)?,
+                page: r.get(3)?,
+                goal: r.get(4)?,
+                goal_kind: r.get(5)?,
+                value: r.get(6)?,
+                currency: r.get(7)?,
+                step: r.get(8)?,
+                first: json(r.get(9)?),
+                last: json(r.get(10)?),
+            })
+        })?;
+        rows.collect()
+    }
+
     /// Whether the database answers (for `/health`).
     pub fn healthy(&self) -> bool {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());

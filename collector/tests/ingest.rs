@@ -553,3 +553,76 @@ fn the_beacon_schema_covers_what_the_core_writes() {
         goalpost_collector::protocol::MAX_EVENTS
     );
 }
+
+#[tokio::test]
+async fn configured_sites_refuse_unknown_sites_and_foreign_origins() {
+    let rules = [
+        "shop=https://shop.test",
+        "shop=https://www.shop.test",
+        "blog",
+    ];
+    let srv = start(Options {
+        sites: rules.iter().map(|r| r.parse().unwrap()).collect(),
+        ..Options::default()
+    })
+    .await;
+    let body = core_batch(); // site "shop"
+    let other = body.replace("\"site\":\"shop\"", "\"site\":\"other\"");
+    let blog = body.replace("\"site\":\"shop\"", "\"site\":\"blog\"");
+    assert_ne!(other, body);
+    let cases: [(&str, &str, &str, u16); 6] = [
+        ("unknown site", &other, "Origin: https://shop.test\r\n", 403),
+        (
+            "foreign origin",
+            &body,
+            "Origin: https://evil.test\r\n",
+            403,
+        ),
+        (
+            "listed origin",
+            &body,
+            "Origin: https://www.shop.test\r\n",
+            200,
+        ),
+        ("no origin (a server)", &body, "", 200),
+        (
+            "site without origins",
+            &blog,
+            "Origin: https://any.test\r\n",
+            200,
+        ),
+        ("unknown site, no origin", &other, "", 403),
+    ];
+    for (name, b, extra, want) in cases {
+        let r = request(srv.addr, "POST", "/collect", extra, b.as_bytes()).await;
+        assert_eq!(r.status, want, "{name}: {}", r.body);
+        if want == 403 {
+            assert!(
+                r.body.contains("site") || r.body.contains("origin"),
+                "{name}: {}",
+                r.body
+            );
+        }
+    }
+    // received per site (the blog batch repeats the shop batch's event ids, so it is counted
+    // as received there but stores nothing new)
+    let stats = request(srv.addr, "GET", "/api/stats", "", b"").await;
+    let sites: Vec<String> = serde_json::from_str::<Value>(&stats.body)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["site"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        sites,
+        ["blog", "shop"],
+        "nothing received for the refused site"
+    );
+    assert!("bad site=https://x"
+        .parse::<goalpost_collector::SiteRule>()
+        .is_err());
+    assert!("shop=ftp://x"
+        .parse::<goalpost_collector::SiteRule>()
+        .is_err());
+}

@@ -55,6 +55,9 @@ pub enum Input {
     Tick,
     /// The page is being hidden or unloaded: send everything now, by beacon.
     Hidden,
+    /// The page is visible again (after [`Input::Hidden`]): what went out by beacon is sent
+    /// again with the next batch, by fetch, whose answer confirms it.
+    Shown,
     /// The visitor's consent changed (from the API, a consent tool, GPC, Consent Mode). An
     /// empty update means "the tool answered, nothing to change" and ends a wait.
     Consent(ConsentUpdate),
@@ -195,6 +198,11 @@ pub struct Tracker {
     touches: Option<(Touch, Touch)>,
     queue: VecDeque<Queued>,
     in_flight: Vec<InFlight>,
+    /// Events handed to `sendBeacon`: the browser took them, but whether the collector stored
+    /// them is unknown. They stay in the stored snapshot, so that the next page of the site
+    /// sends them again by fetch (the collector de-duplicates), and go back to the queue if
+    /// this page is shown again. Bounded by `max_stored`, oldest out.
+    unconfirmed: VecDeque<Queued>,
     next_batch: u32,
     flush_at: Option<Millis>,
     retry_at: Option<Millis>,
@@ -274,6 +282,7 @@ impl Tracker {
             touches: None,
             queue: VecDeque::new(),
             in_flight: Vec::new(),
+            unconfirmed: VecDeque::new(),
             next_batch: 1,
             flush_at: None,
             retry_at: None,
@@ -347,6 +356,17 @@ impl Tracker {
                 }
             }
             Input::Hidden => self.send_all_by_beacon(now),
+            Input::Shown => {
+                if !self.unconfirmed.is_empty() {
+                    for q in self.unconfirmed.drain(..).rev() {
+                        self.queue.push_front(q);
+                    }
+                    self.dirty = true;
+                    if self.flush_at.is_none() {
+                        self.flush_at = Some(now.plus(self.config.batch.max_delay));
+                    }
+                }
+            }
             Input::Consent(update) => {
                 self.consent_changed(now, update);
                 if self.consent_wait.take().is_some() {
@@ -354,7 +374,7 @@ impl Tracker {
                 }
             }
             Input::AwaitConsent(until) => self.consent_wait = Some(until),
-            Input::RestoreVisit(visit) => self.restore_visit(&visit),
+            Input::RestoreVisit(visit) => self.restore_visit(now, &visit),
             Input::Restore(events) => {
                 // older than anything queued now; each must look like one event object
                 for json in events.into_iter().rev() {
@@ -728,6 +748,7 @@ impl Tracker {
         if c.analytics == Choice::Denied {
             self.queue.clear();
             self.held.clear();
+            self.unconfirmed.clear();
             self.dirty = true;
             self.flush_at = None;
             self.retry_at = None;
@@ -835,6 +856,14 @@ impl Tracker {
         self.dirty = true;
         match self.config.retry.verdict(status) {
             Verdict::Delivered => {
+                if flight.beacon {
+                    self.unconfirmed.extend(flight.events);
+                    let over = self
+                        .unconfirmed
+                        .len()
+                        .saturating_sub(self.config.batch.max_stored);
+                    self.unconfirmed.drain(..over);
+                }
                 self.failures = 0;
                 self.unreported_drops = self.unreported_drops.saturating_sub(flight.drops);
                 // Events queued while this batch was out are sent now if they are due (full
@@ -894,19 +923,22 @@ impl Tracker {
     /// A snapshot of every unsent event (queued, and in flight: not confirmed yet), where
     /// storage consent allows. The queue itself is bounded (`max_stored`).
     fn persist(&mut self) {
-        let allowed = Consent::allows(self.consent.storage, self.config.consent.mode);
-        if std::mem::take(&mut self.visit_dirty) && allowed {
+        // Without storage consent the changes stay marked, and are written once it comes.
+        if !Consent::allows(self.consent.storage, self.config.consent.mode) {
+            return;
+        }
+        if std::mem::take(&mut self.visit_dirty) {
             if let Some(v) = self.visit_json() {
                 self.outputs.push_back(Output::PersistVisit(v));
             }
         }
-        if !std::mem::take(&mut self.dirty) || !allowed {
+        if !std::mem::take(&mut self.dirty) {
             return;
         }
         let events: Vec<&str> = self
-            .in_flight
+            .unconfirmed
             .iter()
-            .flat_map(|f| f.events.iter())
+            .chain(self.in_flight.iter().flat_map(|f| f.events.iter()))
             .chain(self.queue.iter())
             .map(|q| q.json.as_str())
             .collect();
@@ -942,7 +974,7 @@ impl Tracker {
         Some(o)
     }
 
-    fn restore_visit(&mut self, v: &Json) {
+    fn restore_visit(&mut self, now: Millis, v: &Json) {
         let hex = |k: &str| match v.get(k) {
             Some(Json::String(s)) => EventId::from_hex(s),
             _ => None,
@@ -964,6 +996,28 @@ impl Tracker {
             Some(Json::String(c)) => c.clone(),
             _ => String::new(),
         };
+        if self.page.is_some() {
+            // Mid-page (storage consent arrived after this page's view): merge. The visitor's
+            // first touch is the stored one; this page's touch stays the last one unless it is
+            // direct; the stored session continues if it is still alive and this page did not
+            // start another campaign.
+            let here = self.touches.take();
+            let last = match here {
+                Some((_, l)) if l.channel != Channel::Direct => l,
+                _ => last,
+            };
+            self.touches = Some((first, last));
+            let alive = now.0.saturating_sub(at) <= SESSION_TIMEOUT.0;
+            let same_campaign =
+                self.session.campaign.is_empty() || self.session.campaign == campaign;
+            if alive && same_campaign {
+                self.session.id = Some(id);
+                self.session.campaign = campaign;
+                self.session.pages = self.session.pages.saturating_add(pages.min(100_000) as u32);
+            }
+            self.visit_dirty = true;
+            return;
+        }
         self.touches = Some((first, last));
         self.session = Session {
             id: Some(id),

@@ -188,7 +188,8 @@ impl Runtime {
         if !self.window.navigator().on_line() {
             self.handle(Input::Online(false));
         }
-        // back-forward cache restores are new page views of the same URL
+        // back-forward cache restores are new page views of the same URL; what went out by
+        // beacon when the page was hidden is sent again (Input::Shown)
         self.listen(
             win,
             "pageshow",
@@ -198,6 +199,7 @@ impl Runtime {
                     .and_then(|p| p.as_bool())
                     == Some(true)
                 {
+                    rt.handle(Input::Shown);
                     rt.new_page(rt.capture.url.borrow().clone());
                 }
             }),

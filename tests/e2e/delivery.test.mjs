@@ -180,3 +180,23 @@ for (const how of ['reload', 'navigate']) {
     });
   }
 }
+
+test('the collector stopped while a batch is being stored answers it first and keeps it', async () => {
+  const hex = () => [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const id = hex();
+  const now = Date.now();
+  const body = JSON.stringify({
+    v: 1, site: 'shutdown', batch: hex(), sent: now,
+    events: [{ id, type: 'page_view', ts: now, page: id, url: 'https://shop.test/', consent: 'anonymous' }],
+  });
+  await env.collector.inject({ kind: 'slow', count: 1, delay_ms: 800 });
+  const answer = fetch(env.collector.base + '/collect', { method: 'POST', body });
+  await waitFor('the batch stored', async () => (await env.collector.stats('shutdown')).batches === 1);
+  const stopped = env.collector.down(); // SIGTERM while the answer is still held back
+  const res = await answer;
+  assert.equal(res.status, 200, 'the in-flight request is answered before the process exits');
+  await stopped;
+  await env.collector.up();
+  const rows = await env.collector.events('shutdown');
+  assert.deepEqual(rows.map((r) => r.id), [id], 'and its events are in the database after a restart');
+});

@@ -15,8 +15,9 @@ export async function startCollector({ siteDir = join(root, 'tests', 'pages'), f
   if (!existsSync(bin)) throw new Error('build the collector first: cargo build -p goalpost-collector');
   const dir = mkdtempSync(join(tmpdir(), 'goalpost-e2e-'));
   const db = join(dir, 'events.sqlite');
+  let banner = '';
   const run = async (listen) => {
-    const args = ['--listen', listen, '--db', db, '--site-dir', siteDir, '--dist-dir', join(root, 'dist')];
+    const args = ['--listen', listen, '--db', db, '--site-dir', siteDir, '--dist-dir', join(root, 'dist'), '--log', 'error'];
     if (faults) args.push('--test-faults');
     const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const base = await new Promise((resolve, reject) => {
@@ -24,6 +25,7 @@ export async function startCollector({ siteDir = join(root, 'tests', 'pages'), f
       proc.stdout.on('data', (chunk) => {
         out += chunk;
         const m = out.match(/listening on (http:\/\/[\d.:]+)/);
+        banner = out;
         if (m) resolve(m[1]);
       });
       proc.on('exit', (code) => reject(new Error('collector exited with ' + code)));
@@ -39,6 +41,8 @@ export async function startCollector({ siteDir = join(root, 'tests', 'pages'), f
   return {
     base,
     db,
+    /** What the collector printed on start. */
+    get banner() { return banner; },
     /** Stops the collector: connections to its port are refused until `up()`. */
     down: kill,
     /** Starts it again on the same port and database. */
