@@ -50,6 +50,14 @@ function send(url, body, beacon, batch, timeout, done) {
   }
 }
 
+// A conversion for the page: a DOM event, and a dataLayer entry when forwarding is on
+// (its own copy: callbacks keep the detail they were given).
+function announce(goal, kind, label, category, value, currency, layer) {
+  const detail = { goal, kind, label: label ?? null, category: category ?? null, value: value ?? null, currency: currency ?? null };
+  document.dispatchEvent(new CustomEvent('goalpost:conversion', { detail }));
+  if (layer) (window.dataLayer = window.dataLayer || []).push(Object.assign({}, detail, { event: layer }));
+}
+
 // History hooks for single-page apps: the page's call runs first, unchanged (and throws as it
 // would); only after it succeeded is goalpost told. 0 push, 1 replace, 2 popstate, 3 hashchange.
 function watch(navigated) {
@@ -228,7 +236,7 @@ export async function init(config, options = {}) {
     crypto.getRandomValues(seed);
     let inner;
     try {
-      inner = Goalpost.start(config, { guard, send, watch, watchConsent, persistence }, seed);
+      inner = Goalpost.start(config, { guard, send, watch, watchConsent, persistence, announce }, seed);
     } catch (err) {
       if (typeof err === 'string') { console.error(err); return instance; }
       throw err;

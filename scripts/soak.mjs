@@ -11,6 +11,7 @@
 // tabs left in storage), and the script compares what it generated with what the collector
 // stored, by content: each page view carries its own utm_content, each event its own props.
 // It also measures requests per 100 events under sustained interaction (no faults).
+// SOAK_NO_CHAOS=1 runs the same sessions without faults; SOAK_TRACE=1 logs each session's steps.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -324,6 +325,9 @@ function report(s, rates, command) {
       `429 + Retry-After ×${f.status429}, slow answers past the 1.5 s timeout ×${f.slow}, connection reset before ` +
       `storing ×${f.resetBefore} and after storing ×${f.resetAfter}, collector down (process stopped, 0.3–2 s) ×${f.down}.`,
     `Session actions: ${Object.entries(s.actions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    'The seed fixes the sequence of random choices; sessions and faults run concurrently, so which fault meets which',
+    'session differs from run to run, and so do the figures. Memory-only visitors (no storage consent) can lose a',
+    "page's last beacon to a fault: nothing may keep it for a later page.",
     '',
     '## Requests per 100 events under sustained interaction',
     '',

@@ -1,9 +1,65 @@
 //! DOM wrappers: owned listeners, and DOM events mapped to the core's plain types.
 
 use goalpost_core::Element as ElementInfo;
-use js_sys::{Function, Reflect};
+use js_sys::{Function, JsString, Reflect};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, Event, EventTarget};
+
+#[wasm_bindgen]
+extern "C" {
+    /// An element, seen through the two methods below.
+    type El;
+
+    /// `closest()` with a selector already in JS: no string crosses per call.
+    #[wasm_bindgen(method, catch, js_name = closest)]
+    fn closest(this: &El, selectors: &JsString) -> Result<JsValue, JsValue>;
+
+    /// `matches()` with a selector already in JS.
+    #[wasm_bindgen(method, catch, js_name = matches)]
+    fn matches(this: &El, selectors: &JsString) -> Result<bool, JsValue>;
+}
+
+fn closest_js(el: &Element, s: &JsString) -> bool {
+    el.unchecked_ref::<El>()
+        .closest(s)
+        .is_ok_and(|v| !v.is_null())
+}
+
+thread_local! {
+    /// [`CLICKABLE`] as a JS string, converted once.
+    static CLICKABLE_JS: JsString = JsString::from(CLICKABLE);
+}
+
+/// The nearest link or button around `target` (or `target` itself).
+fn clickable(target: &Element) -> Element {
+    CLICKABLE_JS
+        .with(|s| target.unchecked_ref::<El>().closest(s))
+        .ok()
+        .and_then(|v| v.dyn_into::<Element>().ok())
+        .unwrap_or_else(|| target.clone())
+}
+
+/// CSS selectors held as JS strings, converted once: matching them costs no string
+/// conversion per event.
+#[derive(Default)]
+pub struct Selectors(Vec<JsString>);
+
+impl Selectors {
+    pub fn new<S: AsRef<str>>(list: &[S]) -> Selectors {
+        Selectors(list.iter().map(|s| JsString::from(s.as_ref())).collect())
+    }
+
+    /// Whether `el` is inside an element matching selector `i` (or is one).
+    fn inside(&self, el: &Element, i: usize) -> bool {
+        self.0.get(i).is_some_and(|s| closest_js(el, s))
+    }
+
+    /// Whether `el` is inside an element matching any of them (one call: they are joined).
+    pub fn any_inside(joined: &JsString, el: &Element) -> bool {
+        closest_js(el, joined)
+    }
+}
 
 /// A listener that is removed when dropped.
 pub struct Listener {
@@ -55,47 +111,64 @@ pub fn target_element(event: &Event) -> Option<Element> {
 }
 
 /// The indexes of the `selectors` that `el` is inside of (or is), found with `closest()`.
-pub fn selector_hits(el: &Element, selectors: &[String]) -> Vec<u32> {
-    selectors
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| matches!(el.closest(s), Ok(Some(_))))
-        .map(|(i, _)| i as u32)
+pub fn selector_hits(el: &Element, selectors: &Selectors) -> Vec<u32> {
+    (0..selectors.0.len())
+        .filter(|i| selectors.inside(el, *i))
+        .map(|i| i as u32)
         .collect()
+}
+
+/// Which of an element's own fields any goal reads (each costs a call into the DOM).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Reads {
+    pub text: bool,
+    pub id: bool,
+    pub classes: bool,
+}
+
+impl Reads {
+    /// Every field (for tests and tools).
+    pub fn all() -> Reads {
+        Reads {
+            text: true,
+            id: true,
+            classes: true,
+        }
+    }
 }
 
 /// A click target as the core's [`ElementInfo`]: the nearest link or button around it (or
 /// the target itself), with only the text and attributes the goals read.
 pub fn element_info(
     target: &Element,
-    selectors: &[String],
+    selectors: &Selectors,
     attrs: &[String],
-    with_text: bool,
+    reads: Reads,
 ) -> ElementInfo {
-    let el = target
-        .closest(CLICKABLE)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| target.clone());
-    let href =
-        if el.tag_name().eq_ignore_ascii_case("a") || el.tag_name().eq_ignore_ascii_case("area") {
-            Reflect::get(&el, &JsValue::from_str("href"))
-                .ok()
-                .and_then(|v| v.as_string())
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
-    let text = if with_text {
+    let el = clickable(target);
+    let tag = el.tag_name().to_ascii_lowercase();
+    let href = if tag == "a" || tag == "area" {
+        Reflect::get(&el, &JsValue::from_str("href"))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let text = if reads.text {
         clean_text(&el.text_content().unwrap_or_default())
     } else {
         String::new()
     };
     ElementInfo {
         hits: selector_hits(target, selectors),
-        tag: el.tag_name().to_ascii_lowercase(),
-        id: el.id(),
-        classes: el.get_attribute("class").unwrap_or_default(),
+        tag,
+        id: if reads.id { el.id() } else { String::new() },
+        classes: if reads.classes {
+            el.get_attribute("class").unwrap_or_default()
+        } else {
+            String::new()
+        },
         text,
         download: !href.is_empty() && el.has_attribute("download"),
         href,
@@ -155,11 +228,12 @@ pub fn set_page_bits(el: &JsValue, key: &str, page: u32, bits: u32) {
 }
 
 /// The indexes of `selectors` that `el` itself matches.
-pub fn matching_selectors(el: &Element, selectors: &[String]) -> Vec<u32> {
+pub fn matching_selectors(el: &Element, selectors: &Selectors) -> Vec<u32> {
     selectors
+        .0
         .iter()
         .enumerate()
-        .filter(|(_, s)| el.matches(s).unwrap_or(false))
+        .filter(|(_, s)| el.unchecked_ref::<El>().matches(s).unwrap_or(false))
         .map(|(i, _)| i as u32)
         .collect()
 }

@@ -22,7 +22,7 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 pub use convert::{props_from_js, to_json};
-pub use dom::{element_info, invalid_selectors, selector_hits, target_element};
+pub use dom::{element_info, invalid_selectors, selector_hits, target_element, Reads, Selectors};
 pub use host::Host;
 use runtime::Runtime;
 

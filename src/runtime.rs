@@ -5,8 +5,8 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::{Rc, Weak};
 
 use goalpost_core::{
-    compile, ConfigError, Conversion, Family, Ignored, Input, Interaction, Millis, Output, Page,
-    Tracker,
+    compile, ConfigError, Conversion, Family, Field, Ignored, Input, Interaction, Millis, Output,
+    Page, Tracker,
 };
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, Event, VisibilityState, Window};
 
 use crate::convert::{props_from_js, to_json};
-use crate::dom::{element_info, invalid_selectors, log, target_element, Listener};
+use crate::dom::{element_info, invalid_selectors, log, target_element, Listener, Selectors};
 use crate::host::{status_from_code, Host};
 use crate::patterns::BrowserPatterns;
 
@@ -35,10 +35,15 @@ pub struct Runtime {
     collector: String,
     /// The fetch timeout, ms.
     timeout: u32,
-    selectors: Vec<String>,
+    selectors: Selectors,
     attrs: Vec<String>,
-    reads_text: bool,
+    reads: crate::dom::Reads,
     uses_click: bool,
+    /// A selector list outside of which no click can match a goal (`None`: every click must be
+    /// examined). Clicks outside it cost one `closest()` call.
+    click_filter: Option<js_sys::JsString>,
+    /// When a filtered-out click last told the core the visitor is active (ms).
+    last_active: Cell<f64>,
     data_layer: Option<String>,
     debug: bool,
     capture: capture::Capture,
@@ -116,20 +121,21 @@ impl Runtime {
             listeners: RefCell::new(Vec::new()),
             collector: cfg.collector.clone(),
             timeout: cfg.retry.timeout.0.min(u32::MAX as u64) as u32,
-            selectors: cfg
-                .goals
-                .selectors(Family::Click)
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            selectors: Selectors::new(&cfg.goals.selectors(Family::Click)),
             attrs: cfg
                 .goals
                 .attributes()
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-            reads_text: cfg.goals.reads_text(),
+            reads: crate::dom::Reads {
+                text: cfg.goals.reads(&Field::Text),
+                id: cfg.goals.reads(&Field::Id),
+                classes: cfg.goals.reads(&Field::Classes),
+            },
             uses_click: cfg.goals.uses("click"),
+            click_filter: click_filter(&cfg.goals, document.document_element().as_ref()),
+            last_active: Cell::new(0.0),
             data_layer: cfg.data_layer.clone(),
             debug: cfg.debug,
             capture: capture::Capture::new(&cfg, window.location().href().unwrap_or_default()),
@@ -326,15 +332,37 @@ impl Runtime {
     /// count on both sides of the boundary (`closest()` does not cross it).
     fn on_click(&self, event: &Event) {
         let outer = target_element(event);
-        let inner = event
-            .composed_path()
-            .get(0)
-            .dyn_into::<web_sys::Element>()
-            .ok();
+        // the real target inside an open shadow root; only a shadow host can hide one, so the
+        // path (an array of every ancestor) is built only then
+        let inner = outer
+            .as_ref()
+            .filter(|o| {
+                js_sys::Reflect::get(o, &JsValue::from_str("shadowRoot"))
+                    .is_ok_and(|r| r.is_object())
+            })
+            .and_then(|_| {
+                event
+                    .composed_path()
+                    .get(0)
+                    .dyn_into::<web_sys::Element>()
+                    .ok()
+            });
         let Some(target) = inner.or_else(|| outer.clone()) else {
             return;
         };
-        let mut info = element_info(&target, &self.selectors, &self.attrs, self.reads_text);
+        if let Some(filter) = &self.click_filter {
+            let inside = |e: &web_sys::Element| Selectors::any_inside(filter, e);
+            if !inside(&target) && !outer.as_ref().is_some_and(inside) {
+                // no goal can match this click: at most once a minute, it keeps the session alive
+                let now = js_sys::Date::now();
+                if now - self.last_active.get() > 60_000.0 {
+                    self.last_active.set(now);
+                    self.handle(Input::Active);
+                }
+                return;
+            }
+        }
+        let mut info = element_info(&target, &self.selectors, &self.attrs, self.reads);
         if let Some(host) = outer.filter(|o| *o != target) {
             for h in crate::dom::selector_hits(&host, &self.selectors) {
                 if !info.hits.contains(&h) {
@@ -471,48 +499,8 @@ impl Runtime {
     /// conversion), and a `dataLayer` push when configured.
     fn announce(&self, c: &Conversion) {
         self.debug_log("goalpost: conversion ", &c.goal);
-        let detail = js_sys::Object::new();
-        let set = |k: &str, v: JsValue| {
-            let _ = js_sys::Reflect::set(&detail, &JsValue::from_str(k), &v);
-        };
-        set("goal", JsValue::from_str(&c.goal));
-        set("kind", JsValue::from_str(c.kind.as_str()));
-        let opt = |v: &Option<String>| v.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL);
-        set("label", opt(&c.label));
-        set("category", opt(&c.category));
-        set(
-            "value",
-            c.value.map(JsValue::from_f64).unwrap_or(JsValue::NULL),
-        );
-        set("currency", opt(&c.currency));
-        let init = web_sys::CustomEventInit::new();
-        init.set_detail(&detail);
-        if let Ok(ev) = web_sys::CustomEvent::new_with_event_init_dict("goalpost:conversion", &init)
-        {
-            let _ = self.document.dispatch_event(&ev);
-        }
-        if let Some(name) = self.data_layer.as_ref().filter(|_| c.forward) {
-            let win: &JsValue = self.window.as_ref();
-            let key = JsValue::from_str("dataLayer");
-            let mut layer = js_sys::Reflect::get(win, &key).unwrap_or(JsValue::UNDEFINED);
-            if layer.is_undefined() {
-                layer = js_sys::Array::new().into();
-                let _ = js_sys::Reflect::set(win, &key, &layer);
-            }
-            let push = js_sys::Reflect::get(&layer, &JsValue::from_str("push"))
-                .ok()
-                .and_then(|p| p.dyn_into::<Function>().ok());
-            if let Some(push) = push {
-                // dataLayer gets its own copy: callbacks keep the detail they were given.
-                let entry = js_sys::Object::assign(&js_sys::Object::new(), &detail);
-                let _ = js_sys::Reflect::set(
-                    &entry,
-                    &JsValue::from_str("event"),
-                    &JsValue::from_str(name),
-                );
-                let _ = push.call1(&layer, &entry);
-            }
-        }
+        let layer = self.data_layer.as_deref().filter(|_| c.forward);
+        self.host.announce(c, layer);
     }
 
     fn set_timer(&self, delay: u64) {
@@ -631,4 +619,23 @@ fn messages(prefix: &str, errors: &[ConfigError]) -> String {
         m.push_str(&e.message());
     }
     m
+}
+
+/// The click pre-filter's selector list (see [`GoalSet::click_prefilter`]); selectors the
+/// browser rejects are left out (their goals were skipped).
+fn click_filter(
+    goals: &goalpost_core::GoalSet,
+    probe: Option<&web_sys::Element>,
+) -> Option<js_sys::JsString> {
+    let links = goals.click_prefilter()?;
+    let probe = probe?;
+    let mut parts: Vec<&str> = goals
+        .selectors(Family::Click)
+        .into_iter()
+        .filter(|s| probe.matches(s).is_ok())
+        .collect();
+    if links {
+        parts.extend(["a[href]", "area[href]"]);
+    }
+    Some(parts.join(",").into())
 }

@@ -5,7 +5,7 @@
 
 use goalpost::{
     element_info, invalid_selectors, props_from_js, selector_hits, target_element, to_json,
-    Goalpost, Host,
+    Goalpost, Host, Reads, Selectors,
 };
 use goalpost_core::{Json, Prop};
 use js_sys::{Array, Function, Object, Reflect};
@@ -33,7 +33,7 @@ fn mount(html: &str) -> Element {
 /// Clicks `el` for real and returns the selector hits computed inside the listener.
 fn hits_for_click(el: &HtmlElement, selectors: &[String]) -> Vec<u32> {
     let seen = Rc::new(RefCell::new(Vec::new()));
-    let sel = selectors.to_vec();
+    let sel = Selectors::new(selectors);
     let s2 = seen.clone();
     let cb = Closure::<dyn Fn(Event)>::new(move |e: Event| {
         *s2.borrow_mut() = target_element(&e)
@@ -82,12 +82,12 @@ fn a_click_inside_a_link_reports_the_link_with_what_goals_read() {
         price   list </span></a>"##,
     );
     let span = document().get_element_by_id("lbl").unwrap();
-    let selectors = vec!["#dl".to_string(), "#nope".to_string()];
+    let selectors = Selectors::new(&["#dl", "#nope"]);
     let info = element_info(
         &span,
         &selectors,
         &["data-plan".to_string(), "data-missing".to_string()],
-        true,
+        Reads::all(),
     );
     assert_eq!(info.hits, vec![0]);
     assert_eq!(info.tag, "a");
@@ -106,7 +106,13 @@ fn a_click_inside_a_link_reports_the_link_with_what_goals_read() {
         vec![("data-plan".to_string(), "pro".to_string())]
     );
     // text is not read unless a goal needs it
-    assert_eq!(element_info(&span, &selectors, &[], false).text, "");
+    // text, id and classes are not read unless a goal needs them
+    let lean = element_info(&span, &selectors, &[], Reads::default());
+    assert_eq!(
+        (lean.text.as_str(), lean.id.as_str(), lean.classes.as_str()),
+        ("", "", "")
+    );
+    assert_eq!(lean.tag, "a", "the tag is always read (links)");
     root.remove();
 }
 
@@ -206,6 +212,7 @@ fn recording_host(sent: Rc<RefCell<Vec<String>>>) -> (Host, Vec<JsFn>) {
     Reflect::set(&host, &"watch".into(), &watch).unwrap();
     Reflect::set(&host, &"watchConsent".into(), &watch).unwrap();
     Reflect::set(&host, &"persistence".into(), &watch).unwrap();
+    Reflect::set(&host, &"announce".into(), &watch).unwrap();
     (host.unchecked_into(), vec![guard, send])
 }
 

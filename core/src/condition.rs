@@ -220,12 +220,13 @@ impl Conditions {
             })
     }
 
-    /// Whether any condition reads the element's text (the shell reads it only then).
-    pub fn reads_text(&self) -> bool {
+    /// Whether any condition reads `field` (the shell reads an element's text, id and
+    /// classes only then).
+    pub fn reads(&self, field: &Field) -> bool {
         self.all
             .iter()
             .chain(self.any.iter().flatten())
-            .any(|c| c.field == Field::Text)
+            .any(|c| c.field == *field)
     }
 }
 

@@ -227,6 +227,18 @@ impl GoalSet {
             .collect()
     }
 
+    /// For the shell's click pre-filter: `None` when every click must be examined (a click
+    /// goal without a selector matches on conditions alone); otherwise a click can match only
+    /// inside an element of [`GoalSet::selectors`] for clicks, or — when this is `Some(true)`
+    /// (link or download goals without a selector) — inside a link with an `href`.
+    pub fn click_prefilter(&self) -> Option<bool> {
+        if self.by_slot[0].is_empty() {
+            Some(!self.by_slot[8].is_empty())
+        } else {
+            None
+        }
+    }
+
     /// The regular expressions the rules use, for the shell to compile.
     pub fn patterns(&self) -> &[Pattern] {
         &self.patterns
@@ -257,9 +269,10 @@ impl GoalSet {
         out
     }
 
-    /// Whether any rule reads an element's text.
-    pub fn reads_text(&self) -> bool {
-        self.rules.iter().any(|r| r.conditions.reads_text())
+    /// Whether any rule reads `field` of an element (text, id, classes: the shell reads them
+    /// only then).
+    pub fn reads(&self, field: &crate::condition::Field) -> bool {
+        self.rules.iter().any(|r| r.conditions.reads(field))
     }
 
     /// Whether any rule has this trigger slot (so the shell can skip listeners nobody needs).

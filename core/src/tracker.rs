@@ -53,6 +53,8 @@ pub enum Input {
     Interact(Interaction),
     /// A timer asked for with [`Output::WakeAt`] fired (extra ticks are harmless).
     Tick,
+    /// The visitor is active (an input that no goal can match): keeps the session alive.
+    Active,
     /// The page is being hidden or unloaded: send everything now, by beacon.
     Hidden,
     /// The page is visible again (after [`Input::Hidden`]): what went out by beacon is sent
@@ -325,6 +327,7 @@ impl Tracker {
                 self.page_view(now, page);
                 self.interact(now, None);
             }
+            Input::Active => self.touch_session(now),
             Input::Interact(mut i) => {
                 self.touch_session(now);
                 if let Interaction::Custom { props, .. } = &mut i {

@@ -324,3 +324,24 @@ fn values_and_currencies_fixed_from_props_and_from_attributes() {
     );
     assert!(conv("plan").get("category").is_none());
 }
+
+#[test]
+fn the_click_prefilter_says_when_a_click_can_be_skipped() {
+    let pre = |goals: serde_json::Value| config(goals, json!({})).goals.click_prefilter();
+    let sel = json!({"id": "a", "on": "click", "match": {"selector": ".buy"}});
+    let text = json!({"id": "b", "on": "click", "match": {"text": "Buy"}});
+    let outbound = json!({"id": "c", "on": "link", "match": {"type": "outbound"}});
+    let sel_link = json!({"id": "d", "on": "link", "match": {"selector": ".partner"}});
+    assert_eq!(pre(json!([sel])), Some(false), "only inside .buy");
+    assert_eq!(pre(json!([sel, outbound])), Some(true), "or inside a link");
+    assert_eq!(
+        pre(json!([sel_link])),
+        Some(false),
+        "a link goal with a selector: the selector"
+    );
+    assert_eq!(
+        pre(json!([sel, text])),
+        None,
+        "a goal on text alone: every click"
+    );
+}

@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{Event, HtmlMediaElement};
 
 use super::{with_event, Runtime};
-use crate::dom::{matching_selectors, page_bits, set_page_bits, target_element};
+use crate::dom::{matching_selectors, page_bits, set_page_bits, target_element, Selectors};
 
 /// The expando property holding a media element's flags for the page view.
 const MEDIA_KEY: &str = "__goalpost";
@@ -20,10 +20,10 @@ const MEDIA_KEY: &str = "__goalpost";
 /// What the capture listeners need from the config, and their per-page state.
 pub struct Capture {
     uses_submit: bool,
-    form_selectors: Vec<String>,
+    form_selectors: Selectors,
     form_attrs: Vec<String>,
     uses_media: bool,
-    media_selectors: Vec<String>,
+    media_selectors: Selectors,
     media_percents: Vec<f64>,
     media_seconds: Vec<f64>,
     scroll_percents: Vec<f64>,
@@ -56,10 +56,10 @@ impl Capture {
         let own = |v: Vec<&str>| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         Capture {
             uses_submit: g.uses("submit"),
-            form_selectors: own(g.selectors(Family::Form)),
+            form_selectors: Selectors::new(&g.selectors(Family::Form)),
             form_attrs: own(g.attributes()),
             uses_media: g.uses("media"),
-            media_selectors: own(g.selectors(Family::Media)),
+            media_selectors: Selectors::new(&g.selectors(Family::Media)),
             media_percents: g.thresholds("media", "percent"),
             media_seconds: g.thresholds("media", "seconds"),
             scroll_percents: g.thresholds("scroll", "percent"),

@@ -17,7 +17,7 @@ export async function startCollector({ siteDir = join(root, 'tests', 'pages'), f
   const db = join(dir, 'events.sqlite');
   let banner = '';
   const run = async (listen) => {
-    const args = ['--listen', listen, '--db', db, '--site-dir', siteDir, '--dist-dir', join(root, 'dist'), '--log', 'error'];
+    const args = ['--listen', listen, '--db', db, '--site-dir', siteDir, '--dist-dir', join(root, 'dist'), '--log', faults ? 'off' : 'error'];  // injected faults are 5xx by design
     if (faults) args.push('--test-faults');
     const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const base = await new Promise((resolve, reject) => {

@@ -1,0 +1,299 @@
+// The side-by-side benchmark: the same page, the same workload, one headless Chromium, for a
+// no-tracker baseline, goalpost, and peers installed from npm (Plausible, Snowplow with its
+// link-click, form and media plugins, PostHog), each configured to track the same things and
+// sending to the same local collector.
+//
+//   npm run bench -- [--rounds 5] [--clicks 2000] [--scrolls 300] [--submits 20] [--out bench/peers.md]
+//
+// Per contender and round: bytes downloaded (the files it loads), start-up main-thread time
+// (DevTools ScriptDuration + TaskDuration from navigation to the tracker ready, minus the
+// baseline of the same round), per-interaction script time over the workload (minus the
+// baseline), long tasks, layouts during the scroll phase, requests and bytes sent, JS heap
+// after the drain. Contenders are interleaved in every round (the order rotates) so machine
+// noise hits all alike; the table gives medians with min–max.
+import { createServer } from 'node:http';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, extname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+import { build } from 'esbuild';
+import { launch, root } from '../tests/e2e/harness.mjs';
+import { arg } from './lib/random.mjs';
+
+const ROUNDS = Number(arg('rounds', 5));
+const CLICKS = Number(arg('clicks', 2000));
+const SCROLLS = Number(arg('scrolls', 300));
+const SUBMITS = Number(arg('submits', 20));
+const OUT = arg('out', join(root, 'bench', 'peers.md'));
+
+const goalpostConfig = {
+  collector: '/collect',
+  site: 'bench',
+  goals: [
+    { id: 'cta', on: 'click', match: { selector: '.cta' }, once: 'every' },
+    { id: 'outbound', on: 'link', match: { type: 'outbound' }, once: 'every' },
+    { id: 'download', on: 'download', once: 'every' },
+    { id: 'signup', on: 'submit', match: { selector: '#signup' }, once: 'every' },
+    { id: 'video_start', on: 'media', match: { event: 'start' } },
+    { id: 'video_75', on: 'media', match: { event: 'progress', percent: 75 } },
+    { id: 'video_done', on: 'media', match: { event: 'complete' } },
+    { id: 'scroll_25', on: 'scroll', match: { percent: 25 } },
+    { id: 'scroll_50', on: 'scroll', match: { percent: 50 } },
+    { id: 'scroll_75', on: 'scroll', match: { percent: 75 } },
+    { id: 'scroll_100', on: 'scroll', match: { percent: 100 } },
+  ],
+};
+
+/** The bench page: a few hundred elements, links of every kind, a form, a video. */
+export function page(head) {
+  const items = [];
+  for (let i = 0; i < 120; i++) {
+    items.push(`<article class="item"><h3>Item ${i}</h3><p>Some text about item ${i}, long enough to wrap once or twice in a column of the grid.</p>` +
+      `<a href="/p/${i}" class="internal">Details</a> <button class="cta" type="button">Add ${i}</button>` +
+      (i % 10 === 0 ? ` <a href="https://partner${i}.example/" class="out" target="_blank">Partner</a>` : '') +
+      (i % 40 === 0 ? ` <a href="/files/sheet-${i}.pdf" class="dl" target="_blank">Sheet</a>` : '') + '</article>');
+  }
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Bench</title>
+<style>body{font:16px system-ui;margin:0}main{display:grid;grid-template-columns:repeat(3,1fr);gap:12px;padding:12px}.item{border:1px solid #ddd;padding:8px}</style>
+<script>
+  window.__longtasks = 0;
+  try { new PerformanceObserver((l) => { window.__longtasks += l.getEntries().length; }).observe({ type: 'longtask', buffered: true }); } catch (e) {}
+  // the page's own code: links and forms stay on the page (after trackers saw the events)
+  addEventListener('click', (e) => { if (e.target.closest('a')) e.preventDefault(); });
+  addEventListener('submit', (e) => e.preventDefault());
+</script>
+${head}
+</head><body>
+<header><h1>Bench shop</h1><form id="signup"><input name="email" value="someone@example.com"><button>Sign up</button></form>
+<video src="/media/demo.webm" muted playsinline preload="auto"></video></header>
+<main>${items.join('\n')}</main>
+</body></html>`;
+}
+
+/** What each contender adds to the page's head, and the files it loads. */
+export async function contenders(dir) {
+  const bundle = async (name) => {
+    const outfile = join(dir, name + '.js');
+    await build({
+      entryPoints: [join(root, 'bench', 'contenders', name + '.js')],
+      bundle: true, minify: true, format: 'iife', target: 'es2020', outfile, logLevel: 'error',
+      define: { 'process.env.NODE_ENV': '"production"' },
+    });
+    return outfile;
+  };
+  const dist = (f) => join(root, 'dist', f);
+  return [
+    { name: 'baseline', head: '<script>window.__benchReady = true;</script>', files: [] },
+    {
+      name: 'goalpost',
+      head: `<script type="application/json" id="goalpost-config">${JSON.stringify(goalpostConfig)}</script><script async src="/dist/goalpost.js"></script>`,
+      files: [dist('goalpost.js'), dist('goalpost.mjs'), dist('goalpost_wasm_bg.wasm')],
+      ready: () => window.goalpost && window.goalpost.gp && window.goalpost.gp.listenerCount > 0,
+      drain: () => window.goalpost.gp.flush(),
+    },
+    { name: 'plausible', head: '<script src="/c/plausible.js"></script>', files: [await bundle('plausible')] },
+    { name: 'snowplow', head: '<script src="/c/snowplow.js"></script>', files: [await bundle('snowplow')] },
+    { name: 'posthog', head: '<script src="/c/posthog.js"></script>', files: [await bundle('posthog')] },
+  ];
+}
+
+const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.webm': 'video/webm' };
+
+/** The page server and the one collector every contender sends to (counting per contender). */
+export function server(dir, cs) {
+  const sent = { goalpost: { requests: 0, bytes: 0 }, plausible: { requests: 0, bytes: 0 }, snowplow: { requests: 0, bytes: 0 }, posthog: { requests: 0, bytes: 0 } };
+  const who = (url) => url.startsWith('/collect') ? 'goalpost' : url.startsWith('/plausible') ? 'plausible' : url.startsWith('/snowplow') ? 'snowplow' : url.startsWith('/posthog') ? 'posthog' : null;
+  const srv = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const url = req.url.split('?')[0];
+      const w = who(url);
+      if (w) {
+        if (req.method !== 'OPTIONS') {
+          sent[w].requests++;
+          sent[w].bytes += Buffer.concat(chunks).length + (req.url.length - url.length);
+        }
+        res.writeHead(200, {
+          'content-type': 'application/json', 'access-control-allow-origin': req.headers.origin || '*',
+          'access-control-allow-credentials': 'true', 'access-control-allow-headers': 'content-type',
+        });
+        return res.end(w === 'posthog' ? '{"status":1}' : '{}');
+      }
+      const m = /^\/page\/(\w+)$/.exec(url);
+      if (m) {
+        const c = cs.find((x) => x.name === m[1]);
+        res.writeHead(200, { 'content-type': 'text/html' });
+        return res.end(page(c.head));
+      }
+      let file = null;
+      if (url.startsWith('/dist/')) file = join(root, 'dist', url.slice(6));
+      else if (url.startsWith('/c/')) file = join(dir, url.slice(3));
+      else if (url === '/media/demo.webm') file = join(root, 'tests', 'pages', 'media', 'demo.webm');
+      try {
+        const body = readFileSync(file);
+        res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream' });
+        res.end(body);
+      } catch {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({ srv, sent, base: `http://127.0.0.1:${srv.address().port}` })));
+}
+
+const metric = (m, name) => m.metrics.find((x) => x.name === name)?.value ?? 0;
+
+/** One contender, one round. */
+async function run(browser, base, c, sent) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
+  const before = c.name === 'baseline' ? null : { ...sent[c.name] };
+  await page.goto(`${base}/page/${c.name}`);
+  await page.waitForFunction(c.ready || (() => window.__benchReady === true), null, { polling: 10, timeout: 20000 });
+  const m0 = await cdp.send('Performance.getMetrics');
+  // the workload, all inside the page so that the harness's own calls do not count
+  const work = await page.evaluate(async ({ clicks, scrolls, submits }) => {
+    const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+    const targets = [...document.querySelectorAll('.cta, a.internal, a.out, a.dl, h3, p')];
+    const video = document.querySelector('video');
+    video.playbackRate = 4;
+    video.play().catch(() => {});
+    for (let i = 0; i < clicks; i++) {
+      targets[(i * 7919) % targets.length].dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true, view: window }));
+      if (i % 200 === 199) await frame();
+    }
+    const form = document.getElementById('signup');
+    for (let i = 0; i < submits; i++) form.requestSubmit();
+    const h = document.documentElement.scrollHeight - innerHeight;
+    const layouts = performance.now();
+    for (let i = 1; i <= scrolls; i++) {
+      scrollTo(0, (h * i) / scrolls);
+      await frame();
+    }
+    await new Promise((r) => (video.ended ? r() : video.addEventListener('ended', r, { once: true })));
+    return { scrollMs: performance.now() - layouts };
+  }, { clicks: CLICKS, scrolls: SCROLLS, submits: SUBMITS });
+  const m1 = await cdp.send('Performance.getMetrics');
+  // the drain: the contender's flush if it has one, then until nothing more arrives for 3.5 s
+  if (c.drain) await page.evaluate(c.drain);
+  if (before) {
+    let last = -1;
+    let quiet = 0;
+    // (PostHog and Snowplow flush on timers of a few seconds: wait for 3.5 s of quiet, at most 20 s)
+    for (let t = 0; t < 200 && quiet < 35; t++) {
+      const now = sent[c.name].requests;
+      quiet = now === last ? quiet + 1 : 0;
+      last = now;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await cdp.send('HeapProfiler.collectGarbage');
+  const m2 = await cdp.send('Performance.getMetrics');
+  const longtasks = await page.evaluate(() => window.__longtasks);
+  const result = {
+    startup: (metric(m0, 'ScriptDuration') + metric(m0, 'TaskDuration')) * 1000,
+    startupScript: metric(m0, 'ScriptDuration') * 1000,
+    work: (metric(m1, 'ScriptDuration') - metric(m0, 'ScriptDuration')) * 1000,
+    layouts: metric(m1, 'LayoutCount') - metric(m0, 'LayoutCount'),
+    heap: metric(m2, 'JSHeapUsedSize') / 1024,
+    longtasks,
+    requests: before ? sent[c.name].requests - before.requests : 0,
+    bytesSent: before ? sent[c.name].bytes - before.bytes : 0,
+    scrollMs: work.scrollMs,
+  };
+  await context.close();
+  return result;
+}
+
+function sizes(files) {
+  let raw = 0;
+  let gzip = 0;
+  let br = 0;
+  for (const f of files) {
+    const b = readFileSync(f);
+    raw += b.length;
+    gzip += gzipSync(b, { level: 9 }).length;
+    br += brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  }
+  return { raw, gzip, br };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
+const fmt = (xs, digits = 1) => {
+  const f = (x) => x.toFixed(digits);
+  return `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
+};
+
+async function main() {
+  statSync(join(root, 'dist', 'goalpost_wasm_bg.wasm')); // build first: npm run build
+  const dir = mkdtempSync(join(tmpdir(), 'goalpost-bench-'));
+  const cs = await contenders(dir);
+  const { srv, sent, base } = await server(dir, cs);
+  const browser = await launch();
+  const results = Object.fromEntries(cs.map((c) => [c.name, []]));
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = cs.map((_, i) => cs[(i + r) % cs.length]);
+      const round = {};
+      for (const c of order) round[c.name] = await run(browser, base, c, sent);
+      // differences to the baseline of the same round
+      for (const c of cs) {
+        const x = round[c.name];
+        const b = round.baseline;
+        results[c.name].push({ ...x, startupDelta: x.startup - b.startup, perInteraction: ((x.work - b.work) / (CLICKS + SCROLLS + SUBMITS)) * 1000, layoutsDelta: x.layouts - b.layouts, heapDelta: x.heap - b.heap });
+      }
+      console.log(`round ${r + 1}/${ROUNDS}: ` + cs.map((c) => `${c.name} ${round[c.name].work.toFixed(0)} ms`).join(', '));
+    }
+  } finally {
+    await browser.close();
+    srv.close();
+  }
+  const interactions = CLICKS + SCROLLS + SUBMITS;
+  const rows = cs.filter((c) => c.name !== 'baseline').map((c) => {
+    const rs = results[c.name];
+    const s = sizes(c.files);
+    return {
+      name: c.name, s,
+      startup: rs.map((x) => x.startupDelta),
+      per: rs.map((x) => x.perInteraction),
+      longtasks: rs.map((x) => x.longtasks),
+      layouts: rs.map((x) => x.layoutsDelta),
+      requests: rs.map((x) => x.requests),
+      bytesSent: rs.map((x) => x.bytesSent),
+      heap: rs.map((x) => x.heapDelta),
+    };
+  });
+  const cmd = `npm run bench -- --rounds ${ROUNDS} --clicks ${CLICKS} --scrolls ${SCROLLS} --submits ${SUBMITS}`;
+  const md = [
+    '# goalpost and its peers, side by side',
+    '',
+    `Produced by \`${cmd}\` on ${new Date().toISOString().slice(0, 10)}: headless Chromium (playwright-core), one page of 120 items`,
+    `(${120 * 2 + 12 + 3} links and buttons, a form, a video), ${ROUNDS} rounds with the contenders interleaved. Workload per run:`,
+    `${CLICKS} clicks (buttons, internal / outbound / download links, text), ${SUBMITS} form submits, ${SCROLLS} scroll steps (one per frame), the video played to the end, then the drain.`,
+    'Times are DevTools Performance metrics (thread ticks) minus the no-tracker baseline of the same round; medians with min–max.',
+    '',
+    '| | brotli (gzip, raw) bytes | start-up ms | per interaction µs | long tasks | layouts while scrolling (vs baseline) | requests sent | bytes sent | JS heap KB (vs baseline) |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${r.s.br} (${r.s.gzip}, ${r.s.raw}) | ${fmt(r.startup)} | ${fmt(r.per, 2)} | ${fmt(r.longtasks, 0)} | ${fmt(r.layouts, 0)} | ${fmt(r.requests, 0)} | ${fmt(r.bytesSent, 0)} | ${fmt(r.heap, 0)} |`),
+    '',
+    `Interactions per run: ${interactions}. Start-up = ScriptDuration + TaskDuration from navigation until the tracker is ready.`,
+    'Per interaction = the workload\'s ScriptDuration ÷ interactions. What each tracks differs (Plausible has no click goals, scroll or',
+    'media tracking; goalpost sends only goal hits; PostHog autocaptures every click), so requests and bytes sent are per what each',
+    'decides to send, for the same visitor behaviour.',
+    '',
+  ].join('\n');
+  writeFileSync(OUT, md);
+  console.log(md);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
