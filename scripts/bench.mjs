@@ -102,7 +102,21 @@ const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'a
 
 /** The page server and the one collector every contender sends to (counting per contender). */
 export function server(dir, cs) {
-  const sent = { goalpost: { requests: 0, bytes: 0 }, plausible: { requests: 0, bytes: 0 }, snowplow: { requests: 0, bytes: 0 }, posthog: { requests: 0, bytes: 0 } };
+  const zero = () => ({ requests: 0, bytes: 0, events: 0 });
+  const sent = { goalpost: zero(), plausible: zero(), snowplow: zero(), posthog: zero() };
+  // events in a body: goalpost's `events`, Snowplow's `data`, PostHog's batch array; one per
+  // Plausible request; NaN when a body cannot be read (compressed)
+  const events = (w, body, req) => {
+    if (w === 'plausible') return 1;
+    try {
+      const v = JSON.parse(body.toString('utf8'));
+      if (w === 'goalpost') return v.events.length;
+      if (w === 'snowplow') return v.data.length;
+      return Array.isArray(v) ? v.length : Array.isArray(v.batch) ? v.batch.length : 1;
+    } catch {
+      return w === 'posthog' && /\/(flags|decide)/.test(req.url) ? 0 : NaN;
+    }
+  };
   const who = (url) => url.startsWith('/collect') ? 'goalpost' : url.startsWith('/plausible') ? 'plausible' : url.startsWith('/snowplow') ? 'snowplow' : url.startsWith('/posthog') ? 'posthog' : null;
   const srv = createServer((req, res) => {
     const chunks = [];
@@ -112,8 +126,10 @@ export function server(dir, cs) {
       const w = who(url);
       if (w) {
         if (req.method !== 'OPTIONS') {
+          const body = Buffer.concat(chunks);
           sent[w].requests++;
-          sent[w].bytes += Buffer.concat(chunks).length + (req.url.length - url.length);
+          sent[w].bytes += body.length + (req.url.length - url.length);
+          sent[w].events += events(w, body, req);
         }
         res.writeHead(200, {
           'content-type': 'application/json', 'access-control-allow-origin': req.headers.origin || '*',
@@ -203,6 +219,7 @@ async function run(browser, base, c, sent) {
     heap: metric(m2, 'JSHeapUsedSize') / 1024,
     longtasks,
     requests: before ? sent[c.name].requests - before.requests : 0,
+    events: before ? sent[c.name].events - before.events : 0,
     bytesSent: before ? sent[c.name].bytes - before.bytes : 0,
     scrollMs: work.scrollMs,
   };
@@ -229,6 +246,7 @@ const median = (xs) => {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
 const fmt = (xs, digits = 1) => {
+  if (xs.some(Number.isNaN)) return 'n/a';
   const f = (x) => x.toFixed(digits);
   return `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
 };
@@ -268,6 +286,8 @@ async function main() {
       longtasks: rs.map((x) => x.longtasks),
       layouts: rs.map((x) => x.layoutsDelta),
       requests: rs.map((x) => x.requests),
+      events: rs.map((x) => x.events),
+      per100: rs.map((x) => (x.requests / x.events) * 100),
       bytesSent: rs.map((x) => x.bytesSent),
       heap: rs.map((x) => x.heapDelta),
     };
@@ -281,14 +301,14 @@ async function main() {
     `${CLICKS} clicks (buttons, internal / outbound / download links, text), ${SUBMITS} form submits, ${SCROLLS} scroll steps (one per frame), the video played to the end, then the drain.`,
     'Times are DevTools Performance metrics (thread ticks) minus the no-tracker baseline of the same round; medians with min–max.',
     '',
-    '| | brotli (gzip, raw) bytes | start-up ms | per interaction µs | long tasks | layouts while scrolling (vs baseline) | requests sent | bytes sent | JS heap KB (vs baseline) |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.s.br} (${r.s.gzip}, ${r.s.raw}) | ${fmt(r.startup)} | ${fmt(r.per, 2)} | ${fmt(r.longtasks, 0)} | ${fmt(r.layouts, 0)} | ${fmt(r.requests, 0)} | ${fmt(r.bytesSent, 0)} | ${fmt(r.heap, 0)} |`),
+    '| | brotli (gzip, raw) bytes | start-up ms | per interaction µs | long tasks | layouts while scrolling (vs baseline) | events sent | requests | requests per 100 events | bytes sent | JS heap KB (vs baseline) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${r.s.br} (${r.s.gzip}, ${r.s.raw}) | ${fmt(r.startup)} | ${fmt(r.per, 2)} | ${fmt(r.longtasks, 0)} | ${fmt(r.layouts, 0)} | ${fmt(r.events, 0)} | ${fmt(r.requests, 0)} | ${fmt(r.per100)} | ${fmt(r.bytesSent, 0)} | ${fmt(r.heap, 0)} |`),
     '',
     `Interactions per run: ${interactions}. Start-up = ScriptDuration + TaskDuration from navigation until the tracker is ready.`,
     'Per interaction = the workload\'s ScriptDuration ÷ interactions. What each tracks differs (Plausible has no click goals, scroll or',
     'media tracking; goalpost sends only goal hits; PostHog autocaptures every click), so requests and bytes sent are per what each',
-    'decides to send, for the same visitor behaviour.',
+    'decides to send, for the same visitor behaviour. n/a: PostHog compresses its bodies, so its events are not counted.',
     '',
   ].join('\n');
   writeFileSync(OUT, md);
