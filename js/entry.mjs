@@ -4,6 +4,7 @@ import initWasm, { Goalpost } from './goalpost_wasm.js';
 
 let dead = false;
 let instance = null;
+let memory = null;
 
 function die(err) {
   if (!dead) {
@@ -197,6 +198,8 @@ function api(inner) {
     },
     /** @internal listeners installed, for tests */
     get listenerCount() { return inner && !dead ? inner.listenerCount() : 0; },
+    /** @internal the wasm linear memory's size in bytes, for tests */
+    get memoryBytes() { return memory ? memory.buffer.byteLength : 0; },
   };
 }
 
@@ -231,7 +234,7 @@ export async function init(config, options = {}) {
         return instance;
       }
     }
-    await initWasm({ module_or_path: wasmSource(options.wasm) });
+    memory = (await initWasm({ module_or_path: wasmSource(options.wasm) })).memory;
     const seed = new Uint32Array(4);
     crypto.getRandomValues(seed);
     let inner;

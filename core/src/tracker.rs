@@ -650,9 +650,17 @@ impl Tracker {
             self.ignore(Ignored::AlreadyConverted(goal.id));
             return;
         }
-        page.converted.push(gi);
-        self.session.converted.push(gi);
-        self.visitor.push(gi);
+        // sets of goal indexes, bounded by the number of goals (an `every` goal converting
+        // again must not grow them)
+        for set in [
+            &mut page.converted,
+            &mut self.session.converted,
+            &mut self.visitor,
+        ] {
+            if !set.contains(&gi) {
+                set.push(gi);
+            }
+        }
         let (page_id, url) = (page.id, page.url.clone());
         let value = match &goal.value {
             Source::None => None,

@@ -85,3 +85,43 @@ test('1,000 SPA navigations and shutdown leave no listener, hook or heap behind'
   assert.equal(views.length, 1001, 'every navigation was a page view, delivered');
   await context.close();
 });
+
+test('14,000 interactions and 1,400 navigations: JS heap and wasm memory stop growing once warm', async () => {
+  const { page, context } = await openPage(env.browser);
+  const cdp = await context.newCDPSession(page);
+  await page.goto(env.collector.base + '/leak.html');
+  await page.evaluate(async () => {
+    const m = await import('/goalpost/goalpost.mjs');
+    window.gp = await m.init({
+      collector: '/collect', site: 'leak2',
+      goals: [
+        { id: 'b', on: 'click', match: { selector: '#b' }, once: 'every' },
+        { id: 'r', on: 'scroll', match: { percent: 50 } },
+      ],
+    });
+  });
+  // one round: 1,000 clicks (700 of them goal hits: with the page views, below the queue's
+  // bound of 1,000, which would drop the oldest) and 100 navigations, then a flush
+  const round = (r) => page.evaluate(async (r) => {
+    const b = document.getElementById('b');
+    for (let i = 0; i < 1000; i++) (i % 10 < 7 ? b : document.body).dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    for (let i = 0; i < 100; i++) history.pushState({}, '', `/r${r}/${i}`);
+    await window.gp.flush();
+  }, r);
+  const sample = async () => ({ heap: await heap(cdp), wasm: await page.evaluate(() => window.gp.memoryBytes) });
+  for (let r = 0; r < 3; r++) await round(r); // warm-up: the allocator and the queue reach their working size
+  const warm = await sample();
+  for (let r = 3; r < 14; r++) await round(r);
+  const end = await sample();
+  console.log(`memory: wasm ${warm.wasm} -> ${end.wasm} B, JS heap ${warm.heap} -> ${end.heap} B over 11,000 more interactions and 1,100 navigations`);
+  assert.ok(warm.wasm > 0, 'the wasm memory is measured');
+  // state that grew with every conversion (a goal list once did) would need 64 KiB more by
+  // the 8,193rd conversion: the memory must not grow at all once warm
+  assert.equal(end.wasm, warm.wasm, 'wasm memory unchanged');
+  // the browser's own session history grows with navigations (~70 KB per 1,000, the control above)
+  assert.ok(end.heap - warm.heap < 256 * 1024, `JS heap grew ${end.heap - warm.heap} B`);
+  const stored = (await env.collector.events('leak2')).filter((e) => e.goal === 'b').length;
+  assert.equal(stored, 9800, 'every goal hit delivered');
+  assert.equal((await env.collector.batches('leak2')).reduce((n, b) => n + b.dropped, 0), 0, 'nothing dropped');
+  await context.close();
+});

@@ -1252,3 +1252,16 @@ fn storage_consent_given_mid_page_stores_the_visit_and_continues_the_stored_one(
     assert_eq!(v["pages"], 1, "a new session: only this page");
     assert_eq!(v["first"]["campaign"], "nov");
 }
+
+#[test]
+fn a_goal_converting_again_and_again_does_not_grow_the_trackers_state() {
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    for i in 0..1_000 {
+        t.handle(Millis(i), click(&[1])); // "cta": once every
+        let _ = all_sent(&mut t);
+    }
+    assert_eq!(t.visitor, vec![1]);
+    assert_eq!(t.session.converted, vec![1]);
+    assert_eq!(t.page.as_ref().unwrap().converted, vec![1]);
+}
