@@ -86,7 +86,7 @@ test('1,000 SPA navigations and shutdown leave no listener, hook or heap behind'
   await context.close();
 });
 
-test('14,000 interactions and 1,400 navigations: JS heap and wasm memory stop growing once warm', async () => {
+test('25,000 interactions and 2,500 navigations: JS heap and wasm memory stop growing once warm', { timeout: 120000 }, async () => {
   const { page, context } = await openPage(env.browser);
   const cdp = await context.newCDPSession(page);
   await page.goto(env.collector.base + '/leak.html');
@@ -109,19 +109,21 @@ test('14,000 interactions and 1,400 navigations: JS heap and wasm memory stop gr
     await window.gp.flush();
   }, r);
   const sample = async () => ({ heap: await heap(cdp), wasm: await page.evaluate(() => window.gp.memoryBytes) });
-  for (let r = 0; r < 3; r++) await round(r); // warm-up: the allocator and the queue reach their working size
+  for (let r = 0; r < 5; r++) await round(r); // warm-up: the allocator and the queue reach their working size
   const warm = await sample();
-  for (let r = 3; r < 14; r++) await round(r);
+  for (let r = 5; r < 25; r++) await round(r);
   const end = await sample();
-  console.log(`memory: wasm ${warm.wasm} -> ${end.wasm} B, JS heap ${warm.heap} -> ${end.heap} B over 11,000 more interactions and 1,100 navigations`);
+  console.log(`memory: wasm ${warm.wasm} -> ${end.wasm} B, JS heap ${warm.heap} -> ${end.heap} B over 20,000 more interactions and 2,000 navigations`);
   assert.ok(warm.wasm > 0, 'the wasm memory is measured');
-  // state that grew with every conversion (a goal list once did) would need 64 KiB more by
-  // the 8,193rd conversion: the memory must not grow at all once warm
-  assert.equal(end.wasm, warm.wasm, 'wasm memory unchanged');
+  // One 64 KiB page of slack: when sends complete relative to the bursts changes the
+  // allocator's high-water mark a little (seen once in CI). State that grew with every
+  // conversion (the converted-goal lists once did, 4 bytes per conversion) took 256 KiB more
+  // here (measured), which this still refuses.
+  assert.ok(end.wasm - warm.wasm <= 64 * 1024, `wasm memory grew ${end.wasm - warm.wasm} B once warm`);
   // the browser's own session history grows with navigations (~70 KB per 1,000, the control above)
   assert.ok(end.heap - warm.heap < 256 * 1024, `JS heap grew ${end.heap - warm.heap} B`);
   const stored = (await env.collector.events('leak2')).filter((e) => e.goal === 'b').length;
-  assert.equal(stored, 9800, 'every goal hit delivered');
+  assert.equal(stored, 17500, 'every goal hit delivered');
   assert.equal((await env.collector.batches('leak2')).reduce((n, b) => n + b.dropped, 0), 0, 'nothing dropped');
   await context.close();
 });
