@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync, statSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+import { sizesOf } from './lib/sizes.mjs';
 import { build } from 'esbuild';
 import { launch, root } from '../tests/e2e/harness.mjs';
 import { arg } from './lib/random.mjs';
@@ -228,16 +228,14 @@ async function run(browser, base, c, sent) {
 }
 
 function sizes(files) {
-  let raw = 0;
-  let gzip = 0;
-  let br = 0;
+  const sum = { raw: 0, gzip: 0, br: 0 };
   for (const f of files) {
-    const b = readFileSync(f);
-    raw += b.length;
-    gzip += gzipSync(b, { level: 9 }).length;
-    br += brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+    const s = sizesOf(readFileSync(f));
+    sum.raw += s.raw;
+    sum.gzip += s.gzip;
+    sum.br += s.brotli;
   }
-  return { raw, gzip, br };
+  return sum;
 }
 
 const median = (xs) => {

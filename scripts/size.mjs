@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+import { sizesOf } from './lib/sizes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const budget = JSON.parse(readFileSync(join(root, 'size-budget.json'), 'utf8'));
@@ -13,13 +13,7 @@ let failed = false;
 const total = { raw: 0, gzip: 0, brotli: 0 };
 for (const [file, limit] of Object.entries(budget.files)) {
   const buf = readFileSync(join(root, 'dist', file));
-  const row = {
-    file,
-    raw: buf.length,
-    gzip: gzipSync(buf, { level: 9 }).length,
-    brotli: brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
-    limit,
-  };
+  const row = { file, ...sizesOf(buf), limit };
   row.ok = row.brotli <= limit;
   failed ||= !row.ok;
   for (const k of ['raw', 'gzip', 'brotli']) total[k] += row[k];

@@ -361,9 +361,8 @@ impl Tracker {
             Input::Hidden => self.send_all_by_beacon(now),
             Input::Shown => {
                 if !self.unconfirmed.is_empty() {
-                    for q in self.unconfirmed.drain(..).rev() {
-                        self.queue.push_front(q);
-                    }
+                    let back: Vec<Queued> = self.unconfirmed.drain(..).collect();
+                    self.requeue(back);
                     self.dirty = true;
                     if self.flush_at.is_none() {
                         self.flush_at = Some(now.plus(self.config.batch.max_delay));
@@ -775,6 +774,14 @@ impl Tracker {
         }
     }
 
+    /// Puts events back at the head of the queue, in their order (they are older than
+    /// anything queued since).
+    fn requeue(&mut self, events: Vec<Queued>) {
+        for q in events.into_iter().rev() {
+            self.queue.push_front(q);
+        }
+    }
+
     fn enqueue(&mut self, now: Millis, json: String, urgent: bool) {
         self.dirty = true;
         self.queue.push_back(Queued { json, urgent });
@@ -892,9 +899,7 @@ impl Tracker {
             }
             Verdict::Retry if self.offline && status == SendStatus::NetworkError => {
                 // offline: wait for the browser to be back, without spending an attempt
-                for q in flight.events.into_iter().rev() {
-                    self.queue.push_front(q);
-                }
+                self.requeue(flight.events);
             }
             Verdict::Retry => {
                 self.failures += 1;
@@ -908,9 +913,7 @@ impl Tracker {
                     );
                     self.send_next(now);
                 } else {
-                    for q in flight.events.into_iter().rev() {
-                        self.queue.push_front(q);
-                    }
+                    self.requeue(flight.events);
                     let delay = self
                         .config
                         .retry
