@@ -281,37 +281,33 @@ fn credits(map: HashMap<TouchKey, CreditSum>) -> Vec<Credit> {
     rows
 }
 
-/// Computes the report of `facts` (one site's events in `range`, ordered by time).
-pub fn build(site: &str, range: &Range, goal: Option<&str>, facts: &[Fact]) -> Report {
-    let mut page_session: HashMap<&str, &str> = HashMap::new();
-    for f in facts {
-        if let Some(s) = &f.session {
-            page_session.entry(&f.page).or_insert(s);
+/// Each fact's session key: its own session id, else its page's (an event collected before
+/// consent on a page where consent came later), else its page id.
+struct SessionKeys<'a>(HashMap<&'a str, &'a str>);
+
+impl<'a> SessionKeys<'a> {
+    fn new(facts: &'a [Fact]) -> SessionKeys<'a> {
+        let mut by_page = HashMap::new();
+        for f in facts {
+            if let Some(s) = &f.session {
+                by_page.entry(f.page.as_str()).or_insert(s.as_str());
+            }
+        }
+        SessionKeys(by_page)
+    }
+
+    fn of(&self, f: &'a Fact) -> &'a str {
+        match &f.session {
+            Some(s) => s,
+            None => self.0.get(f.page.as_str()).copied().unwrap_or(&f.page),
         }
     }
-    let keyed: Vec<Fact> = facts
-        .iter()
-        .map(|f| {
-            let mut f = f.clone();
-            if f.session.is_none() {
-                f.session = Some(
-                    page_session
-                        .get(f.page.as_str())
-                        .unwrap_or(&f.page.as_str())
-                        .to_string(),
-                );
-            }
-            f
-        })
-        .collect();
-    build_keyed(site, range, goal, &keyed)
 }
 
-/// [`build`], once every fact has its session key.
-fn build_keyed(site: &str, range: &Range, goal: Option<&str>, facts: &[Fact]) -> Report {
-    fn key(f: &Fact) -> &str {
-        f.session.as_deref().unwrap_or("")
-    }
+/// Computes the report of `facts` (one site's events in `range`, ordered by time).
+pub fn build(site: &str, range: &Range, goal: Option<&str>, facts: &[Fact]) -> Report {
+    let sessions_of = SessionKeys::new(facts);
+    let key = |f| sessions_of.of(f);
     let wanted = |f: &Fact| goal.is_none() || f.goal.as_deref() == goal;
     let all_sessions: BTreeSet<&str> = facts.iter().map(key).collect();
     let sessions = all_sessions.len() as u64;
