@@ -29,6 +29,14 @@ fn closest_js(el: &Element, s: &JsString) -> bool {
 thread_local! {
     /// [`CLICKABLE`] as a JS string, converted once.
     static CLICKABLE_JS: JsString = JsString::from(CLICKABLE);
+    /// The `shadowRoot` property name, converted once.
+    static SHADOW_ROOT: JsValue = JsValue::from_str("shadowRoot");
+}
+
+/// Whether `el` hosts an open shadow root (only then can the real target of an event be
+/// hidden from `event.target`).
+pub fn is_shadow_host(el: &Element) -> bool {
+    SHADOW_ROOT.with(|k| Reflect::get(el, k).is_ok_and(|r| r.is_object()))
 }
 
 /// The nearest link or button around `target` (or `target` itself).

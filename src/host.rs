@@ -24,8 +24,9 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn guard(this: &Host, f: &JsValue) -> Function;
 
+    /// Sends a batch; the result comes back through `done`.
     #[wasm_bindgen(method)]
-    fn send(
+    pub fn send(
         this: &Host,
         url: &str,
         body: &str,
@@ -105,19 +106,6 @@ impl Host {
     /// page that is gone (its lock free) to `restore(json)`, removing it from storage.
     pub fn claim_stored_queues(&self, own_key: &str, restore: &Function) {
         self.persistence(own_key, restore);
-    }
-
-    /// Sends a batch; the result comes back through `done`.
-    pub fn post(
-        &self,
-        url: &str,
-        body: &str,
-        beacon: bool,
-        batch: u32,
-        timeout: u32,
-        done: &Function,
-    ) {
-        self.send(url, body, beacon, batch, timeout, done);
     }
 }
 

@@ -336,10 +336,7 @@ impl Runtime {
         // path (an array of every ancestor) is built only then
         let inner = outer
             .as_ref()
-            .filter(|o| {
-                js_sys::Reflect::get(o, &JsValue::from_str("shadowRoot"))
-                    .is_ok_and(|r| r.is_object())
-            })
+            .filter(|o| crate::dom::is_shadow_host(o))
             .and_then(|_| {
                 event
                     .composed_path()
@@ -407,7 +404,7 @@ impl Runtime {
                 } => {
                     if let Some(done) = self.done.get() {
                         self.host
-                            .post(&self.collector, &body, beacon, batch, self.timeout, done);
+                            .send(&self.collector, &body, beacon, batch, self.timeout, done);
                     }
                 }
                 Output::WakeAt(at) => self.set_timer(at.0.saturating_sub(now.0)),

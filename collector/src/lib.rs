@@ -231,7 +231,8 @@ async fn spa_index(site: PathBuf, uri: axum::http::Uri) -> Response {
     (StatusCode::NOT_FOUND, "not found").into_response()
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

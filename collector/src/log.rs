@@ -2,7 +2,6 @@
 //! UTC timestamp and a level. Requests are logged at `info`, problems at `warn` / `error`.
 
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How log lines look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -109,10 +108,7 @@ pub fn log(level: Level, msg: &str, fields: &[(&str, String)]) {
     if level < min || min == Level::Off {
         return;
     }
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
+    let ms = crate::now_ms();
     eprintln!("{}", format_line(format, ms, level, msg, fields));
 }
 
