@@ -14,10 +14,67 @@ function die(err) {
 }
 
 // Wraps a callback so that nothing it throws (a wasm trap included) reaches the page.
-function guard(fn) {
-  return function () {
+// With `filter` (a selector list the wasm validated), an event whose target is not inside a
+// match never enters the wasm, but for one a minute that keeps the session alive; a shadow
+// host passes, since the element really clicked may be inside it.
+function guard(fn, filter) {
+  let quiet = -6e4;
+  return function (e) {
     if (dead) return undefined;
-    try { return fn.apply(this, arguments); } catch (err) { die(err); return undefined; }
+    try {
+      const t = filter && e.target;
+      if (t && t.closest && !t.shadowRoot && !t.closest(filter)) {
+        const now = Date.now();
+        if (now - quiet < 6e4) return undefined;
+        quiet = now;
+      }
+      return fn.apply(this, arguments);
+    } catch (err) { die(err); return undefined; }
+  };
+}
+
+// Scroll depth, read in JS once per frame after a scroll or resize: the wasm hears only of a
+// threshold passed (percent of the page or pixels from its top, the deepest this page view).
+// Returns control(reset): true starts a new page view, false stops.
+function depth(percentsView, pixelsView, reached) {
+  // the arguments are views of wasm memory, valid only during this call: copied
+  const percents = Array.from(percentsView);
+  const pixels = Array.from(pixelsView);
+  let pending = false;
+  let stopped = false;
+  let pct = 0;
+  let px = 0;
+  const measure = guard(() => {
+    pending = false;
+    const root = document.documentElement;
+    if (stopped || !root) return;
+    const y = scrollY + innerHeight;
+    const p = Math.min(100, (y / Math.max(1, root.scrollHeight)) * 100);
+    const passed = percents.some((t) => p >= t && pct < t) || pixels.some((t) => y >= t && px < t);
+    pct = Math.max(pct, p);
+    px = Math.max(px, y);
+    if (passed) reached(p, y);
+  });
+  const schedule = () => {
+    if (!pending && !stopped) {
+      pending = true;
+      requestAnimationFrame(measure);
+    }
+  };
+  const opts = { capture: true, passive: true };
+  addEventListener('scroll', schedule, opts);
+  addEventListener('resize', schedule, opts);
+  // a page shorter than the viewport is read to the end on load
+  schedule();
+  return (reset) => {
+    if (reset) {
+      pct = px = 0;
+      schedule();
+      return;
+    }
+    stopped = true;
+    removeEventListener('scroll', schedule, opts);
+    removeEventListener('resize', schedule, opts);
   };
 }
 
@@ -239,7 +296,7 @@ export async function init(config, options = {}) {
     crypto.getRandomValues(seed);
     let inner;
     try {
-      inner = Goalpost.start(config, { guard, send, watch, watchConsent, persistence, announce }, seed);
+      inner = Goalpost.start(config, { guard, send, watch, watchConsent, persistence, announce, depth }, seed);
     } catch (err) {
       if (typeof err === 'string') { console.error(err); return instance; }
       throw err;

@@ -31,6 +31,8 @@ thread_local! {
     static CLICKABLE_JS: JsString = JsString::from(CLICKABLE);
     /// The `shadowRoot` property name, converted once.
     static SHADOW_ROOT: JsValue = JsValue::from_str("shadowRoot");
+    /// The `href` property name, converted once.
+    static HREF: JsValue = JsValue::from_str("href");
 }
 
 /// Whether `el` hosts an open shadow root (only then can the real target of an event be
@@ -132,6 +134,7 @@ pub struct Reads {
     pub text: bool,
     pub id: bool,
     pub classes: bool,
+    pub tag: bool,
 }
 
 impl Reads {
@@ -141,6 +144,7 @@ impl Reads {
             text: true,
             id: true,
             classes: true,
+            tag: true,
         }
     }
 }
@@ -154,15 +158,13 @@ pub fn element_info(
     reads: Reads,
 ) -> ElementInfo {
     let el = clickable(target);
-    let tag = el.tag_name().to_ascii_lowercase();
-    let href = if tag == "a" || tag == "area" {
-        Reflect::get(&el, &JsValue::from_str("href"))
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
+    // Of the elements `clickable` returns, only HTML links and areas have a string `href`
+    // property (an SVG link's is an object): no tag name is read for it.
+    let href = HREF
+        .with(|k| Reflect::get(&el, k))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
     let text = if reads.text {
         clean_text(&el.text_content().unwrap_or_default())
     } else {
@@ -170,7 +172,11 @@ pub fn element_info(
     };
     ElementInfo {
         hits: selector_hits(target, selectors),
-        tag,
+        tag: if reads.tag {
+            el.tag_name().to_ascii_lowercase()
+        } else {
+            String::new()
+        },
         id: if reads.id { el.id() } else { String::new() },
         classes: if reads.classes {
             el.get_attribute("class").unwrap_or_default()

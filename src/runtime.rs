@@ -132,6 +132,7 @@ impl Runtime {
                 text: cfg.goals.reads(&Field::Text),
                 id: cfg.goals.reads(&Field::Id),
                 classes: cfg.goals.reads(&Field::Classes),
+                tag: cfg.goals.reads(&Field::Tag),
             },
             uses_click: cfg.goals.uses("click"),
             click_filter: click_filter(&cfg.goals, document.document_element().as_ref()),
@@ -293,7 +294,12 @@ impl Runtime {
         let doc: &web_sys::EventTarget = &self.document;
         let win: &web_sys::EventTarget = &self.window;
         if self.uses_click {
-            self.listen(doc, "click", with_event(&weak, |rt, e| rt.on_click(e)));
+            self.listen_filtered(
+                doc,
+                "click",
+                self.click_filter.as_ref(),
+                with_event(&weak, |rt, e| rt.on_click(e)),
+            );
         }
         self.listen(
             doc,
@@ -319,8 +325,23 @@ impl Runtime {
         kind: &'static str,
         f: impl Fn(Event) + 'static,
     ) {
+        self.listen_filtered(target, kind, None, f);
+    }
+
+    /// [`Runtime::listen`], with the click pre-filter applied in JS when `filter` is given:
+    /// a click no goal can match then costs no call into the wasm.
+    fn listen_filtered(
+        &self,
+        target: &web_sys::EventTarget,
+        kind: &'static str,
+        filter: Option<&js_sys::JsString>,
+        f: impl Fn(Event) + 'static,
+    ) {
         let closure = Closure::<dyn Fn(Event)>::new(f);
-        let guarded = self.host.guarded(closure.as_ref());
+        let guarded = match filter {
+            Some(filter) => self.host.guarded_filtered(closure.as_ref(), filter),
+            None => self.host.guarded(closure.as_ref()),
+        };
         if let Some(l) = Listener::add(target, kind, guarded, true) {
             self.listeners.borrow_mut().push(l);
             self.event_closures.borrow_mut().push(closure);

@@ -105,14 +105,29 @@ fn a_click_inside_a_link_reports_the_link_with_what_goals_read() {
         info.attrs,
         vec![("data-plan".to_string(), "pro".to_string())]
     );
-    // text is not read unless a goal needs it
-    // text, id and classes are not read unless a goal needs them
+    // text, id, classes and the tag are not read unless a goal needs them; the href always is
     let lean = element_info(&span, &selectors, &[], Reads::default());
     assert_eq!(
-        (lean.text.as_str(), lean.id.as_str(), lean.classes.as_str()),
-        ("", "", "")
+        (
+            lean.text.as_str(),
+            lean.id.as_str(),
+            lean.classes.as_str(),
+            lean.tag.as_str()
+        ),
+        ("", "", "", "")
     );
-    assert_eq!(lean.tag, "a", "the tag is always read (links)");
+    assert_eq!(lean.href, info.href, "links are known without their tag");
+    assert!(lean.download);
+    root.remove();
+    // a button has no href, and an SVG link's href is not a URL string: neither is a link
+    let root = mount(
+        r##"<button id="b" href="/not-a-link">b</button><svg><a id="s" href="/svg"><text>t</text></a></svg>"##,
+    );
+    for id in ["b", "s"] {
+        let el = document().get_element_by_id(id).unwrap();
+        let i = element_info(&el, &selectors, &[], Reads::default());
+        assert_eq!((i.href.as_str(), i.download), ("", false), "{id}");
+    }
     root.remove();
 }
 

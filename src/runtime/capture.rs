@@ -1,6 +1,6 @@
 //! Capture beyond clicks: forms, middle clicks, media progress, scroll depth and single-page
 //! navigations, each mapped to the core's plain types. Everything here reads the DOM only in
-//! event handlers (scroll: once per animation frame) and never changes what the page does.
+//! event handlers (scroll depth: read in JS once per animation frame) and never changes what the page does.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::{Rc, Weak};
@@ -29,11 +29,9 @@ pub struct Capture {
     scroll_percents: Vec<f64>,
     scroll_pixels: Vec<f64>,
     spa: Spa,
-    /// The deepest scroll reported on this page view (percent, pixels).
-    scrolled: Cell<(f64, f64)>,
-    frame_pending: Cell<bool>,
-    frame: OnceCell<Function>,
-    frame_closure: OnceCell<Closure<dyn Fn()>>,
+    /// Scroll depth is measured in JS (`Host::watch_depth`); this is its control function.
+    depth: RefCell<Option<Function>>,
+    depth_closure: OnceCell<Closure<dyn Fn(f64, f64)>>,
     nav_closure: OnceCell<Closure<dyn Fn(u32)>>,
     unwatch: RefCell<Option<Function>>,
     /// The current page's URL, for de-duplicating navigations.
@@ -65,10 +63,8 @@ impl Capture {
             scroll_percents: g.thresholds("scroll", "percent"),
             scroll_pixels: g.thresholds("scroll", "pixels"),
             spa: cfg.spa,
-            scrolled: Cell::new((0.0, 0.0)),
-            frame_pending: Cell::new(false),
-            frame: OnceCell::new(),
-            frame_closure: OnceCell::new(),
+            depth: RefCell::new(None),
+            depth_closure: OnceCell::new(),
             nav_closure: OnceCell::new(),
             unwatch: RefCell::new(None),
             url: RefCell::new(url),
@@ -100,9 +96,10 @@ impl Runtime {
         let c = &self.capture;
         if self.uses_click {
             // middle clicks open links in new tabs without a click event
-            self.listen(
+            self.listen_filtered(
                 doc,
                 "auxclick",
+                self.click_filter.as_ref(),
                 with_event(weak, |rt, e| {
                     if Reflect::get(e, &JsValue::from_str("button"))
                         .ok()
@@ -123,27 +120,18 @@ impl Runtime {
             }
         }
         if c.uses_scroll() {
+            // read in JS once per frame: the wasm hears only of a threshold passed
             let w = weak.clone();
-            let frame = Closure::<dyn Fn()>::new(move || {
+            let reached = Closure::<dyn Fn(f64, f64)>::new(move |percent, pixels| {
                 if let Some(rt) = w.upgrade() {
-                    rt.capture.frame_pending.set(false);
-                    rt.measure_scroll();
+                    rt.handle(Input::Interact(Interaction::Scroll { percent, pixels }));
                 }
             });
-            let _ = c.frame.set(self.host.guarded(frame.as_ref()));
-            let _ = c.frame_closure.set(frame);
-            self.listen(
-                win,
-                "scroll",
-                with_event(weak, |rt, _| rt.schedule_scroll()),
-            );
-            self.listen(
-                win,
-                "resize",
-                with_event(weak, |rt, _| rt.schedule_scroll()),
-            );
-            // a page shorter than the viewport is read to the end on load
-            self.schedule_scroll();
+            let guarded = self.host.guarded(reached.as_ref());
+            *c.depth.borrow_mut() =
+                self.host
+                    .watch_depth(&c.scroll_percents, &c.scroll_pixels, &guarded);
+            let _ = c.depth_closure.set(reached);
         }
         if c.spa != Spa::Off {
             let w = weak.clone();
@@ -252,6 +240,9 @@ impl Runtime {
         if let Some(unwatch) = self.capture.unwatch.borrow_mut().take() {
             let _ = unwatch.call0(&JsValue::NULL);
         }
+        if let Some(depth) = self.capture.depth.borrow_mut().take() {
+            let _ = depth.call1(&JsValue::NULL, &JsValue::FALSE);
+        }
     }
 
     fn on_submit(&self, e: &Event) {
@@ -341,47 +332,6 @@ impl Runtime {
         }
     }
 
-    fn schedule_scroll(&self) {
-        let c = &self.capture;
-        if c.frame_pending.get() {
-            return;
-        }
-        if let Some(f) = c.frame.get() {
-            if self.window.request_animation_frame(f).is_ok() {
-                c.frame_pending.set(true);
-            }
-        }
-    }
-
-    /// Reads the scroll depth (once per frame) and reports it when it passes a threshold not
-    /// yet passed on this page view. The height is read each time: pages that grow are fine.
-    fn measure_scroll(&self) {
-        let Some(root) = self.document.document_element() else {
-            return;
-        };
-        let c = &self.capture;
-        let top = self.window.scroll_y().unwrap_or(0.0);
-        let view = self
-            .window
-            .inner_height()
-            .ok()
-            .and_then(|h| h.as_f64())
-            .unwrap_or(0.0);
-        let height = f64::from(root.scroll_height()).max(1.0);
-        let pixels = top + view;
-        let percent = (pixels / height * 100.0).min(100.0);
-        let (was_pct, was_px) = c.scrolled.get();
-        let crossed = c
-            .scroll_percents
-            .iter()
-            .any(|t| percent >= *t && was_pct < *t)
-            || c.scroll_pixels.iter().any(|t| pixels >= *t && was_px < *t);
-        c.scrolled.set((was_pct.max(percent), was_px.max(pixels)));
-        if crossed {
-            self.handle(Input::Interact(Interaction::Scroll { percent, pixels }));
-        }
-    }
-
     /// `kind`: 0 pushState, 1 replaceState, 2 popstate, 3 hashchange.
     fn on_navigate(&self, kind: u32) {
         let c = &self.capture;
@@ -414,7 +364,6 @@ impl Runtime {
         let c = &self.capture;
         let referrer = std::mem::replace(&mut *c.url.borrow_mut(), url.clone());
         c.page_no.set(c.page_no.get() + 1);
-        c.scrolled.set((0.0, 0.0));
         // engaged time is per page view
         c.engaged_ms.set(0.0);
         if c.since.get().is_some() {
@@ -426,8 +375,8 @@ impl Runtime {
             referrer,
         };
         self.handle(Input::PageView(page));
-        if c.uses_scroll() {
-            self.schedule_scroll();
+        if let Some(depth) = c.depth.borrow().as_ref() {
+            let _ = depth.call1(&JsValue::NULL, &JsValue::TRUE);
         }
     }
 }

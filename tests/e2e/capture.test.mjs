@@ -79,6 +79,35 @@ test('scroll thresholds fire once each, on a page that grows', async () => {
   await context.close();
 });
 
+test('scroll depth still counts after the wasm memory has grown (the thresholds are copied out of it)', async () => {
+  const { page, context, log } = await openPage(env.browser);
+  // keep the instance's memory to grow it, as a long-lived page's allocations would
+  await context.addInitScript(() => {
+    const keep = (p) => p.then((r) => { window.__wasmMemory = (r.instance || r).exports.memory; return r; });
+    const streaming = WebAssembly.instantiateStreaming;
+    const plain = WebAssembly.instantiate;
+    WebAssembly.instantiateStreaming = function () { return keep(streaming.apply(this, arguments)); };
+    WebAssembly.instantiate = function () { return keep(plain.apply(this, arguments)); };
+  });
+  await page.goto(env.collector.base + '/capture.html');
+  await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
+  const before = await count('read_50');
+  const grown = await page.evaluate(() => {
+    const start = window.goalpost.gp.memoryBytes;
+    window.__wasmMemory.grow(1); // detaches every view of the old buffer
+    return window.goalpost.gp.memoryBytes - start;
+  });
+  assert.equal(grown, 65536, 'the wasm memory grew by one page');
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight * 0.6));
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await page.evaluate(() => window.goalpost.gp.flush());
+  await waitFor('read_50', async () => (await count('read_50')) === before + 1);
+  assert.deepEqual(goalpostMessages(log, 'error'), [], 'no internal error');
+  assert.ok(await page.evaluate(() => window.goalpost.gp.listenerCount > 0), 'goalpost still runs');
+  await context.close();
+});
+
 test('a single-page app with five route changes gives five more page views', async () => {
   const { page, context } = await open('/capture.html?utm_source=spa');
   for (const path of ['/app/a', '/app/b', '/app/b', '/app/c?tab=1', '/app/d', '/app/e']) {
