@@ -33,9 +33,11 @@ function guard(fn, filter) {
   };
 }
 
-// Scroll depth, read in JS once per frame after a scroll or resize: the wasm hears only of a
-// threshold passed (percent of the page or pixels from its top, the deepest this page view).
-// Returns control(reset): true starts a new page view, false stops.
+// Scroll depth, read in JS at most every 100 ms while the page scrolls or resizes, in an
+// animation frame (where the browser lays out anyway), and once more after the last scroll:
+// reading the position costs more than the scroll itself, so not every frame. The wasm hears
+// only of a threshold passed (percent of the page or pixels from its top, the deepest this
+// page view). Returns control(reset): true starts a new page view, false stops.
 function depth(percentsView, pixelsView, reached) {
   // the arguments are views of wasm memory, valid only during this call: copied
   const percents = Array.from(percentsView);
@@ -58,7 +60,7 @@ function depth(percentsView, pixelsView, reached) {
   const schedule = () => {
     if (!pending && !stopped) {
       pending = true;
-      requestAnimationFrame(measure);
+      setTimeout(measure, 100);
     }
   };
   const opts = { capture: true, passive: true };

@@ -18,6 +18,12 @@ mod runtime;
 
 use std::rc::Rc;
 
+/// Talc instead of the default dlmalloc: smaller in the module and faster (measured: see
+/// ARCHITECTURE, size). Single-threaded wasm only, which is what goalpost builds for.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 

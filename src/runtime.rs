@@ -135,7 +135,7 @@ impl Runtime {
                 tag: cfg.goals.reads(&Field::Tag),
             },
             uses_click: cfg.goals.uses("click"),
-            click_filter: click_filter(&cfg.goals, document.document_element().as_ref()),
+            click_filter: click_filter(&cfg.goals, &document),
             last_active: Cell::new(0.0),
             data_layer: cfg.data_layer.clone(),
             debug: cfg.debug,
@@ -643,17 +643,27 @@ fn messages(prefix: &str, errors: &[ConfigError]) -> String {
 /// browser rejects are left out (their goals were skipped).
 fn click_filter(
     goals: &goalpost_core::GoalSet,
-    probe: Option<&web_sys::Element>,
+    document: &web_sys::Document,
 ) -> Option<js_sys::JsString> {
-    let links = goals.click_prefilter()?;
-    let probe = probe?;
+    let probe = document.document_element()?;
+    let base = document
+        .query_selector("base[href]")
+        .ok()
+        .flatten()
+        .is_some();
+    let links = goals.click_prefilter(base)?;
     let mut parts: Vec<&str> = goals
         .selectors(Family::Click)
         .into_iter()
         .filter(|s| probe.matches(s).is_ok())
         .collect();
-    if links {
-        parts.extend(["a[href]", "area[href]"]);
+    // (generated, so valid; a part the browser rejected would widen to every link)
+    parts.extend(links.iter().map(|css| match probe.matches(css) {
+        Ok(_) => css.as_str(),
+        Err(_) => "[href]",
+    }));
+    if parts.is_empty() {
+        return Some(":not(*)".into()); // no goal can match any click
     }
     Some(parts.join(",").into())
 }

@@ -228,15 +228,74 @@ impl GoalSet {
     }
 
     /// For the shell's click pre-filter: `None` when every click must be examined (a click
-    /// goal without a selector matches on conditions alone); otherwise a click can match only
-    /// inside an element of [`GoalSet::selectors`] for clicks, or — when this is `Some(true)`
-    /// (link or download goals without a selector) — inside a link with an `href`.
-    pub fn click_prefilter(&self) -> Option<bool> {
-        if self.by_slot[0].is_empty() {
-            Some(!self.by_slot[8].is_empty())
-        } else {
-            None
+    /// goal without a selector matches on conditions alone). Otherwise a click can match only
+    /// inside an element of [`GoalSet::selectors`] for clicks, or inside an element matching
+    /// one of the returned CSS selectors: by their `href` attribute, a superset of the links
+    /// that the link and download goals without a selector can match. A relative link is
+    /// never outbound, so outbound needs `//`; a file type needs `.ext`; `tel:` and `mailto:`
+    /// their scheme. With `base` (the page has a `<base href>`, so a relative link may point
+    /// anywhere), every link is a candidate for outbound and messenger goals.
+    pub fn click_prefilter(&self, base: bool) -> Option<Vec<String>> {
+        if !self.by_slot[0].is_empty() {
+            return None;
         }
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |css: String| {
+            if !out.contains(&css) {
+                out.push(css);
+            }
+        };
+        // `[href*="text" i]`, `"` and `\` escaped; text with a control character (no scheme or
+        // extension has one) widens to every link rather than risk a wrong escape
+        let contains = |text: &str| {
+            if text.chars().any(char::is_control) {
+                return String::from("[href]");
+            }
+            let mut css = String::from("[href*=\"");
+            for c in text.chars() {
+                if c == '"' || c == '\\' {
+                    css.push('\\');
+                }
+                css.push(c);
+            }
+            css.push_str("\" i]");
+            css
+        };
+        for &r in &self.by_slot[8] {
+            let (kinds, exts): (LinkKinds, &[String]) = match &self.rules[r].trigger {
+                Trigger::Link(k) => (*k, &[]),
+                Trigger::Download(exts) => (LinkKinds::DOWNLOAD, exts),
+                _ => continue,
+            };
+            let web = LinkKinds(LinkKinds::OUTBOUND.0 | LinkKinds::MESSENGER.0);
+            if kinds.intersects(web) {
+                add(if base { "[href]" } else { "[href*=\"//\"]" }.into());
+            }
+            if kinds.intersects(LinkKinds::TEL) {
+                add(contains("tel:"));
+            }
+            if kinds.intersects(LinkKinds::MAILTO) {
+                add(contains("mailto:"));
+            }
+            if kinds.intersects(LinkKinds::MESSENGER) {
+                for m in self.messengers.iter().filter(|m| m.ends_with(':')) {
+                    add(contains(m));
+                }
+            }
+            if kinds.intersects(LinkKinds::DOWNLOAD) {
+                add("[download]".into());
+                let defaults = crate::interaction::DOWNLOAD_EXTENSIONS.iter().copied();
+                let list: Vec<&str> = if exts.is_empty() {
+                    defaults.collect()
+                } else {
+                    exts.iter().map(String::as_str).collect()
+                };
+                for e in list {
+                    add(contains(&[".", e].concat()));
+                }
+            }
+        }
+        Some(out)
     }
 
     /// The regular expressions the rules use, for the shell to compile.

@@ -327,20 +327,62 @@ fn values_and_currencies_fixed_from_props_and_from_attributes() {
 
 #[test]
 fn the_click_prefilter_says_when_a_click_can_be_skipped() {
-    let pre = |goals: serde_json::Value| config(goals, json!({})).goals.click_prefilter();
+    let pre =
+        |goals: serde_json::Value, base: bool| config(goals, json!({})).goals.click_prefilter(base);
     let sel = json!({"id": "a", "on": "click", "match": {"selector": ".buy"}});
     let text = json!({"id": "b", "on": "click", "match": {"text": "Buy"}});
     let outbound = json!({"id": "c", "on": "link", "match": {"type": "outbound"}});
     let sel_link = json!({"id": "d", "on": "link", "match": {"selector": ".partner"}});
-    assert_eq!(pre(json!([sel])), Some(false), "only inside .buy");
-    assert_eq!(pre(json!([sel, outbound])), Some(true), "or inside a link");
+    let phone = json!({"id": "e", "on": "link", "match": {"type": ["tel", "mailto"]}});
+    let files = json!({"id": "f", "on": "download", "match": {"extensions": ["pdf", "x\"y"]}});
+    assert_eq!(pre(json!([sel]), false), Some(vec![]), "only inside .buy");
     assert_eq!(
-        pre(json!([sel_link])),
-        Some(false),
+        pre(json!([sel, outbound]), false),
+        Some(vec![r#"[href*="//"]"#.to_string()]),
+        "or inside an absolute link (a relative one is never outbound)"
+    );
+    assert_eq!(
+        pre(json!([outbound]), true),
+        Some(vec!["[href]".to_string()]),
+        "with <base href>, a relative link may point anywhere"
+    );
+    assert_eq!(
+        pre(json!([phone]), false),
+        Some(vec![
+            r#"[href*="tel:" i]"#.to_string(),
+            r#"[href*="mailto:" i]"#.to_string()
+        ])
+    );
+    assert_eq!(
+        pre(json!([files]), false),
+        Some(vec![
+            "[download]".to_string(),
+            r#"[href*=".pdf" i]"#.to_string(),
+            r#"[href*=".x\"y" i]"#.to_string()
+        ]),
+        "a download attribute or the extension; quotes escaped"
+    );
+    let chat = pre(
+        json!([{"id": "g", "on": "link", "match": {"type": "messenger"}}]),
+        false,
+    )
+    .unwrap_or_default();
+    assert_eq!(
+        chat[0], r#"[href*="//"]"#,
+        "messenger hosts are absolute links"
+    );
+    assert!(
+        chat.contains(&r#"[href*="viber:" i]"#.to_string()),
+        "{chat:?}"
+    );
+    assert!(chat.contains(&r#"[href*="whatsapp:" i]"#.to_string()));
+    assert_eq!(
+        pre(json!([sel_link]), false),
+        Some(vec![]),
         "a link goal with a selector: the selector"
     );
     assert_eq!(
-        pre(json!([sel, text])),
+        pre(json!([sel, text]), false),
         None,
         "a goal on text alone: every click"
     );
