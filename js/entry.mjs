@@ -14,16 +14,19 @@ function die(err) {
 }
 
 // Wraps a callback so that nothing it throws (a wasm trap included) reaches the page.
-// With `filter` (a selector list the wasm validated), an event whose target is not inside a
-// match never enters the wasm, but for one a minute that keeps the session alive; a shadow
-// host passes, since the element really clicked may be inside it.
-function guard(fn, filter) {
+// The click pre-filter (`selectors`, `links`: CSS the wasm validated, either may be empty): a
+// click that is neither inside a `selectors` match nor inside a link matching `links` never
+// enters the wasm, but for one a minute that keeps the session alive; a shadow host passes,
+// since the element really clicked may be inside it. (src/dom.rs ClickFilter: the same test.)
+function guard(fn, selectors, links) {
   let quiet = -6e4;
   return function (e) {
     if (dead) return undefined;
     try {
-      const t = filter && e.target;
-      if (t && t.closest && !t.shadowRoot && !t.closest(filter)) {
+      const t = selectors != null && e.target;
+      let link;
+      if (t && t.closest && !t.shadowRoot && !(selectors && t.closest(selectors)) &&
+          !(links && (link = t.closest('a[href],area[href]')) && link.matches(links))) {
         const now = Date.now();
         if (now - quiet < 6e4) return undefined;
         quiet = now;
@@ -33,11 +36,12 @@ function guard(fn, filter) {
   };
 }
 
-// Scroll depth, read in JS at most every 100 ms while the page scrolls or resizes, in an
-// animation frame (where the browser lays out anyway), and once more after the last scroll:
-// reading the position costs more than the scroll itself, so not every frame. The wasm hears
-// only of a threshold passed (percent of the page or pixels from its top, the deepest this
-// page view). Returns control(reset): true starts a new page view, false stops.
+// Scroll depth, read in JS at most every 250 ms while the page scrolls or resizes, once more
+// after the last scroll, and when the page is hidden (control(2), before its last send):
+// reading the position makes the browser bring layout up to date, which costs more than the
+// scroll itself, so not on every frame. The wasm hears only of a threshold passed (percent of
+// the page or pixels from its top, the deepest this page view). control(1) starts a new page
+// view, control(0) stops.
 function depth(percentsView, pixelsView, reached) {
   // the arguments are views of wasm memory, valid only during this call: copied
   const percents = Array.from(percentsView);
@@ -60,7 +64,7 @@ function depth(percentsView, pixelsView, reached) {
   const schedule = () => {
     if (!pending && !stopped) {
       pending = true;
-      setTimeout(measure, 100);
+      setTimeout(measure, 250);
     }
   };
   const opts = { capture: true, passive: true };
@@ -68,8 +72,9 @@ function depth(percentsView, pixelsView, reached) {
   addEventListener('resize', schedule, opts);
   // a page shorter than the viewport is read to the end on load
   schedule();
-  return (reset) => {
-    if (reset) {
+  return (what) => {
+    if (what === 2) return measure();
+    if (what === 1) {
       pct = px = 0;
       schedule();
       return;

@@ -64,10 +64,38 @@ impl Selectors {
     fn inside(&self, el: &Element, i: usize) -> bool {
         self.0.get(i).is_some_and(|s| closest_js(el, s))
     }
+}
 
-    /// Whether `el` is inside an element matching any of them (one call: they are joined).
-    pub fn any_inside(joined: &JsString, el: &Element) -> bool {
-        closest_js(el, joined)
+/// The click pre-filter (see `GoalSet::click_prefilter`): a click can match a goal only inside
+/// an element of `selectors` (the goals' click selectors, joined), or inside a link whose
+/// `href` matches `links`. Two steps, so that the long list of link patterns is tried on one
+/// element, not on every ancestor. The JS guard applies the same test before the wasm is
+/// entered; this copy serves the clicks it lets through unexamined (shadow hosts).
+pub struct ClickFilter {
+    pub selectors: JsString,
+    pub links: JsString,
+}
+
+thread_local! {
+    /// The elements `ClickFilter::links` is tried on.
+    static LINKS_JS: JsString = JsString::from("a[href],area[href]");
+}
+
+impl ClickFilter {
+    /// Whether a click on `el` can match a goal.
+    pub fn admits(&self, el: &Element) -> bool {
+        let el = el.unchecked_ref::<El>();
+        (self.selectors.length() > 0 && el.closest(&self.selectors).is_ok_and(|v| !v.is_null()))
+            || (self.links.length() > 0
+                && LINKS_JS
+                    .with(|l| el.closest(l))
+                    .ok()
+                    .filter(|v| !v.is_null())
+                    .is_some_and(|link| {
+                        link.unchecked_ref::<El>()
+                            .matches(&self.links)
+                            .unwrap_or(false)
+                    }))
     }
 }
 

@@ -8,8 +8,8 @@
 //!   refused beacon, -3 for an accepted one; `retryAfterMs` is -1 without a `Retry-After`. Promise plumbing is smaller in JS than in wasm.
 //! - `announce(goal, kind, label, category, value, currency, layer)`: dispatches the
 //!   `goalpost:conversion` event and, when `layer` names an event, pushes to `dataLayer`.
-//! - `depth(percents, pixels, reached)`: scroll depth read once per frame, reported only
-//!   when a threshold is passed (see [`Host::watch_depth`]).
+//! - `depth(percents, pixels, reached)`: scroll depth read at most every 250 ms, reported
+//!   only when a threshold is passed (see [`Host::watch_depth`]).
 //! - `watch(navigated)`: wraps `history.pushState` / `replaceState` so that the page's own call
 //!   runs (and throws) exactly as before, then reports the navigation; also `popstate` and
 //!   `hashchange`. Returns the function that restores them.
@@ -27,7 +27,12 @@ extern "C" {
     fn guard(this: &Host, f: &JsValue) -> Function;
 
     #[wasm_bindgen(method, js_name = guard)]
-    fn guard_filtered(this: &Host, f: &JsValue, filter: &js_sys::JsString) -> Function;
+    fn guard_filtered(
+        this: &Host,
+        f: &JsValue,
+        selectors: &js_sys::JsString,
+        links: &js_sys::JsString,
+    ) -> Function;
 
     #[wasm_bindgen(method)]
     fn depth(this: &Host, percents: &[f64], pixels: &[f64], reached: &Function) -> JsValue;
@@ -87,15 +92,20 @@ impl Host {
         self.guard(f)
     }
 
-    /// `f` guarded, and entered only for events inside an element matching `filter` (a
-    /// selector list the browser accepted) or on a shadow host, plus one a minute.
-    pub fn guarded_filtered(&self, f: &JsValue, filter: &js_sys::JsString) -> Function {
-        self.guard_filtered(f, filter)
+    /// `f` guarded, and entered only for events that `crate::dom::ClickFilter` admits (the
+    /// same two steps, in JS) or on a shadow host, plus one a minute.
+    pub fn guarded_filtered(
+        &self,
+        f: &JsValue,
+        selectors: &js_sys::JsString,
+        links: &js_sys::JsString,
+    ) -> Function {
+        self.guard_filtered(f, selectors, links)
     }
 
     /// Calls `reached(percent, pixels)` when the scroll depth of the page view first passes
-    /// one of the thresholds; read in JS once per frame after a scroll or resize. Returns
-    /// `control(reset)`: `true` starts a new page view, `false` removes the listeners.
+    /// one of the thresholds; read in JS at most every 250 ms while the page scrolls. Returns
+    /// `control(what)`: 1 starts a new page view, 2 reads now, 0 removes the listeners.
     pub fn watch_depth(
         &self,
         percents: &[f64],

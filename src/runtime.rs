@@ -41,7 +41,7 @@ pub struct Runtime {
     uses_click: bool,
     /// A selector list outside of which no click can match a goal (`None`: every click must be
     /// examined). Clicks outside it cost one `closest()` call.
-    click_filter: Option<js_sys::JsString>,
+    click_filter: Option<crate::dom::ClickFilter>,
     /// When a filtered-out click last told the core the visitor is active (ms).
     last_active: Cell<f64>,
     data_layer: Option<String>,
@@ -334,12 +334,15 @@ impl Runtime {
         &self,
         target: &web_sys::EventTarget,
         kind: &'static str,
-        filter: Option<&js_sys::JsString>,
+        filter: Option<&crate::dom::ClickFilter>,
         f: impl Fn(Event) + 'static,
     ) {
         let closure = Closure::<dyn Fn(Event)>::new(f);
         let guarded = match filter {
-            Some(filter) => self.host.guarded_filtered(closure.as_ref(), filter),
+            Some(filter) => {
+                self.host
+                    .guarded_filtered(closure.as_ref(), &filter.selectors, &filter.links)
+            }
             None => self.host.guarded(closure.as_ref()),
         };
         if let Some(l) = Listener::add(target, kind, guarded, true) {
@@ -369,7 +372,7 @@ impl Runtime {
             return;
         };
         if let Some(filter) = &self.click_filter {
-            let inside = |e: &web_sys::Element| Selectors::any_inside(filter, e);
+            let inside = |e: &web_sys::Element| filter.admits(e);
             if !inside(&target) && !outer.as_ref().is_some_and(inside) {
                 // no goal can match this click: at most once a minute, it keeps the session alive
                 let now = js_sys::Date::now();
@@ -395,6 +398,7 @@ impl Runtime {
     /// before the `offline` event is dispatched, and a beacon sent offline would be held by the
     /// browser and sent later, after the events were already stored for the next page.
     fn hide(&self) {
+        self.measure_depth_now();
         if !self.window.navigator().on_line() {
             self.handle(Input::Online(false));
         }
@@ -639,12 +643,13 @@ fn messages(prefix: &str, errors: &[ConfigError]) -> String {
     m
 }
 
-/// The click pre-filter's selector list (see [`GoalSet::click_prefilter`]); selectors the
-/// browser rejects are left out (their goals were skipped).
+/// The click pre-filter (see [`GoalSet::click_prefilter`]); selectors the browser rejects are
+/// left out (their goals were skipped), and a generated link pattern it rejected would widen
+/// to every link.
 fn click_filter(
     goals: &goalpost_core::GoalSet,
     document: &web_sys::Document,
-) -> Option<js_sys::JsString> {
+) -> Option<crate::dom::ClickFilter> {
     let probe = document.document_element()?;
     let base = document
         .query_selector("base[href]")
@@ -652,18 +657,20 @@ fn click_filter(
         .flatten()
         .is_some();
     let links = goals.click_prefilter(base)?;
-    let mut parts: Vec<&str> = goals
+    let selectors: Vec<&str> = goals
         .selectors(Family::Click)
         .into_iter()
         .filter(|s| probe.matches(s).is_ok())
         .collect();
-    // (generated, so valid; a part the browser rejected would widen to every link)
-    parts.extend(links.iter().map(|css| match probe.matches(css) {
-        Ok(_) => css.as_str(),
-        Err(_) => "[href]",
-    }));
-    if parts.is_empty() {
-        return Some(":not(*)".into()); // no goal can match any click
-    }
-    Some(parts.join(",").into())
+    let links: Vec<&str> = links
+        .iter()
+        .map(|css| match probe.matches(css) {
+            Ok(_) => css.as_str(),
+            Err(_) => "[href]",
+        })
+        .collect();
+    Some(crate::dom::ClickFilter {
+        selectors: selectors.join(",").into(),
+        links: links.join(",").into(),
+    })
 }

@@ -1,6 +1,6 @@
 //! Capture beyond clicks: forms, middle clicks, media progress, scroll depth and single-page
 //! navigations, each mapped to the core's plain types. Everything here reads the DOM only in
-//! event handlers (scroll depth: read in JS once per animation frame) and never changes what the page does.
+//! event handlers (scroll depth: read in JS at most every 250 ms) and never changes what the page does.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::{Rc, Weak};
@@ -120,7 +120,7 @@ impl Runtime {
             }
         }
         if c.uses_scroll() {
-            // read in JS once per frame: the wasm hears only of a threshold passed
+            // read in JS at most every 250 ms: the wasm hears only of a threshold passed
             let w = weak.clone();
             let reached = Closure::<dyn Fn(f64, f64)>::new(move |percent, pixels| {
                 if let Some(rt) = w.upgrade() {
@@ -232,6 +232,14 @@ impl Runtime {
         }
     }
 
+    /// Reads the scroll depth now (the page is being hidden: a threshold passed since the
+    /// last read goes out with the last send).
+    pub(super) fn measure_depth_now(&self) {
+        if let Some(depth) = self.capture.depth.borrow().as_ref() {
+            let _ = depth.call1(&JsValue::NULL, &JsValue::from(2));
+        }
+    }
+
     /// Undoes what cannot be a dropped listener (the history hooks, the engagement timer).
     pub(super) fn uninstall_capture(&self) {
         if let Some(t) = self.capture.engaged_timer.take() {
@@ -241,7 +249,7 @@ impl Runtime {
             let _ = unwatch.call0(&JsValue::NULL);
         }
         if let Some(depth) = self.capture.depth.borrow_mut().take() {
-            let _ = depth.call1(&JsValue::NULL, &JsValue::FALSE);
+            let _ = depth.call1(&JsValue::NULL, &JsValue::from(0));
         }
     }
 
@@ -376,7 +384,7 @@ impl Runtime {
         };
         self.handle(Input::PageView(page));
         if let Some(depth) = c.depth.borrow().as_ref() {
-            let _ = depth.call1(&JsValue::NULL, &JsValue::TRUE);
+            let _ = depth.call1(&JsValue::NULL, &JsValue::from(1));
         }
     }
 }

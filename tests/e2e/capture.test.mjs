@@ -79,6 +79,17 @@ test('scroll thresholds fire once each, on a page that grows', async () => {
   await context.close();
 });
 
+test('a reader who reaches the end and closes the tab at once still counts (depth read on hide)', async () => {
+  const { page, context } = await open('/capture.html');
+  const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
+  const before = await count('read_90');
+  // scroll and close in one go: no throttled read can have happened in between
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await page.close();
+  await waitFor('read_90 from the closing page', async () => (await count('read_90')) === before + 1);
+  await context.close();
+});
+
 test('scroll depth still counts after the wasm memory has grown (the thresholds are copied out of it)', async () => {
   const { page, context, log } = await openPage(env.browser);
   // keep the instance's memory to grow it, as a long-lived page's allocations would
