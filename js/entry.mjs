@@ -298,7 +298,9 @@ export async function init(config, options = {}) {
         return instance;
       }
     }
-    memory = (await initWasm({ module_or_path: wasmSource(options.wasm) })).memory;
+    // (export names are minified at build time: the memory is found by its type)
+    const exports = await initWasm({ module_or_path: wasmSource(options.wasm) });
+    memory = Object.values(exports).find((v) => v instanceof WebAssembly.Memory) || null;
     const seed = new Uint32Array(4);
     crypto.getRandomValues(seed);
     let inner;

@@ -11,6 +11,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const work = join(root, 'target', 'wasm-bindgen');
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+// Only the features rustc's wasm32 output uses: --all-features would let wasm-opt emit
+// encodings (compact imports) that current browsers reject.
+const WASM_FEATURES = [
+  '--enable-bulk-memory', '--enable-reference-types', '--enable-multivalue', '--enable-sign-ext',
+  '--enable-nontrapping-float-to-int', '--enable-mutable-globals',
+];
 
 run('cargo', ['build', '--release', '--locked', '--target', 'wasm32-unknown-unknown', '-p', 'goalpost']);
 rmSync(work, { recursive: true, force: true });
@@ -23,12 +29,10 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 // wasm-opt from the binaryen npm package (a current binaryen; Debian's is old).
 run(join(root, 'node_modules', '.bin', 'wasm-opt'), [
-  // Only the features rustc's wasm32 output uses: --all-features would let wasm-opt emit
-  // encodings (compact imports) that current browsers reject.
-  '-Oz', '--enable-bulk-memory', '--enable-reference-types', '--enable-multivalue', '--enable-sign-ext',
-  '--enable-nontrapping-float-to-int', '--enable-mutable-globals', '--strip-debug', '--strip-producers',
+  '-Oz', ...WASM_FEATURES, '--strip-debug', '--strip-producers',
   join(work, 'goalpost_wasm_bg.wasm'), '-o', join(dist, 'goalpost_wasm_bg.wasm'),
 ]);
+minifyNames(join(dist, 'goalpost_wasm_bg.wasm'), join(work, 'goalpost_wasm.js'));
 copyFileSync(join(root, 'js', 'entry.mjs'), join(work, 'entry.mjs'));
 await esbuild.build({
   entryPoints: [join(work, 'entry.mjs')],
@@ -41,6 +45,44 @@ await esbuild.build({
   outfile: join(dist, 'goalpost.js'), logLevel: 'warning',
 });
 copyFileSync(join(root, 'js', 'goalpost.d.ts'), join(dist, 'goalpost.d.ts'));
+/**
+ * Import, export and module names shortened in the wasm (binaryen's
+ * --minify-imports-and-exports-and-modules) and the same renaming applied to the
+ * wasm-bindgen glue: `__wbg_getAttribute_c7b80d4010284561` becomes `A` on both sides. The
+ * names cost ~1.6 KB brotli in the wasm and as much again in the glue. Checked: every import
+ * of the final module is a key of the glue's import object, and no old export name is left.
+ */
+function minifyNames(wasmPath, gluePath) {
+  const map = execFileSync(join(root, 'node_modules', '.bin', 'wasm-opt'), [
+    wasmPath, ...WASM_FEATURES, '--minify-imports-and-exports-and-modules', '-o', wasmPath,
+  ], { cwd: root, encoding: 'utf8' });
+  let glue = readFileSync(gluePath, 'utf8');
+  const oldModule = './goalpost_wasm_bg.js';
+  const module = new WebAssembly.Module(readFileSync(wasmPath));
+  const imports = WebAssembly.Module.imports(module);
+  const newModule = imports[0].module;
+  const section = (name) => map.slice(map.indexOf('"' + name + '"'));
+  // imports: ["module", "old", "new"]; exports: ["old", "new"]
+  const renamedImports = [...section('imports').split('"exports"')[0].matchAll(/\["([^"]*)", "([^"]*)", "([^"]*)"\]/g)];
+  const renamedExports = [...section('exports').matchAll(/\["([^"]*)", "([^"]*)"\]/g)];
+  const word = (s) => new RegExp('\\b' + s.replace(/[$]/g, '\\$&') + '\\b', 'g');
+  for (const [, mod, from, to] of renamedImports) {
+    if (mod !== oldModule) throw new Error('unexpected import module ' + mod);
+    glue = glue.replace(new RegExp('\\b' + from + '(?=: function)', 'g'), JSON.stringify(to));
+  }
+  for (const [, from, to] of renamedExports) {
+    glue = glue.replace(new RegExp('\\bwasm\\.' + from + '\\b', 'g'), 'wasm[' + JSON.stringify(to) + ']');
+  }
+  glue = glue.split(JSON.stringify(oldModule)).join(JSON.stringify(newModule));
+  for (const { name } of imports) {
+    if (!glue.includes(JSON.stringify(name) + ': function')) throw new Error('glue lacks import ' + name);
+  }
+  for (const [, from] of renamedExports) {
+    if (word('wasm\\.' + from).test(glue)) throw new Error('glue still uses export ' + from);
+  }
+  writeFileSync(gluePath, glue);
+}
+
 // The .wasm is found next to the module by default; record the crate version for support.
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 writeFileSync(join(dist, 'VERSION'), version + '\n');

@@ -591,7 +591,7 @@ fn queue_key(seed: &[u32]) -> String {
             | u64::from(seed.get(1).copied().unwrap_or(0)),
         0,
     );
-    k.push_str(&id.hex()[..16]);
+    k.push_str(id.hex().get(..16).unwrap_or_default());
     k
 }
 

@@ -138,8 +138,10 @@ impl Touch {
             return None;
         }
         let is = |list: &[&str]| {
-            list.iter()
-                .any(|d| ref_host.starts_with(d) || ref_host.contains(&format_dot(d)))
+            list.iter().any(|d| {
+                ref_host.starts_with(d)
+                    || crate::json::find_str(&ref_host, &format_dot(d)).is_some()
+            })
         };
         let channel = if let Some((_, ch)) = click {
             *ch

@@ -282,7 +282,7 @@ impl Condition {
             Op::Exists(e) => *e,
             Op::Equals(s) => text() == s.as_str(),
             Op::EqualsNumber(n) => num() == Some(*n),
-            Op::Contains(s) => text().contains(s.as_str()),
+            Op::Contains(s) => crate::json::find_str(&text(), s).is_some(),
             Op::StartsWith(s) => text().starts_with(s.as_str()),
             Op::EndsWith(s) => text().ends_with(s.as_str()),
             Op::In(list) => {

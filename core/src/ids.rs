@@ -23,7 +23,7 @@ impl EventId {
             return None;
         }
         let n = |r: &str| u64::from_str_radix(r, 16).ok();
-        Some(EventId(n(&s[..16])?, n(&s[16..])?))
+        Some(EventId(n(s.get(..16)?)?, n(s.get(16..)?)?))
     }
 
     /// The 32 hex digits.

@@ -142,9 +142,11 @@ impl PageFields {
 
 /// `(hostname, path)` of an absolute URL without query or fragment (lowercase host).
 pub fn split_host(base: &str) -> (String, String) {
-    match base.split_once("://") {
-        Some((_, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match crate::json::find_str(base, "://").and_then(|i| base.get(i + 3..)) {
+        Some(rest) => {
+            let (authority, path) = rest
+                .split_at_checked(rest.find('/').unwrap_or(rest.len()))
+                .unwrap_or((rest, ""));
             let host = authority.rsplit('@').next().unwrap_or("");
             let host = match host.strip_prefix('[') {
                 Some(v6) => v6.split(']').next().unwrap_or(""),

@@ -218,6 +218,18 @@ const POW10: [f64; 23] = [
 ];
 
 /// Test helper: a [`Json`] from `serde_json::json!` syntax.
+/// The byte offset of the first `needle` in `hay`: a plain scan. `str::find` with a `&str`
+/// pattern brings std's two-way searcher and its panic formatting into the wasm (~3 KB
+/// brotli); the strings searched here are short.
+pub fn find_str(hay: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.as_bytes()
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+}
+
 #[cfg(test)]
 pub(crate) fn from_serde(v: serde_json::Value) -> Json {
     use serde_json::Value as V;
@@ -338,5 +350,13 @@ mod tests {
         assert_eq!(obj.get("b"), None);
         assert_eq!(Json::Null.get("a"), None);
         assert_eq!(Json::Array(vec![]).type_name(), "an array");
+    }
+
+    #[test]
+    fn find_str_finds_the_first_occurrence() {
+        assert_eq!(super::find_str("a://b://c", "://"), Some(1));
+        assert_eq!(super::find_str("abc", ""), Some(0));
+        assert_eq!(super::find_str("ab", "abc"), None);
+        assert_eq!(super::find_str("été.fr", ".fr"), Some(5));
     }
 }

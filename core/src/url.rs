@@ -84,7 +84,7 @@ pub fn redact(s: &str) -> String {
             while end < b.len() && domain(b[end]) {
                 end += 1;
             }
-            let host = &s[i + len..end];
+            let host = s.get(i + len..end).unwrap_or("");
             if start < out.len() && host.contains('.') && !host.starts_with('.') {
                 out.truncate(start);
                 out.push_str("[email]");
@@ -118,7 +118,7 @@ pub fn redact(s: &str) -> String {
                 continue;
             }
         }
-        let ch = s[i..].chars().next().unwrap_or(' ');
+        let ch = s.get(i..).and_then(|t| t.chars().next()).unwrap_or(' ');
         out.push(ch);
         i += ch.len_utf8();
     }

@@ -94,7 +94,9 @@ test('scroll depth still counts after the wasm memory has grown (the thresholds 
   const { page, context, log } = await openPage(env.browser);
   // keep the instance's memory to grow it, as a long-lived page's allocations would
   await context.addInitScript(() => {
-    const keep = (p) => p.then((r) => { window.__wasmMemory = (r.instance || r).exports.memory; return r; });
+    // (export names are minified: the memory is found by its type)
+    const memoryOf = (r) => Object.values((r.instance || r).exports).find((v) => v instanceof WebAssembly.Memory);
+    const keep = (p) => p.then((r) => { window.__wasmMemory = memoryOf(r); return r; });
     const streaming = WebAssembly.instantiateStreaming;
     const plain = WebAssembly.instantiate;
     WebAssembly.instantiateStreaming = function () { return keep(streaming.apply(this, arguments)); };
