@@ -18,8 +18,8 @@ mod runtime;
 
 use std::rc::Rc;
 
-/// Talc instead of the default dlmalloc: smaller in the module and faster (measured: see
-/// ARCHITECTURE, size). Single-threaded wasm only, which is what goalpost builds for.
+/// Talc instead of the default dlmalloc: 2.1 KB brotli smaller in the module (measured: see
+/// ARCHITECTURE, size decisions). Single-threaded wasm only, which is what goalpost builds for.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
