@@ -368,10 +368,14 @@ impl Runtime {
                     .dyn_into::<web_sys::Element>()
                     .ok()
             });
+        let shadow = inner.is_some();
         let Some(target) = inner.or_else(|| outer.clone()) else {
             return;
         };
-        if let Some(filter) = &self.click_filter {
+        // The JS guard has applied the pre-filter already, except on shadow hosts (whose real
+        // target it cannot see) and for one click a minute, which then keeps the session
+        // alive through the core like any click: only a shadow host's click is tested here.
+        if let Some(filter) = self.click_filter.as_ref().filter(|_| shadow) {
             let inside = |e: &web_sys::Element| filter.admits(e);
             if !inside(&target) && !outer.as_ref().is_some_and(inside) {
                 // no goal can match this click: at most once a minute, it keeps the session alive
