@@ -224,13 +224,18 @@ pub fn element_info(
 /// Whitespace collapsed, trimmed, capped at [`MAX_TEXT`] chars.
 fn clean_text(raw: &str) -> String {
     let mut out = String::new();
+    let mut n = 0; // chars in `out`, counted as they go in (no re-count per word)
     for word in raw.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
+        if n >= MAX_TEXT {
+            break;
         }
-        out.push_str(word);
-        if out.chars().count() >= MAX_TEXT {
-            return out.chars().take(MAX_TEXT).collect();
+        if n > 0 {
+            out.push(' ');
+            n += 1;
+        }
+        for c in word.chars().take(MAX_TEXT.saturating_sub(n)) {
+            out.push(c);
+            n += 1;
         }
     }
     out

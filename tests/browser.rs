@@ -119,6 +119,20 @@ fn a_click_inside_a_link_reports_the_link_with_what_goals_read() {
     assert_eq!(lean.href, info.href, "links are known without their tag");
     assert!(lean.download);
     root.remove();
+    // text: whitespace collapsed, at most 100 characters (counted as characters, not bytes)
+    let long = mount(&format!(
+        "<button id=\"long\">  {}\n\t{} </button>",
+        "é".repeat(60),
+        "word ".repeat(30)
+    ));
+    let el = document().get_element_by_id("long").unwrap();
+    let t = element_info(&el, &selectors, &[], Reads::all()).text;
+    assert_eq!(t.chars().count(), 100, "{t}");
+    assert!(
+        t.starts_with(&format!("{} word word", "é".repeat(60))),
+        "{t}"
+    );
+    long.remove();
     // a button has no href, and an SVG link's href is not a URL string: neither is a link
     let root = mount(
         r##"<button id="b" href="/not-a-link">b</button><svg><a id="s" href="/svg"><text>t</text></a></svg>"##,
