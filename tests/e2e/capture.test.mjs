@@ -79,6 +79,34 @@ test('scroll thresholds fire once each, on a page that grows', async () => {
   await context.close();
 });
 
+test('after a single-page navigation the scroll thresholds count again, once per page view', async () => {
+  const { page, context } = await open('/capture.html');
+  const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
+  const before = await count('read_50');
+  const readTo60 = () => page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight * 0.6));
+  await readTo60();
+  await page.evaluate(() => window.goalpost.gp.flush());
+  await waitFor('read_50 on the first page view', async () => (await count('read_50')) === before + 1);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.evaluate(() => window.route('/app/article'));
+  await readTo60();
+  await page.evaluate(() => window.goalpost.gp.flush());
+  await waitFor('read_50 on the second page view', async () => (await count('read_50')) === before + 2);
+  // the same page view again: no third. A synthetic pagehide reads the depth at once and
+  // sends by beacon; a marker event sent after it shows that everything before has arrived.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await readTo60();
+  await page.evaluate(() => window.dispatchEvent(new Event('pagehide')));
+  const signups = await count('signup');
+  await page.evaluate(() => { window.goalpost.gp.track('signup'); return window.goalpost.gp.flush(); });
+  await waitFor('the marker', async () => (await count('signup')) === signups + 1);
+  const rows = await env.collector.events('capture');
+  const reads = rows.filter((r) => r.goal === 'read_50').slice(-2);
+  assert.deepEqual(reads.map((r) => new URL(r.url).pathname), ['/capture.html', '/app/article'], 'one per page view, with its URL');
+  assert.equal(await count('read_50'), before + 2);
+  await context.close();
+});
+
 test('a reader who reaches the end and closes the tab at once still counts (depth read on hide)', async () => {
   const { page, context } = await open('/capture.html');
   const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
