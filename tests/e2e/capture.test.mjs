@@ -93,13 +93,14 @@ test('after a single-page navigation the scroll thresholds count again, once per
   await page.evaluate(() => window.goalpost.gp.flush());
   await waitFor('read_50 on the second page view', async () => (await count('read_50')) === before + 2);
   // the same page view again: no third. A synthetic pagehide reads the depth at once and
-  // sends by beacon; a marker event sent after it shows that everything before has arrived.
+  // sends by beacon; a page view sent after it (a marker) shows that everything before arrived.
   await page.evaluate(() => window.scrollTo(0, 0));
   await readTo60();
   await page.evaluate(() => window.dispatchEvent(new Event('pagehide')));
-  const signups = await count('signup');
-  await page.evaluate(() => { window.goalpost.gp.track('signup'); return window.goalpost.gp.flush(); });
-  await waitFor('the marker', async () => (await count('signup')) === signups + 1);
+  await page.evaluate(() => window.scrollTo(0, 0)); // (the marker page must not read to 50 %)
+  await page.evaluate(() => { window.route('/app/after-the-article'); return window.goalpost.gp.flush(); });
+  await waitFor('the marker page view', async () => (await env.collector.events('capture'))
+    .some((r) => r.type === 'page_view' && new URL(r.url).pathname === '/app/after-the-article'));
   const rows = await env.collector.events('capture');
   const reads = rows.filter((r) => r.goal === 'read_50').slice(-2);
   assert.deepEqual(reads.map((r) => new URL(r.url).pathname), ['/capture.html', '/app/article'], 'one per page view, with its URL');
