@@ -65,20 +65,21 @@ function minifyNames(wasmPath, gluePath) {
   // imports: ["module", "old", "new"]; exports: ["old", "new"]
   const renamedImports = [...section('imports').split('"exports"')[0].matchAll(/\["([^"]*)", "([^"]*)", "([^"]*)"\]/g)];
   const renamedExports = [...section('exports').matchAll(/\["([^"]*)", "([^"]*)"\]/g)];
-  const word = (s) => new RegExp('\\b' + s.replace(/[$]/g, '\\$&') + '\\b', 'g');
+  // where the glue calls an export: `wasm.NAME` (names are identifiers: no escaping needed)
+  const exportUse = (name) => new RegExp('\\bwasm\\.' + name + '\\b', 'g');
   for (const [, mod, from, to] of renamedImports) {
     if (mod !== oldModule) throw new Error('unexpected import module ' + mod);
     glue = glue.replace(new RegExp('\\b' + from + '(?=: function)', 'g'), JSON.stringify(to));
   }
   for (const [, from, to] of renamedExports) {
-    glue = glue.replace(new RegExp('\\bwasm\\.' + from + '\\b', 'g'), 'wasm[' + JSON.stringify(to) + ']');
+    glue = glue.replace(exportUse(from), 'wasm[' + JSON.stringify(to) + ']');
   }
   glue = glue.split(JSON.stringify(oldModule)).join(JSON.stringify(newModule));
   for (const { name } of imports) {
     if (!glue.includes(JSON.stringify(name) + ': function')) throw new Error('glue lacks import ' + name);
   }
   for (const [, from] of renamedExports) {
-    if (word('wasm\\.' + from).test(glue)) throw new Error('glue still uses export ' + from);
+    if (exportUse(from).test(glue)) throw new Error('glue still uses export ' + from);
   }
   writeFileSync(gluePath, glue);
 }

@@ -84,11 +84,10 @@ thread_local! {
 impl ClickFilter {
     /// Whether a click on `el` can match a goal.
     pub fn admits(&self, el: &Element) -> bool {
-        let el = el.unchecked_ref::<El>();
-        (self.selectors.length() > 0 && el.closest(&self.selectors).is_ok_and(|v| !v.is_null()))
+        (self.selectors.length() > 0 && closest_js(el, &self.selectors))
             || (self.links.length() > 0
                 && LINKS_JS
-                    .with(|l| el.closest(l))
+                    .with(|l| el.unchecked_ref::<El>().closest(l))
                     .ok()
                     .filter(|v| !v.is_null())
                     .is_some_and(|link| {
