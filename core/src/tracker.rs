@@ -17,8 +17,6 @@
 //! assert_eq!((t.queued(), t.poll()), (0, None));
 //! ```
 
-use std::collections::VecDeque;
-
 use crate::attribution::{Channel, Touch};
 use crate::condition::{Field, Patterns};
 use crate::config::Config;
@@ -198,13 +196,13 @@ pub struct Tracker {
     visitor: Vec<usize>,
     /// The visitor's first touch and last non-direct touch.
     touches: Option<(Touch, Touch)>,
-    queue: VecDeque<Queued>,
+    queue: Vec<Queued>,
     in_flight: Vec<InFlight>,
     /// Events handed to `sendBeacon`: the browser took them, but whether the collector stored
     /// them is unknown. They stay in the stored snapshot, so that the next page of the site
     /// sends them again by fetch (the collector de-duplicates), and go back to the queue if
     /// this page is shown again. Bounded by `max_stored`, oldest out.
-    unconfirmed: VecDeque<Queued>,
+    unconfirmed: Vec<Queued>,
     next_batch: u32,
     flush_at: Option<Millis>,
     retry_at: Option<Millis>,
@@ -222,11 +220,11 @@ pub struct Tracker {
     /// The visit changed since it was last stored.
     visit_dirty: bool,
     /// Events collected before a choice in `required` mode, waiting for it.
-    held: VecDeque<Queued>,
+    held: Vec<Queued>,
     /// Events dropped and not yet reported to the collector (sent as the batch's `dropped`).
     unreported_drops: u64,
     dropped: u64,
-    outputs: VecDeque<Output>,
+    outputs: Vec<Output>,
 }
 
 struct PageState {
@@ -282,9 +280,9 @@ impl Tracker {
             session: Session::default(),
             visitor: Vec::new(),
             touches: None,
-            queue: VecDeque::new(),
+            queue: Vec::new(),
             in_flight: Vec::new(),
-            unconfirmed: VecDeque::new(),
+            unconfirmed: Vec::new(),
             next_batch: 1,
             flush_at: None,
             retry_at: None,
@@ -297,10 +295,10 @@ impl Tracker {
             consent_wait: None,
             dirty: false,
             visit_dirty: false,
-            held: VecDeque::new(),
+            held: Vec::new(),
             unreported_drops: 0,
             dropped: 0,
-            outputs: VecDeque::new(),
+            outputs: Vec::new(),
         }
     }
 
@@ -361,7 +359,7 @@ impl Tracker {
             Input::Hidden => self.send_all_by_beacon(now),
             Input::Shown => {
                 if !self.unconfirmed.is_empty() {
-                    let back: Vec<Queued> = self.unconfirmed.drain(..).collect();
+                    let back = std::mem::take(&mut self.unconfirmed);
                     self.requeue(back);
                     self.dirty = true;
                     if self.flush_at.is_none() {
@@ -379,17 +377,18 @@ impl Tracker {
             Input::RestoreVisit(visit) => self.restore_visit(now, &visit),
             Input::Restore(events) => {
                 // older than anything queued now; each must look like one event object
-                for json in events.into_iter().rev() {
-                    if json.starts_with('{')
-                        && json.ends_with('}')
-                        && json.len() < self.config.batch.max_bytes
-                    {
-                        self.queue.push_front(Queued {
-                            json,
-                            urgent: false,
-                        });
-                    }
-                }
+                let max_bytes = self.config.batch.max_bytes;
+                let restored = events
+                    .into_iter()
+                    .filter(|json| {
+                        json.starts_with('{') && json.ends_with('}') && json.len() < max_bytes
+                    })
+                    .map(|json| Queued {
+                        json,
+                        urgent: false,
+                    })
+                    .collect();
+                self.requeue(restored);
                 self.dirty = true;
                 self.send_due = true;
             }
@@ -417,7 +416,8 @@ impl Tracker {
 
     /// The next output, if any.
     pub fn poll(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        // a handful at most: a Vec costs less code than a VecDeque
+        (!self.outputs.is_empty()).then(|| self.outputs.remove(0))
     }
 
     fn touch_session(&mut self, now: Millis) {
@@ -701,7 +701,7 @@ impl Tracker {
             consent: "",
             data,
         };
-        self.outputs.push_back(Output::Converted(Conversion {
+        self.outputs.push(Output::Converted(Conversion {
             goal: goal.id,
             kind: goal.kind,
             label: goal.label,
@@ -741,9 +741,9 @@ impl Tracker {
         let json = ev.to_json();
         if collect == Collect::Hold {
             if self.held.len() >= policy.max_held.max(1) {
-                self.held.pop_front();
+                self.held.remove(0);
             }
-            self.held.push_back(Queued { json, urgent });
+            self.held.push(Queued { json, urgent });
             return;
         }
         self.enqueue(now, json, urgent);
@@ -766,10 +766,10 @@ impl Tracker {
         let denied =
             |now: Choice, before: Choice| now == Choice::Denied && before != Choice::Denied;
         if denied(c.analytics, was.analytics) || denied(c.storage, was.storage) {
-            self.outputs.push_back(Output::ClearStorage);
+            self.outputs.push(Output::ClearStorage);
         }
         if c.analytics == Choice::Granted && !self.held.is_empty() {
-            self.queue.extend(self.held.drain(..));
+            self.queue.append(&mut self.held);
             self.send_due = true;
         }
     }
@@ -777,19 +777,21 @@ impl Tracker {
     /// Puts events back at the head of the queue, in their order (they are older than
     /// anything queued since).
     fn requeue(&mut self, events: Vec<Queued>) {
-        for q in events.into_iter().rev() {
-            self.queue.push_front(q);
-        }
+        self.queue.splice(0..0, events);
     }
 
     fn enqueue(&mut self, now: Millis, json: String, urgent: bool) {
         self.dirty = true;
-        self.queue.push_back(Queued { json, urgent });
+        self.queue.push(Queued { json, urgent });
         // bounded: a collector that is down for long costs at most `max_stored` events of
         // memory and storage; the oldest go first, counted and reported
-        while self.queue.len() > self.config.batch.max_stored.max(1) {
-            self.queue.pop_front();
-            self.drop_events(Ignored::GaveUp { events: 1 }, 1);
+        let over = self
+            .queue
+            .len()
+            .saturating_sub(self.config.batch.max_stored.max(1));
+        if over > 0 {
+            self.queue.drain(..over);
+            self.drop_events(Ignored::GaveUp { events: over }, over);
         }
         if urgent || self.queue.len() >= self.config.batch.max_events {
             self.send_due = true;
@@ -835,17 +837,16 @@ impl Tracker {
     fn send_batch(&mut self, now: Millis, beacon: bool) {
         let policy = &self.config.batch;
         let mut bytes = self.config.site.len() + crate::payload::BATCH_OVERHEAD;
-        let mut events = Vec::new();
-        while let Some(next) = self.queue.front() {
+        let mut take = 0;
+        for next in &self.queue {
             let fits = bytes + next.json.len() < policy.max_bytes;
-            if !events.is_empty() && (events.len() >= policy.max_events || !fits) {
+            if take > 0 && (take >= policy.max_events || !fits) {
                 break;
             }
             bytes += next.json.len() + 1;
-            if let Some(q) = self.queue.pop_front() {
-                events.push(q);
-            }
+            take += 1;
         }
+        let events: Vec<Queued> = self.queue.drain(..take).collect();
         let batch = self.next_batch;
         self.next_batch = self.next_batch.wrapping_add(1);
         let wire = self.rng.event_id();
@@ -859,7 +860,7 @@ impl Tracker {
             bytes: body.len(),
             drops,
         });
-        self.outputs.push_back(Output::Send {
+        self.outputs.push(Output::Send {
             batch,
             body,
             beacon,
@@ -943,7 +944,7 @@ impl Tracker {
         }
         if std::mem::take(&mut self.visit_dirty) {
             if let Some(v) = self.visit_json() {
-                self.outputs.push_back(Output::PersistVisit(v));
+                self.outputs.push(Output::PersistVisit(v));
             }
         }
         if !std::mem::take(&mut self.dirty) {
@@ -964,7 +965,7 @@ impl Tracker {
             o.push_str(e);
         }
         o.push_str("]}");
-        self.outputs.push_back(Output::Persist(o));
+        self.outputs.push(Output::Persist(o));
     }
 
     /// The visit as JSON, for the next page: session id, last activity, page count, campaign,
@@ -1054,7 +1055,7 @@ impl Tracker {
     }
 
     fn ignore(&mut self, why: Ignored) {
-        self.outputs.push_back(Output::Ignored(why));
+        self.outputs.push(Output::Ignored(why));
     }
 
     /// After every input: ask for the next wake-up (a pending retry comes first: nothing is
@@ -1067,12 +1068,12 @@ impl Tracker {
             self.consent_wait.or(self.retry_at.or(self.flush_at))
         };
         if let Some(t) = next.filter(|_| next != self.wake) {
-            self.outputs.push_back(Output::WakeAt(t));
+            self.outputs.push(Output::WakeAt(t));
         }
         self.wake = next;
         if self.drain_wanted && self.queue.is_empty() && self.in_flight.is_empty() {
             self.drain_wanted = false;
-            self.outputs.push_back(Output::Drained);
+            self.outputs.push(Output::Drained);
         }
     }
 }

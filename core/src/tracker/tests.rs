@@ -1000,6 +1000,32 @@ fn unsent_events_are_stored_only_with_storage_consent_and_restored_once() {
 }
 
 #[test]
+fn restored_events_go_before_the_queue_in_their_stored_order() {
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
+    t.handle(Millis(0), Input::Online(false));
+    t.handle(Millis(0), page("https://shop.test/"));
+    let live = snapshot(&drain(&mut t)).unwrap();
+    assert_eq!(live.len(), 1, "this page's view, queued while offline");
+    let stored = |n: u32| {
+        format!("{{\"id\":\"{n:032}\",\"type\":\"page_view\",\"ts\":{n},\"url\":\"https://shop.test/{n}\"}}")
+    };
+    t.handle(
+        Millis(1),
+        Input::Restore(vec![stored(1), stored(2), "{broken".into(), stored(3)]),
+    );
+    t.handle(Millis(2), Input::Online(true));
+    let s = sends(&drain(&mut t));
+    assert_eq!(s.len(), 1);
+    let mut want: Vec<String> = (1..=3).map(|n| format!("{n:032}")).collect();
+    want.extend(live);
+    assert_eq!(
+        ids(&s[0].1),
+        want,
+        "stored first, oldest first, then this page's"
+    );
+}
+
+#[test]
 fn the_queue_is_bounded_oldest_first_and_the_drop_is_reported() {
     let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
     t.handle(Millis(0), Input::Online(false));
