@@ -39,12 +39,15 @@ pub fn update_from_js(v: &JsValue) -> Option<ConsentUpdate> {
         u.analytics = Some(a);
         u.storage = u.storage.or(Some(a));
     }
-    let ad: Vec<bool> = ["ad_storage", "ad_user_data", "ad_personalization"]
-        .iter()
-        .filter_map(|k| get(k))
-        .collect();
-    if !ad.is_empty() {
-        u.ads = Some(ad.iter().all(|g| *g));
+    // Consent Mode's ad signals replace `ads`: granted only if every one given is
+    let mut ad: Option<bool> = None;
+    for k in ["ad_storage", "ad_user_data", "ad_personalization"] {
+        if let Some(g) = get(k) {
+            ad = Some(g && ad.unwrap_or(true));
+        }
+    }
+    if ad.is_some() {
+        u.ads = ad;
     }
     (u != ConsentUpdate::default()).then_some(u)
 }

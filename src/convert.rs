@@ -29,17 +29,20 @@ fn walk(v: &JsValue, depth: u32) -> Json {
     }
     if Array::is_array(v) {
         let a: &Array = v.unchecked_ref();
-        return Json::Array(a.iter().map(|x| walk(&x, depth + 1)).collect());
+        let mut items = Vec::new();
+        for x in a.iter() {
+            items.push(walk(&x, depth + 1));
+        }
+        return Json::Array(items);
     }
     let obj: &Object = v.unchecked_ref();
-    let fields = Object::keys(obj)
-        .iter()
-        .filter_map(|k| {
-            let key = k.as_string()?;
+    let mut fields = Vec::new();
+    for k in Object::keys(obj).iter() {
+        if let Some(key) = k.as_string() {
             let val = Reflect::get(obj, &k).unwrap_or(JsValue::NULL);
-            Some((key, walk(&val, depth + 1)))
-        })
-        .collect();
+            fields.push((key, walk(&val, depth + 1)));
+        }
+    }
     Json::Object(fields)
 }
 
@@ -49,13 +52,15 @@ pub fn props_from_js(v: &JsValue) -> Vec<(String, Prop)> {
     let Json::Object(fields) = to_json(v) else {
         return Vec::new();
     };
-    fields
-        .into_iter()
-        .filter_map(|(k, v)| match v {
-            Json::String(s) => Some((k, Prop::Str(s))),
-            Json::Number(n) if n.is_finite() => Some((k, Prop::Num(n))),
-            Json::Bool(b) => Some((k, Prop::Bool(b))),
-            _ => None,
-        })
-        .collect()
+    let mut props = Vec::new();
+    for (k, v) in fields {
+        let prop = match v {
+            Json::String(s) => Prop::Str(s),
+            Json::Number(n) if n.is_finite() => Prop::Num(n),
+            Json::Bool(b) => Prop::Bool(b),
+            _ => continue,
+        };
+        props.push((k, prop));
+    }
+    props
 }

@@ -56,8 +56,12 @@ fn clickable(target: &Element) -> Element {
 pub struct Selectors(Vec<JsString>);
 
 impl Selectors {
-    pub fn new<S: AsRef<str>>(list: &[S]) -> Selectors {
-        Selectors(list.iter().map(|s| JsString::from(s.as_ref())).collect())
+    pub fn new(list: &[&str]) -> Selectors {
+        let mut out = Vec::with_capacity(list.len());
+        for s in list {
+            out.push(JsString::from(*s));
+        }
+        Selectors(out)
     }
 
     /// Whether `el` is inside an element matching selector `i` (or is one).
@@ -149,10 +153,13 @@ pub fn target_element(event: &Event) -> Option<Element> {
 
 /// The indexes of the `selectors` that `el` is inside of (or is), found with `closest()`.
 pub fn selector_hits(el: &Element, selectors: &Selectors) -> Vec<u32> {
-    (0..selectors.0.len())
-        .filter(|i| selectors.inside(el, *i))
-        .map(|i| i as u32)
-        .collect()
+    let mut hits = Vec::new();
+    for i in 0..selectors.0.len() {
+        if selectors.inside(el, i) {
+            hits.push(i as u32);
+        }
+    }
+    hits
 }
 
 /// Which of an element's own fields any goal reads (each costs a call into the DOM).
@@ -197,6 +204,12 @@ pub fn element_info(
     } else {
         String::new()
     };
+    let mut read = Vec::new();
+    for a in attrs {
+        if let Some(v) = el.get_attribute(a) {
+            read.push((a.clone(), v));
+        }
+    }
     ElementInfo {
         hits: selector_hits(target, selectors),
         tag: if reads.tag {
@@ -213,10 +226,7 @@ pub fn element_info(
         text,
         download: !href.is_empty() && el.has_attribute("download"),
         href,
-        attrs: attrs
-            .iter()
-            .filter_map(|a| el.get_attribute(a).map(|v| (a.clone(), v)))
-            .collect(),
+        attrs: read,
     }
 }
 
@@ -241,13 +251,14 @@ fn clean_text(raw: &str) -> String {
 }
 
 /// The indexes of `selectors` that the browser rejects as CSS.
-pub fn invalid_selectors(probe: &Element, selectors: &[String]) -> Vec<usize> {
-    selectors
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| probe.matches(s).is_err())
-        .map(|(i, _)| i)
-        .collect()
+pub fn invalid_selectors(probe: &Element, selectors: &[&str]) -> Vec<usize> {
+    let mut bad = Vec::new();
+    for (i, s) in selectors.iter().enumerate() {
+        if probe.matches(s).is_err() {
+            bad.push(i);
+        }
+    }
+    bad
 }
 
 /// Per-element state for the current page view, kept on the element itself (an expando
@@ -275,13 +286,13 @@ pub fn set_page_bits(el: &JsValue, key: &str, page: u32, bits: u32) {
 
 /// The indexes of `selectors` that `el` itself matches.
 pub fn matching_selectors(el: &Element, selectors: &Selectors) -> Vec<u32> {
-    selectors
-        .0
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| el.unchecked_ref::<El>().matches(s).unwrap_or(false))
-        .map(|(i, _)| i as u32)
-        .collect()
+    let mut hits = Vec::new();
+    for (i, s) in selectors.0.iter().enumerate() {
+        if el.unchecked_ref::<El>().matches(s).unwrap_or(false) {
+            hits.push(i as u32);
+        }
+    }
+    hits
 }
 
 /// `console.error(msg)` / `console.log(msg)`.

@@ -27,6 +27,7 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
+pub use consent::update_from_js;
 pub use convert::{props_from_js, to_json};
 pub use dom::{element_info, invalid_selectors, selector_hits, target_element, Reads, Selectors};
 pub use host::Host;

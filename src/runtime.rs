@@ -79,23 +79,13 @@ impl Runtime {
         let document = window.document().ok_or("goalpost: no document")?;
         if let Some(probe) = document.document_element() {
             for family in [Family::Click, Family::Form, Family::Media] {
-                let list: Vec<String> = cfg
-                    .goals
-                    .selectors(family)
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-                for i in invalid_selectors(&probe, &list) {
+                let bad = invalid_selectors(&probe, &cfg.goals.selectors(family));
+                for i in bad {
                     errors.extend(cfg.goals.reject_selector_errors(family, i));
                 }
             }
-            let watched: Vec<String> = cfg
-                .goals
-                .watches()
-                .iter()
-                .map(|w| w.selector.clone())
-                .collect();
-            if !invalid_selectors(&probe, &watched).is_empty() {
+            let watches = cfg.goals.watches();
+            if watches.iter().any(|w| probe.matches(&w.selector).is_err()) {
                 errors.push(ConfigError {
                     path: "goals".into(),
                     kind: goalpost_core::ErrorKind::Invalid(
@@ -122,12 +112,7 @@ impl Runtime {
             collector: cfg.collector.clone(),
             timeout: cfg.retry.timeout.0.min(u32::MAX as u64) as u32,
             selectors: Selectors::new(&cfg.goals.selectors(Family::Click)),
-            attrs: cfg
-                .goals
-                .attributes()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            attrs: cfg.goals.attributes(),
             reads: crate::dom::Reads {
                 text: cfg.goals.reads(&Field::Text),
                 id: cfg.goals.reads(&Field::Id),
@@ -503,10 +488,12 @@ impl Runtime {
             };
             let events = js_sys::Reflect::get(&v, &JsValue::from_str("events"))
                 .unwrap_or(JsValue::UNDEFINED);
-            let list: Vec<String> = js_sys::Array::from(&events)
-                .iter()
-                .filter_map(|e| js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string()))
-                .collect();
+            let mut list = Vec::new();
+            for e in js_sys::Array::from(&events).iter() {
+                if let Some(s) = js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string()) {
+                    list.push(s);
+                }
+            }
             if !list.is_empty() {
                 rt.handle(Input::Restore(list));
             }
@@ -661,20 +648,35 @@ fn click_filter(
         .flatten()
         .is_some();
     let links = goals.click_prefilter(base)?;
-    let selectors: Vec<&str> = goals
-        .selectors(Family::Click)
-        .into_iter()
-        .filter(|s| probe.matches(s).is_ok())
-        .collect();
-    let links: Vec<&str> = links
-        .iter()
-        .map(|css| match probe.matches(css) {
-            Ok(_) => css.as_str(),
-            Err(_) => "[href]",
-        })
-        .collect();
+    // one selector list each; an invalid selector is left out (its goal is already
+    // disabled), an invalid link pattern widens to every link
+    let mut selectors = String::new();
+    for s in goals.selectors(Family::Click) {
+        if probe.matches(s).is_ok() {
+            push_listed(&mut selectors, s);
+        }
+    }
+    let mut any_link = String::new();
+    for css in &links {
+        push_listed(
+            &mut any_link,
+            if probe.matches(css).is_ok() {
+                css
+            } else {
+                "[href]"
+            },
+        );
+    }
     Some(crate::dom::ClickFilter {
-        selectors: selectors.join(",").into(),
-        links: links.join(",").into(),
+        selectors: selectors.as_str().into(),
+        links: any_link.as_str().into(),
     })
+}
+
+/// Appends `css` to a comma-separated selector list.
+fn push_listed(list: &mut String, css: &str) {
+    if !list.is_empty() {
+        list.push(',');
+    }
+    list.push_str(css);
 }

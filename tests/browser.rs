@@ -5,7 +5,7 @@
 
 use goalpost::{
     element_info, invalid_selectors, props_from_js, selector_hits, target_element, to_json,
-    Goalpost, Host, Reads, Selectors,
+    update_from_js, Goalpost, Host, Reads, Selectors,
 };
 use goalpost_core::{Json, Prop};
 use js_sys::{Array, Function, Object, Reflect};
@@ -31,7 +31,7 @@ fn mount(html: &str) -> Element {
 }
 
 /// Clicks `el` for real and returns the selector hits computed inside the listener.
-fn hits_for_click(el: &HtmlElement, selectors: &[String]) -> Vec<u32> {
+fn hits_for_click(el: &HtmlElement, selectors: &[&str]) -> Vec<u32> {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let sel = Selectors::new(selectors);
     let s2 = seen.clone();
@@ -56,10 +56,7 @@ fn a_click_on_a_child_hits_the_selector_of_its_ancestor() {
     let root = mount(
         r##"<button id="signup" class="cta"><span id="inner">Sign up</span></button><a id="other" href="#x">x</a>"##,
     );
-    let selectors: Vec<String> = ["#signup", ".cta", "#other", "form"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let selectors = ["#signup", ".cta", "#other", "form"];
     let inner: HtmlElement = document()
         .get_element_by_id("inner")
         .unwrap()
@@ -148,10 +145,7 @@ fn a_click_inside_a_link_reports_the_link_with_what_goals_read() {
 #[wasm_bindgen_test]
 fn invalid_css_is_found_by_the_browser() {
     let probe = document().document_element().unwrap();
-    let selectors: Vec<String> = ["#ok", "[[bad", "a > b", "::nope("]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let selectors = ["#ok", "[[bad", "a > b", "::nope("];
     assert_eq!(invalid_selectors(&probe, &selectors), vec![1, 3]);
 }
 
@@ -388,4 +382,34 @@ fn links_are_classified_in_the_browser_including_shadow_dom_and_middle_clicks() 
         ]
     );
     root.remove();
+}
+
+#[wasm_bindgen_test]
+fn consent_mode_ad_signals_replace_ads_and_all_given_must_be_granted() {
+    let ads = |js: &str| update_from_js(&js_sys::JSON::parse(js).unwrap()).map(|u| u.ads);
+    assert_eq!(ads(r#"{"ad_storage": "granted"}"#), Some(Some(true)));
+    assert_eq!(
+        ads(r#"{"ad_storage": "granted", "ad_user_data": "denied"}"#),
+        Some(Some(false))
+    );
+    assert_eq!(
+        ads(r#"{"ad_user_data": "denied", "ad_personalization": "granted"}"#),
+        Some(Some(false))
+    );
+    assert_eq!(
+        ads(r#"{"ads": false, "ad_storage": "granted"}"#),
+        Some(Some(true)),
+        "the Consent Mode keys win over ads"
+    );
+    assert_eq!(
+        ads(r#"{"ads": true, "ad_personalization": "denied"}"#),
+        Some(Some(false))
+    );
+    assert_eq!(ads(r#"{"ads": "granted"}"#), Some(Some(true)));
+    assert_eq!(
+        ads(r#"{"analytics": "granted"}"#),
+        Some(None),
+        "no ad signal"
+    );
+    assert_eq!(ads(r#"{"unrelated": 1}"#), None, "nothing understood");
 }

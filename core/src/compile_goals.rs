@@ -379,14 +379,13 @@ fn compile_rule(
             };
             let mut exts: Vec<String> = match list("extensions", errors) {
                 Some(l) => l,
-                None => DOWNLOAD_EXTENSIONS.iter().map(|s| s.to_string()).collect(),
+                None => crate::owned(DOWNLOAD_EXTENSIONS),
             };
             exts.extend(list("addExtensions", errors).unwrap_or_default());
-            Trigger::Download(
-                exts.iter()
-                    .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
-                    .collect(),
-            )
+            for e in exts.iter_mut() {
+                *e = e.trim_start_matches('.').to_ascii_lowercase();
+            }
+            Trigger::Download(exts)
         }
         "submit" => Trigger::Submit,
         "media" => Trigger::Media(

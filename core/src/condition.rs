@@ -209,24 +209,36 @@ impl Conditions {
         }
     }
 
+    /// Every condition: `all`, then each `any` group's. One plain list for the scans made
+    /// at start-up (an iterator chain per scan costs the wasm more code).
+    pub fn list(&self) -> Vec<&Condition> {
+        let mut out = Vec::new();
+        for c in &self.all {
+            out.push(c);
+        }
+        for group in &self.any {
+            for c in group {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     /// Fields read from element attributes (the shell collects only these).
-    pub fn attributes(&self) -> impl Iterator<Item = &str> {
-        self.all
-            .iter()
-            .chain(self.any.iter().flatten())
-            .filter_map(|c| match &c.field {
-                Field::Attr(a) => Some(a.as_str()),
-                _ => None,
-            })
+    pub fn attributes(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        for c in self.list() {
+            if let Field::Attr(a) = &c.field {
+                out.push(a.as_str());
+            }
+        }
+        out
     }
 
     /// Whether any condition reads `field` (the shell reads an element's text, id and
     /// classes only then).
     pub fn reads(&self, field: &Field) -> bool {
-        self.all
-            .iter()
-            .chain(self.any.iter().flatten())
-            .any(|c| c.field == *field)
+        self.list().iter().any(|c| c.field == *field)
     }
 }
 

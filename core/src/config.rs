@@ -122,10 +122,7 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
         Some(r) => compile_retry(r, errors),
         None => RetryPolicy::default(),
     };
-    let mut keep_params: Vec<String> = crate::url::ATTRIBUTION_PARAMS
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
+    let mut keep_params = crate::owned(crate::url::ATTRIBUTION_PARAMS);
     keep_params.extend(top.string_list("keepParams", errors).unwrap_or_default());
     let consent = match top.value("consent") {
         Some(c) => compile_consent(c, errors),
@@ -133,7 +130,7 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
     };
     let goals_json = top.array("goals", errors);
     let hosts = top.string_list("hosts", errors).unwrap_or_default();
-    let mut messengers: Vec<String> = MESSENGERS.iter().map(|m| m.to_string()).collect();
+    let mut messengers = crate::owned(MESSENGERS);
     messengers.extend(
         top.string_list("messengers", errors)
             .unwrap_or_default()

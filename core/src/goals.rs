@@ -221,10 +221,11 @@ impl GoalSet {
 
     /// The distinct selectors of a family; hits in interactions index into this list.
     pub fn selectors(&self, family: Family) -> Vec<&str> {
-        self.selectors[family as usize]
-            .iter()
-            .map(|(s, _)| s.as_str())
-            .collect()
+        let mut out = Vec::new();
+        for (s, _) in &self.selectors[family as usize] {
+            out.push(s.as_str());
+        }
+        out
     }
 
     /// For the shell's click pre-filter: `None` when every click must be examined (a click
@@ -284,13 +285,12 @@ impl GoalSet {
             }
             if kinds.intersects(LinkKinds::DOWNLOAD) {
                 add("[download]".into());
-                let defaults = crate::interaction::DOWNLOAD_EXTENSIONS.iter().copied();
-                let list: Vec<&str> = if exts.is_empty() {
-                    defaults.collect()
-                } else {
-                    exts.iter().map(String::as_str).collect()
-                };
-                for e in list {
+                if exts.is_empty() {
+                    for e in crate::interaction::DOWNLOAD_EXTENSIONS {
+                        add(contains(&[".", e].concat()));
+                    }
+                }
+                for e in exts {
                     add(contains(&[".", e].concat()));
                 }
             }
@@ -309,18 +309,19 @@ impl GoalSet {
     }
 
     /// Element attributes any rule or value reads (the shell collects only these).
-    pub fn attributes(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = self
-            .rules
-            .iter()
-            .flat_map(|r| r.conditions.attributes())
-            .collect();
+    pub fn attributes(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.rules {
+            for a in r.conditions.attributes() {
+                out.push(a.to_string());
+            }
+        }
         for g in &self.goals {
             if let Source::Attr(a) = &g.value {
-                out.push(a);
+                out.push(a.clone());
             }
             if let Source::Attr(a) = &g.currency {
-                out.push(a);
+                out.push(a.clone());
             }
         }
         sort_by(&mut out, |a, b| a < b);
@@ -347,24 +348,20 @@ impl GoalSet {
     /// Thresholds the shell should report for a numeric field of a trigger (scroll percent,
     /// media percent/seconds, engaged seconds), sorted, from the rules' `gt`/`gte` conditions.
     pub fn thresholds(&self, trigger: &str, field: &str) -> Vec<f64> {
-        let mut out: Vec<f64> = self
-            .rules
-            .iter()
-            .filter(|r| r.trigger.name() == trigger)
-            .flat_map(|r| {
-                r.conditions
-                    .all
-                    .iter()
-                    .chain(r.conditions.any.iter().flatten())
-            })
-            .filter(|c| c.field.name() == field)
-            .filter_map(|c| match c.op {
-                crate::condition::Op::Gte(n)
+        let mut out: Vec<f64> = Vec::new();
+        for r in self.rules.iter().filter(|r| r.trigger.name() == trigger) {
+            for c in r.conditions.list() {
+                if c.field.name() != field {
+                    continue;
+                }
+                if let crate::condition::Op::Gte(n)
                 | crate::condition::Op::Gt(n)
-                | crate::condition::Op::EqualsNumber(n) => Some(n),
-                _ => None,
-            })
-            .collect();
+                | crate::condition::Op::EqualsNumber(n) = c.op
+                {
+                    out.push(n);
+                }
+            }
+        }
         sort_by(&mut out, |a, b| a < b);
         out.dedup();
         out
@@ -422,36 +419,38 @@ impl GoalSet {
         why: &'static str,
         what: &str,
     ) -> Vec<crate::ConfigError> {
-        goal_indexes
-            .iter()
-            .map(|i| {
-                let funnel = self
-                    .goals
-                    .iter()
-                    .any(|g| g.index == *i && g.funnel.is_some());
-                let mut path = crate::error::join_index("goals", *i);
-                path.push('.');
-                path.push_str(if funnel { "steps" } else { rest });
-                crate::ConfigError {
-                    path,
-                    kind: crate::ErrorKind::InvalidValue {
-                        why,
-                        value: what.to_string(),
-                    },
-                }
-            })
-            .collect()
+        let mut out = Vec::new();
+        for i in goal_indexes {
+            let funnel = self
+                .goals
+                .iter()
+                .any(|g| g.index == *i && g.funnel.is_some());
+            let mut path = crate::error::join_index("goals", *i);
+            path.push('.');
+            path.push_str(if funnel { "steps" } else { rest });
+            out.push(crate::ConfigError {
+                path,
+                kind: crate::ErrorKind::InvalidValue {
+                    why,
+                    value: what.to_string(),
+                },
+            });
+        }
+        out
     }
 
     /// Disables every rule using pattern `index` (the engine rejected it).
     pub fn reject_pattern(&mut self, index: u32) -> Vec<usize> {
-        let uses = |c: &crate::condition::Condition| c.op == crate::condition::Op::Matches(index);
-        let rules: Vec<usize> = (0..self.rules.len())
-            .filter(|r| {
-                let c = &self.rules[*r].conditions;
-                c.all.iter().chain(c.any.iter().flatten()).any(uses)
-            })
-            .collect();
+        let mut rules = Vec::new();
+        for (r, rule) in self.rules.iter().enumerate() {
+            let list = rule.conditions.list();
+            if list
+                .iter()
+                .any(|c| c.op == crate::condition::Op::Matches(index))
+            {
+                rules.push(r);
+            }
+        }
         self.disable(&rules)
     }
 
@@ -489,41 +488,47 @@ impl GoalSet {
     /// The rules an interaction (or, with `None`, the page view itself) can match: the
     /// trigger's index, narrowed by selector hits or event name.
     pub fn candidates(&self, interaction: Option<&Interaction>) -> Vec<usize> {
-        let slot = |s: usize| self.by_slot[s].iter().copied();
-        let hits = |fam: Family, hits: &[u32]| -> Vec<usize> {
-            hits.iter()
-                .filter_map(|h| self.selectors[fam as usize].get(*h as usize))
-                .flat_map(|(_, rs)| rs.iter().copied())
-                .collect()
-        };
-        let mut out: Vec<usize> = match interaction {
-            None => slot(4).collect(),
-            // link and download rules only for clicks on links
-            Some(Interaction::Click(e)) if e.href.is_empty() => {
-                slot(0).chain(hits(Family::Click, &e.hits)).collect()
+        // one Vec filled by slices: far less code than a collected iterator chain per arm
+        let mut out: Vec<usize> = Vec::new();
+        let mut add = |slot: usize, family: Option<(Family, &[u32])>| {
+            out.extend_from_slice(&self.by_slot[slot]);
+            if let Some((fam, hits)) = family {
+                for h in hits {
+                    if let Some((_, rules)) = self.selectors[fam as usize].get(*h as usize) {
+                        out.extend_from_slice(rules);
+                    }
+                }
             }
-            Some(Interaction::Click(e)) => slot(0)
-                .chain(slot(8))
-                .chain(hits(Family::Click, &e.hits))
-                .collect(),
-            Some(Interaction::Submit(f)) => slot(1).chain(hits(Family::Form, &f.hits)).collect(),
-            Some(Interaction::Media(m)) => slot(2).chain(hits(Family::Media, &m.hits)).collect(),
-            Some(Interaction::Scroll { .. }) => slot(3).collect(),
-            Some(Interaction::Visible { watch }) => slot(5)
-                .filter(|r| self.rules[*r].trigger == Trigger::Visible(*watch))
-                .collect(),
-            Some(Interaction::Engaged { .. }) => slot(6).collect(),
+        };
+        match interaction {
+            None => add(4, None),
+            Some(Interaction::Click(e)) => {
+                add(0, Some((Family::Click, &e.hits)));
+                // link and download rules only for clicks on links
+                if !e.href.is_empty() {
+                    add(8, None);
+                }
+            }
+            Some(Interaction::Submit(f)) => add(1, Some((Family::Form, &f.hits))),
+            Some(Interaction::Media(m)) => add(2, Some((Family::Media, &m.hits))),
+            Some(Interaction::Scroll { .. }) => add(3, None),
+            Some(Interaction::Visible { watch }) => {
+                add(5, None);
+                out.retain(|r| self.rules[*r].trigger == Trigger::Visible(*watch));
+            }
+            Some(Interaction::Engaged { .. }) => add(6, None),
             Some(Interaction::Custom { name, .. }) => {
                 let start = self
                     .custom
                     .partition_point(|(n, _)| n.as_str() < name.as_str());
-                self.custom[start..]
-                    .iter()
-                    .take_while(|(n, _)| n == name)
-                    .map(|(_, r)| *r)
-                    .collect()
+                for (n, r) in &self.custom[start..] {
+                    if n != name {
+                        break;
+                    }
+                    out.push(*r);
+                }
             }
-        };
+        }
         sort_by(&mut out, |a, b| a < b);
         out.dedup();
         out

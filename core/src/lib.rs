@@ -70,3 +70,13 @@ pub use policy::{BatchPolicy, RetryPolicy, SendStatus, Verdict};
 pub use time::Millis;
 pub use tracker::{Conversion, Ignored, Input, NoPatterns, Output, Page, Tracker, SESSION_TIMEOUT};
 pub use url::{redact, sanitize, sanitize_with, truncate, ATTRIBUTION_PARAMS, MAX_URL_LEN};
+
+/// Owned copies of a list of names: one loop shared by every such conversion (each collected
+/// iterator chain is code of its own in the wasm).
+pub(crate) fn owned(list: &[&str]) -> Vec<String> {
+    let mut out = Vec::with_capacity(list.len());
+    for s in list {
+        out.push(s.to_string());
+    }
+    out
+}

@@ -377,17 +377,18 @@ impl Tracker {
             Input::RestoreVisit(visit) => self.restore_visit(now, &visit),
             Input::Restore(events) => {
                 // older than anything queued now; each must look like one event object
-                let max_bytes = self.config.batch.max_bytes;
-                let restored = events
-                    .into_iter()
-                    .filter(|json| {
-                        json.starts_with('{') && json.ends_with('}') && json.len() < max_bytes
-                    })
-                    .map(|json| Queued {
-                        json,
-                        urgent: false,
-                    })
-                    .collect();
+                let mut restored = Vec::new();
+                for json in events {
+                    if json.starts_with('{')
+                        && json.ends_with('}')
+                        && json.len() < self.config.batch.max_bytes
+                    {
+                        restored.push(Queued {
+                            json,
+                            urgent: false,
+                        });
+                    }
+                }
                 self.requeue(restored);
                 self.dirty = true;
                 self.send_due = true;
@@ -846,11 +847,15 @@ impl Tracker {
             bytes += next.json.len() + 1;
             take += 1;
         }
-        let events: Vec<Queued> = self.queue.drain(..take).collect();
+        let rest = self.queue.split_off(take);
+        let events = std::mem::replace(&mut self.queue, rest);
         let batch = self.next_batch;
         self.next_batch = self.next_batch.wrapping_add(1);
         let wire = self.rng.event_id();
-        let parts: Vec<&str> = events.iter().map(|q| q.json.as_str()).collect();
+        let mut parts: Vec<&str> = Vec::new();
+        for q in &events {
+            parts.push(&q.json);
+        }
         let drops = self.unreported_drops;
         let body = batch_body(&self.config.site, wire, now, drops, &parts);
         self.in_flight.push(InFlight {
@@ -950,13 +955,18 @@ impl Tracker {
         if !std::mem::take(&mut self.dirty) {
             return;
         }
-        let events: Vec<&str> = self
-            .unconfirmed
-            .iter()
-            .chain(self.in_flight.iter().flat_map(|f| f.events.iter()))
-            .chain(self.queue.iter())
-            .map(|q| q.json.as_str())
-            .collect();
+        let mut events: Vec<&str> = Vec::new();
+        for q in &self.unconfirmed {
+            events.push(&q.json);
+        }
+        for f in &self.in_flight {
+            for q in &f.events {
+                events.push(&q.json);
+            }
+        }
+        for q in &self.queue {
+            events.push(&q.json);
+        }
         let mut o = String::from("{\"v\":1,\"events\":[");
         for (i, e) in events.iter().enumerate() {
             if i > 0 {

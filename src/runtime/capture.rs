@@ -51,11 +51,10 @@ pub struct Capture {
 impl Capture {
     pub fn new(cfg: &Config, url: String) -> Capture {
         let g = &cfg.goals;
-        let own = |v: Vec<&str>| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         Capture {
             uses_submit: g.uses("submit"),
             form_selectors: Selectors::new(&g.selectors(Family::Form)),
-            form_attrs: own(g.attributes()),
+            form_attrs: g.attributes(),
             uses_media: g.uses("media"),
             media_selectors: Selectors::new(&g.selectors(Family::Media)),
             media_percents: g.thresholds("media", "percent"),
