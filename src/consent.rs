@@ -21,7 +21,10 @@ pub fn update_from_js(v: &JsValue) -> Option<ConsentUpdate> {
             _ => None,
         };
     }
-    let obj: &Object = v.dyn_ref()?;
+    if !v.is_object() {
+        return None;
+    }
+    let obj: &Object = v.unchecked_ref();
     let get = |k: &str| -> Option<bool> {
         let x = Reflect::get(obj, &JsValue::from_str(k)).ok()?;
         x.as_bool().or_else(|| match x.as_string()?.as_str() {

@@ -18,6 +18,16 @@ extern "C" {
     /// `matches()` with a selector already in JS.
     #[wasm_bindgen(method, catch, js_name = matches)]
     fn matches(this: &El, selectors: &JsString) -> Result<bool, JsValue>;
+
+    /// The page's `window`: one import, where `web_sys::window()` takes five (every kind of
+    /// global object, then an `instanceof Window`). `None` outside a page (a worker).
+    #[wasm_bindgen(thread_local_v2, js_name = window)]
+    static WINDOW: Option<web_sys::Window>;
+}
+
+/// The page's window, if goalpost runs in one.
+pub fn window() -> Option<web_sys::Window> {
+    WINDOW.with(Clone::clone)
 }
 
 fn closest_js(el: &Element, s: &JsString) -> bool {

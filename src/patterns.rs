@@ -1,38 +1,37 @@
 //! Regular expressions run by the browser's own `RegExp`: no regex engine in the wasm.
 
 use goalpost_core::{Pattern, Patterns};
-use js_sys::{Array, Function, Reflect, RegExp};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's `RegExp`, only as goalpost uses it.
+    #[wasm_bindgen(js_name = RegExp)]
+    type Re;
+
+    /// `new RegExp(source, flags)`; an invalid pattern's SyntaxError is the `Err`.
+    #[wasm_bindgen(catch, constructor, js_class = "RegExp")]
+    fn new(source: &str, flags: &str) -> Result<Re, JsValue>;
+
+    #[wasm_bindgen(method)]
+    fn test(this: &Re, text: &str) -> bool;
+}
 
 /// The compiled patterns, in the order of [`goalpost_core::GoalSet::patterns`].
-pub struct BrowserPatterns(Vec<Option<RegExp>>);
+pub struct BrowserPatterns(Vec<Option<Re>>);
 
 impl BrowserPatterns {
     /// Compiles every pattern; returns the indexes the browser rejected.
     pub fn compile(patterns: &[Pattern]) -> (BrowserPatterns, Vec<u32>) {
-        let ctor = Reflect::get(&js_sys::global(), &JsValue::from_str("RegExp"))
-            .ok()
-            .and_then(|c| c.dyn_into::<Function>().ok());
         let mut bad = Vec::new();
-        let compiled = patterns
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let args = Array::of2(
-                    &JsValue::from_str(&p.source),
-                    &JsValue::from_str(if p.case_insensitive { "i" } else { "" }),
-                );
-                // Reflect.construct catches the SyntaxError of an invalid pattern.
-                let re = ctor
-                    .as_ref()
-                    .and_then(|c| Reflect::construct(c, &args).ok())
-                    .and_then(|r| r.dyn_into::<RegExp>().ok());
-                if re.is_none() {
-                    bad.push(i as u32);
-                }
-                re
-            })
-            .collect();
+        let mut compiled = Vec::with_capacity(patterns.len());
+        for (i, p) in patterns.iter().enumerate() {
+            let re = Re::new(&p.source, if p.case_insensitive { "i" } else { "" }).ok();
+            if re.is_none() {
+                bad.push(i as u32);
+            }
+            compiled.push(re);
+        }
         (BrowserPatterns(compiled), bad)
     }
 }

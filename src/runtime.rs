@@ -75,7 +75,7 @@ impl Runtime {
                 &errors,
             ));
         };
-        let window = web_sys::window().ok_or("goalpost: no window")?;
+        let window = crate::dom::window().ok_or("goalpost: no window")?;
         let document = window.document().ok_or("goalpost: no document")?;
         if let Some(probe) = document.document_element() {
             for family in [Family::Click, Family::Form, Family::Media] {

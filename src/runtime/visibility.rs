@@ -116,11 +116,13 @@ impl Runtime {
         for (io, watch) in observers.iter().zip(&v.watches) {
             if let Ok(list) = self.document.query_selector_all(&watch.selector) {
                 for i in 0..list.length() {
-                    if let Some(el) = list.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                    // querySelectorAll finds only elements
+                    if let Some(node) = list.item(i) {
+                        let el: &Element = node.unchecked_ref();
                         if again {
-                            io.unobserve(&el);
+                            io.unobserve(el);
                         }
-                        io.observe(&el);
+                        io.observe(el);
                     }
                 }
             }
@@ -131,9 +133,8 @@ impl Runtime {
         let v = &self.visibility;
         let observers = v.observers.borrow();
         for r in records.iter() {
-            let Ok(record) = r.dyn_into::<MutationRecord>() else {
-                continue;
-            };
+            // the observer's own records: no type test needed
+            let record: MutationRecord = r.unchecked_into();
             let nodes = record.added_nodes();
             for n in 0..nodes.length() {
                 let Some(el) = nodes.item(n).and_then(|n| n.dyn_into::<Element>().ok()) else {
@@ -145,10 +146,9 @@ impl Runtime {
                     }
                     if let Ok(list) = el.query_selector_all(&watch.selector) {
                         for i in 0..list.length() {
-                            if let Some(inner) =
-                                list.item(i).and_then(|n| n.dyn_into::<Element>().ok())
-                            {
-                                io.observe(&inner);
+                            // querySelectorAll finds only elements
+                            if let Some(inner) = list.item(i) {
+                                io.observe(inner.unchecked_ref());
                             }
                         }
                     }
@@ -164,9 +164,8 @@ impl Runtime {
         };
         let now = js_sys::Date::now();
         for e in entries.iter() {
-            let Ok(entry) = e.dyn_into::<IntersectionObserverEntry>() else {
-                continue;
-            };
+            // the observer's own entries: no type test needed
+            let entry: IntersectionObserverEntry = e.unchecked_into();
             let el = entry.target();
             let mut pending = v.pending.borrow_mut();
             pending.retain(|(p, w, _)| !(*w == watch && *p == el));
