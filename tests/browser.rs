@@ -412,4 +412,9 @@ fn consent_mode_ad_signals_replace_ads_and_all_given_must_be_granted() {
         "no ad signal"
     );
     assert_eq!(ads(r#"{"unrelated": 1}"#), None, "nothing understood");
+    // an object without Object.prototype (or from another frame) is still an object
+    let bare = Function::new_no_args("const o = Object.create(null); o.ads = 'granted'; return o;")
+        .call0(&JsValue::NULL)
+        .unwrap();
+    assert_eq!(update_from_js(&bare).map(|u| u.ads), Some(Some(true)));
 }
