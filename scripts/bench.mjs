@@ -58,8 +58,8 @@ export function page(head) {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Bench</title>
 <style>body{font:16px system-ui;margin:0}main{display:grid;grid-template-columns:repeat(3,1fr);gap:12px;padding:12px}.item{border:1px solid #ddd;padding:8px}</style>
 <script>
-  window.__longtasks = 0;
-  try { new PerformanceObserver((l) => { window.__longtasks += l.getEntries().length; }).observe({ type: 'longtask', buffered: true }); } catch (e) {}
+  window.__longtasks = [];
+  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longtasks.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true }); } catch (e) {}
   // the page's own code: links and forms stay on the page (after trackers saw the events)
   addEventListener('click', (e) => { if (e.target.closest('a')) e.preventDefault(); });
   addEventListener('submit', (e) => e.preventDefault());
@@ -188,6 +188,7 @@ async function run(browser, base, c, sent) {
   const m0 = await cdp.send('Performance.getMetrics');
   // the workload, all inside the page so that the harness's own calls do not count
   const work = await page.evaluate(async ({ clicks, scrolls, submits }) => {
+    const start = performance.now();
     const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
     const targets = [...document.querySelectorAll('.cta, a.internal, a.out, a.dl, h3, p')];
     const video = document.querySelector('video');
@@ -206,7 +207,7 @@ async function run(browser, base, c, sent) {
       await frame();
     }
     await new Promise((r) => (video.ended ? r() : video.addEventListener('ended', r, { once: true })));
-    return { scrollMs: performance.now() - layouts };
+    return { scrollMs: performance.now() - layouts, start, end: performance.now() };
   }, { clicks: CLICKS, scrolls: SCROLLS, submits: SUBMITS });
   const m1 = await cdp.send('Performance.getMetrics');
   // the drain: the contender's flush if it has one, then until nothing more arrives for 3.5 s
@@ -224,12 +225,18 @@ async function run(browser, base, c, sent) {
   }
   await cdp.send('HeapProfiler.collectGarbage');
   const m2 = await cdp.send('Performance.getMetrics');
-  const longtasks = await page.evaluate(() => window.__longtasks);
+  // every long task, with the phase it fell in: before the workload (start-up), during it, or
+  // after it (the drain)
+  const longtaskList = (await page.evaluate(() => window.__longtasks)).map(([at, ms]) => ({
+    phase: at < work.start ? 'start-up' : at <= work.end ? 'workload' : 'drain',
+    ms: Math.round(ms),
+  }));
   const result = {
     work: (metric(m1, 'ScriptDuration') - metric(m0, 'ScriptDuration')) * 1000,
     layouts: metric(m1, 'LayoutCount') - metric(m0, 'LayoutCount'),
     heap: metric(m2, 'JSHeapUsedSize') / 1024,
-    longtasks,
+    longtasks: longtaskList.length,
+    longtaskList,
     requests: before ? sent[c.name].requests - before.requests : 0,
     events: before ? sent[c.name].events - before.events : 0,
     bytesSent: before ? sent[c.name].bytes - before.bytes : 0,
@@ -334,6 +341,16 @@ async function main() {
     'Per interaction = the workload\'s ScriptDuration ÷ interactions. What each tracks differs (Plausible has no click goals, scroll or',
     'media tracking; goalpost sends only goal hits; PostHog autocaptures every click), so requests and bytes sent are per what each',
     'decides to send, for the same visitor behaviour. n/a: PostHog compresses its bodies, so its events are not counted.',
+    '',
+    '## Long tasks',
+    '',
+    'Every task over 50 ms seen in the workload runs (PerformanceObserver `longtask`), by round and phase: start-up (before',
+    'the workload), workload, drain.',
+    '',
+    ...cs.map((c) => {
+      const seen = results[c.name].flatMap((x, r) => x.longtaskList.map((t) => `round ${r + 1} ${t.phase} ${t.ms} ms`));
+      return `- ${c.name}: ${seen.length ? seen.join('; ') : 'none'}`;
+    }),
     '',
   ].join('\n');
   writeFileSync(OUT, md);
