@@ -18,7 +18,8 @@ const WASM_FEATURES = [
   '--enable-nontrapping-float-to-int', '--enable-mutable-globals',
 ];
 
-run('cargo', ['build', '--release', '--locked', '--target', 'wasm32-unknown-unknown', '-p', 'goalpost']);
+// without std: the browser build is no_std (see Cargo.toml, [features])
+run('cargo', ['build', '--release', '--locked', '--target', 'wasm32-unknown-unknown', '-p', 'goalpost', '--no-default-features']);
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 run('wasm-bindgen', [

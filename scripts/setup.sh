@@ -17,7 +17,9 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
 fi
 
 # The wasm-bindgen CLI must be exactly the version of the crate pinned in Cargo.toml.
-want="$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)"
+# (`wasm-bindgen = "=X"` or `wasm-bindgen = { version = "=X", ... }`)
+want="$(sed -n 's/^wasm-bindgen = .*"=\([0-9.]*\)".*/\1/p' Cargo.toml)"
+[ -n "$want" ] || { echo "setup: no exact wasm-bindgen pin (=X.Y.Z) found in Cargo.toml" >&2; exit 1; }
 have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
 if [ "$have" != "$want" ]; then
   say "installing wasm-bindgen-cli $want (found: ${have:-none}); this takes a few minutes once"

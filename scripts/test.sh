@@ -12,6 +12,8 @@ step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy (wasm32)"
 cargo clippy -p goalpost --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+step "clippy (wasm32, the browser build: no std)"
+cargo clippy -p goalpost --target wasm32-unknown-unknown --no-default-features --locked -- -D warnings
 step "cargo test (native: core, collector)"
 cargo test --workspace --locked
 step "wasm-bindgen-test (headless Chromium)"

@@ -1,6 +1,7 @@
 //! Consent signals into core updates: the page's API calls (goalpost's own words or Google
 //! Consent Mode's), Global Privacy Control, Do Not Track, the per-browser opt-out, and IAB TCF.
 
+use crate::prelude::*;
 use goalpost_core::{ConsentPolicy, ConsentUpdate, Gpc};
 use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};

@@ -1,6 +1,7 @@
 //! JS values into core data, without serde: the browser has already parsed any JSON, and
 //! walking the object with js-sys costs far fewer bytes than a deserializer.
 
+use crate::prelude::*;
 use goalpost_core::{Json, Prop};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};

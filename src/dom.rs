@@ -1,5 +1,6 @@
 //! DOM wrappers: owned listeners, and DOM events mapped to the core's plain types.
 
+use crate::prelude::*;
 use goalpost_core::Element as ElementInfo;
 use js_sys::{Function, JsString, Reflect};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -19,6 +20,14 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = matches)]
     fn matches(this: &El, selectors: &JsString) -> Result<bool, JsValue>;
 
+    /// `el.shadowRoot`: an object for an open shadow root (an SVG element has none at all).
+    #[wasm_bindgen(method, getter, js_name = shadowRoot)]
+    fn shadow_root_js(this: &El) -> JsValue;
+
+    /// `el.href`: a string only on HTML links and areas (an SVG link's is an object).
+    #[wasm_bindgen(method, getter, js_name = href)]
+    fn href_js(this: &El) -> JsValue;
+
     /// The page's `window`: one import, where `web_sys::window()` takes five (every kind of
     /// global object, then an `instanceof Window`). `None` outside a page (a worker).
     #[wasm_bindgen(thread_local_v2, js_name = window)]
@@ -36,34 +45,18 @@ fn closest_js(el: &Element, s: &JsString) -> bool {
         .is_ok_and(|v| !v.is_null())
 }
 
-thread_local! {
-    /// [`CLICKABLE`] as a JS string, converted once.
-    static CLICKABLE_JS: JsString = JsString::from(CLICKABLE);
-    /// The `shadowRoot` property name, converted once.
-    static SHADOW_ROOT: JsValue = JsValue::from_str("shadowRoot");
-    /// The `href` property name, converted once.
-    static HREF: JsValue = JsValue::from_str("href");
-}
-
 /// Whether `el` hosts an open shadow root (only then can the real target of an event be
 /// hidden from `event.target`).
 pub fn is_shadow_host(el: &Element) -> bool {
-    SHADOW_ROOT.with(|k| Reflect::get(el, k).is_ok_and(|r| r.is_object()))
-}
-
-/// The nearest link or button around `target` (or `target` itself).
-fn clickable(target: &Element) -> Element {
-    CLICKABLE_JS
-        .with(|s| target.unchecked_ref::<El>().closest(s))
-        .ok()
-        .and_then(|v| v.dyn_into::<Element>().ok())
-        .unwrap_or_else(|| target.clone())
+    el.unchecked_ref::<El>().shadow_root_js().is_object()
 }
 
 /// CSS selectors held as JS strings, converted once: matching them costs no string
-/// conversion per event.
-#[derive(Default)]
-pub struct Selectors(Vec<JsString>);
+/// conversion per event. With them, [`CLICKABLE`], for the same reason.
+pub struct Selectors {
+    list: Vec<JsString>,
+    clickable: JsString,
+}
 
 impl Selectors {
     pub fn new(list: &[&str]) -> Selectors {
@@ -71,12 +64,25 @@ impl Selectors {
         for s in list {
             out.push(JsString::from(*s));
         }
-        Selectors(out)
+        Selectors {
+            list: out,
+            clickable: JsString::from(CLICKABLE),
+        }
     }
 
     /// Whether `el` is inside an element matching selector `i` (or is one).
     fn inside(&self, el: &Element, i: usize) -> bool {
-        self.0.get(i).is_some_and(|s| closest_js(el, s))
+        self.list.get(i).is_some_and(|s| closest_js(el, s))
+    }
+
+    /// The nearest link or button around `target` (or `target` itself).
+    fn clickable(&self, target: &Element) -> Element {
+        target
+            .unchecked_ref::<El>()
+            .closest(&self.clickable)
+            .ok()
+            .and_then(|v| v.dyn_into::<Element>().ok())
+            .unwrap_or_else(|| target.clone())
     }
 }
 
@@ -90,20 +96,16 @@ pub struct ClickFilter {
     pub links: JsString,
 }
 
-thread_local! {
-    /// The elements `ClickFilter::links` is tried on.
-    static LINKS_JS: JsString = JsString::from("a[href],area[href]");
-}
-
 impl ClickFilter {
     /// Whether a click on `el` can match a goal.
     pub fn admits(&self, el: &Element) -> bool {
         (self.selectors.length() > 0 && closest_js(el, &self.selectors))
             || (self.links.length() > 0
-                && LINKS_JS
-                    .with(|l| el.unchecked_ref::<El>().closest(l))
+                // (only shadow-host clicks come here: a string per call is fine)
+                && el
+                    .closest("a[href],area[href]")
                     .ok()
-                    .filter(|v| !v.is_null())
+                    .flatten()
                     .is_some_and(|link| {
                         link.unchecked_ref::<El>()
                             .matches(&self.links)
@@ -164,7 +166,7 @@ pub fn target_element(event: &Event) -> Option<Element> {
 /// The indexes of the `selectors` that `el` is inside of (or is), found with `closest()`.
 pub fn selector_hits(el: &Element, selectors: &Selectors) -> Vec<u32> {
     let mut hits = Vec::new();
-    for i in 0..selectors.0.len() {
+    for i in 0..selectors.list.len() {
         if selectors.inside(el, i) {
             hits.push(i as u32);
         }
@@ -201,13 +203,13 @@ pub fn element_info(
     attrs: &[String],
     reads: Reads,
 ) -> ElementInfo {
-    let el = clickable(target);
+    let el = selectors.clickable(target);
     // Of the elements `clickable` returns, only HTML links and areas have a string `href`
     // property (an SVG link's is an object): no tag name is read for it.
-    let href = HREF
-        .with(|k| Reflect::get(&el, k))
-        .ok()
-        .and_then(|v| v.as_string())
+    let href = el
+        .unchecked_ref::<El>()
+        .href_js()
+        .as_string()
         .unwrap_or_default();
     let text = if reads.text {
         clean_text(&el.text_content().unwrap_or_default())
@@ -297,7 +299,7 @@ pub fn set_page_bits(el: &JsValue, key: &str, page: u32, bits: u32) {
 /// The indexes of `selectors` that `el` itself matches.
 pub fn matching_selectors(el: &Element, selectors: &Selectors) -> Vec<u32> {
     let mut hits = Vec::new();
-    for (i, s) in selectors.0.iter().enumerate() {
+    for (i, s) in selectors.list.iter().enumerate() {
         if el.unchecked_ref::<El>().matches(s).unwrap_or(false) {
             hits.push(i as u32);
         }

@@ -14,6 +14,7 @@
 //!   runs (and throws) exactly as before, then reports the navigation; also `popstate` and
 //!   `hashchange`. Returns the function that restores them.
 
+use crate::prelude::*;
 use goalpost_core::SendStatus;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;

@@ -8,6 +8,26 @@
 //! Nothing here may throw into the page: every callback the browser calls is wrapped by the
 //! host's `guard`, which catches anything (a trap included), logs one console error and
 //! silences goalpost for the rest of the page's life.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+/// What the std prelude would give (the browser build has no std).
+mod prelude {
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+}
+#[allow(unused_imports)]
+use prelude::*;
+
+/// Without std, a panic (a bug: nothing panics on input) traps, as `panic = "abort"` does with
+/// std; the JS guard catches the trap and silences goalpost for the page. Nothing is formatted.
+#[cfg(all(not(feature = "std"), target_arch = "wasm32"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
 
 mod consent;
 mod convert;
@@ -16,7 +36,7 @@ mod host;
 mod patterns;
 mod runtime;
 
-use std::rc::Rc;
+use alloc::rc::Rc;
 
 /// Talc instead of the default dlmalloc: 2.1 KB brotli smaller in the module (measured: see
 /// ARCHITECTURE, size decisions). Single-threaded wasm only, which is what goalpost builds for.

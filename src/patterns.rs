@@ -1,5 +1,6 @@
 //! Regular expressions run by the browser's own `RegExp`: no regex engine in the wasm.
 
+use crate::prelude::*;
 use goalpost_core::{Pattern, Patterns};
 use wasm_bindgen::prelude::*;
 

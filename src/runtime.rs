@@ -1,8 +1,9 @@
 //! The runtime: owns the tracker, the listeners and the timer, and performs the tracker's
 //! outputs. Callbacks hold a `Weak` to it, so dropping the runtime tears everything down.
 
-use std::cell::{Cell, OnceCell, RefCell};
-use std::rc::{Rc, Weak};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::{Cell, OnceCell, RefCell};
 
 use goalpost_core::{
     compile, ConfigError, Conversion, Family, Field, Ignored, Input, Interaction, Millis, Output,
@@ -535,7 +536,7 @@ impl Runtime {
     }
 
     fn settle_waiters(&self) {
-        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+        let waiters = core::mem::take(&mut *self.waiters.borrow_mut());
         for w in waiters {
             let _ = w.call0(&JsValue::NULL);
         }
@@ -671,6 +672,17 @@ fn click_filter(
         selectors: selectors.as_str().into(),
         links: any_link.as_str().into(),
     })
+}
+
+/// A `setTimeout` delay for `ms` (fractional) milliseconds: rounded up, so that the timer never
+/// fires before the moment, and within 0..=i32::MAX (`f64::ceil` is std-only).
+fn timeout_ms(ms: f64) -> i32 {
+    let whole = ms.clamp(0.0, f64::from(i32::MAX)) as i32;
+    if f64::from(whole) < ms {
+        whole.saturating_add(1)
+    } else {
+        whole
+    }
 }
 
 /// Appends `css` to a comma-separated selector list.

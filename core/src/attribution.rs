@@ -3,6 +3,7 @@
 
 use crate::interaction::{query_param, split_host};
 use crate::json::push_str_literal;
+use crate::prelude::*;
 
 /// Ad click ids, in the order they are looked for; each names its ad platform's channel.
 pub const CLICK_IDS: &[(&str, Channel)] = &[

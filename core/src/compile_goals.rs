@@ -9,6 +9,7 @@ use crate::error::{join_index, join_key, nearest, nearest_in, ConfigError, Error
 use crate::goals::{Family, Funnel, Goal, GoalKind, GoalSet, Once, Rule, Source, Trigger, Watch};
 use crate::interaction::{LinkKinds, MediaEvent, DOWNLOAD_EXTENSIONS};
 use crate::json::Json;
+use crate::prelude::*;
 use crate::time::Millis;
 
 /// Triggers (`on`) this version understands.
@@ -209,7 +210,7 @@ fn compile_goal<'a>(
             let window = match get("windowMs") {
                 None => None,
                 Some(Json::Number(n))
-                    if n.fract() == 0.0 && *n >= 1.0 && *n <= 31_536_000_000.0 =>
+                    if *n >= 1.0 && *n <= 31_536_000_000.0 && crate::json::is_whole(*n) =>
                 {
                     Some(Millis(*n as u64))
                 }

@@ -10,6 +10,7 @@
 use crate::error::{join_index, join_key, nearest, ConfigError, ErrorKind};
 use crate::interaction::Candidate;
 use crate::json::Json;
+use crate::prelude::*;
 
 /// What a condition reads.
 #[derive(Clone, Debug, PartialEq)]
@@ -285,7 +286,7 @@ impl Condition {
         let text = || {
             let t = value.text();
             if self.case_insensitive {
-                std::borrow::Cow::Owned(p.fold_case(&t))
+                alloc::borrow::Cow::Owned(p.fold_case(&t))
             } else {
                 t
             }

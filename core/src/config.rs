@@ -12,6 +12,7 @@ use crate::goals::GoalSet;
 use crate::interaction::MESSENGERS;
 use crate::json::Json;
 use crate::policy::{BatchPolicy, RetryPolicy};
+use crate::prelude::*;
 use crate::time::Millis;
 
 /// A validated config.
@@ -351,7 +352,9 @@ impl<'a> Fields<'a> {
 
     fn integer(&self, key: &str, min: u64, max: u64, errors: &mut Vec<ConfigError>) -> Option<u64> {
         match self.value(key)? {
-            Json::Number(n) if n.fract() == 0.0 && *n >= min as f64 && *n <= max as f64 => {
+            Json::Number(n)
+                if *n >= min as f64 && *n <= max as f64 && crate::json::is_whole(*n) =>
+            {
                 Some(*n as u64)
             }
             Json::Number(_) => {

@@ -1,5 +1,6 @@
 //! Config errors: a JSON path and a reason, with a "did you mean" for misspelt names.
 
+use crate::prelude::*;
 /// One problem found in a config, located by its JSON path (`goals[3].match.selector`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfigError {
@@ -131,7 +132,7 @@ impl core::fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl core::error::Error for ConfigError {}
 
 fn push_suggestion(m: &mut String, suggestion: Option<&str>) {
     if let Some(s) = suggestion {

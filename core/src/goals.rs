@@ -3,6 +3,7 @@
 
 use crate::condition::{Conditions, Pattern, Patterns};
 use crate::interaction::{classify_link, extension, Candidate, Interaction, LinkKinds, MediaEvent};
+use crate::prelude::*;
 use crate::time::Millis;
 
 /// Macro conversions are the business outcomes (purchase, lead, paid sign-up); micro
@@ -373,7 +374,7 @@ impl GoalSet {
         let Some((_, rules)) = self.selectors[family as usize].get_mut(index) else {
             return Vec::new();
         };
-        let rules = std::mem::take(rules);
+        let rules = core::mem::take(rules);
         self.disable(&rules)
     }
 

@@ -1,6 +1,7 @@
 //! Unique ids for events and batches, from a seeded generator (the shell seeds it from
 //! `crypto.getRandomValues`; tests seed it with a constant).
 
+use crate::prelude::*;
 /// 128 random bits, written as 32 lowercase hex digits. Unique per event: the collector
 /// de-duplicates on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,7 +1,8 @@
 //! The plain event types the browser shell feeds in, and the [`Candidate`] every rule reads.
 //! The shell fills these from DOM events; tests build them by hand.
 
-use std::borrow::Cow;
+use crate::prelude::*;
+use alloc::borrow::Cow;
 
 use crate::condition::Field;
 use crate::payload::Prop;

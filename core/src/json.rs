@@ -5,6 +5,7 @@
 //! Beacon bodies are written with [`push_str_literal`] and [`push_u64`] rather than through
 //! `core::fmt`, which keeps the formatting machinery out of the release build.
 
+use crate::prelude::*;
 /// A JSON value. Objects keep their keys in document order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json {
@@ -216,6 +217,12 @@ const POW10: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
+
+/// Whether `x` is a whole number, for `x` already known to lie within ±2⁶³ (`f64::fract` is
+/// std-only: the browser build of the core has no std).
+pub(crate) fn is_whole(x: f64) -> bool {
+    x == (x as i64) as f64
+}
 
 /// Test helper: a [`Json`] from `serde_json::json!` syntax.
 /// The byte offset of the first `needle` in `hay`: a plain scan. `str::find` with a `&str`

@@ -33,8 +33,21 @@
 //! assert!(outputs.iter().any(|o| matches!(o, Output::Converted(c) if c.goal == "signup")));
 //! assert!(outputs.iter().any(|o| matches!(o, Output::Send { body, .. } if body.contains("\"goal\":\"signup\""))));
 //! ```
-
+#![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
+
+extern crate alloc;
+
+/// What the std prelude would give: the core builds without std for the browser (no std panic
+/// and formatting runtime in the wasm; see ARCHITECTURE, size decisions).
+mod prelude {
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
+#[allow(unused_imports)]
+use prelude::*;
 
 mod attribution;
 mod compile_goals;

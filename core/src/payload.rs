@@ -5,6 +5,7 @@ use crate::attribution::Touch;
 use crate::goals::GoalKind;
 use crate::ids::EventId;
 use crate::json::{push_f64, push_str_literal, push_u64};
+use crate::prelude::*;
 use crate::time::Millis;
 
 /// The protocol version, sent as `"v"`.

@@ -28,6 +28,7 @@ use crate::interaction::{Candidate, Interaction, PageFields};
 use crate::json::Json;
 use crate::payload::{batch_body, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN};
 use crate::policy::{SendStatus, Verdict};
+use crate::prelude::*;
 use crate::time::Millis;
 use crate::url::{redact, sanitize_with, truncate};
 
@@ -359,7 +360,7 @@ impl Tracker {
             Input::Hidden => self.send_all_by_beacon(now),
             Input::Shown => {
                 if !self.unconfirmed.is_empty() {
-                    let back = std::mem::take(&mut self.unconfirmed);
+                    let back = core::mem::take(&mut self.unconfirmed);
                     self.requeue(back);
                     self.dirty = true;
                     if self.flush_at.is_none() {
@@ -408,7 +409,7 @@ impl Tracker {
             }
             Input::Sent { batch, status } => self.sent(now, batch, status),
         }
-        if std::mem::take(&mut self.send_due) {
+        if core::mem::take(&mut self.send_due) {
             self.send_next(now);
         }
         self.persist();
@@ -848,7 +849,7 @@ impl Tracker {
             take += 1;
         }
         let rest = self.queue.split_off(take);
-        let events = std::mem::replace(&mut self.queue, rest);
+        let events = core::mem::replace(&mut self.queue, rest);
         let batch = self.next_batch;
         self.next_batch = self.next_batch.wrapping_add(1);
         let wire = self.rng.event_id();
@@ -947,12 +948,12 @@ impl Tracker {
         if !Consent::allows(self.consent.storage, self.config.consent.mode) {
             return;
         }
-        if std::mem::take(&mut self.visit_dirty) {
+        if core::mem::take(&mut self.visit_dirty) {
             if let Some(v) = self.visit_json() {
                 self.outputs.push(Output::PersistVisit(v));
             }
         }
-        if !std::mem::take(&mut self.dirty) {
+        if !core::mem::take(&mut self.dirty) {
             return;
         }
         let mut events: Vec<&str> = Vec::new();

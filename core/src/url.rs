@@ -1,5 +1,6 @@
 //! URL privacy: drop the fragment and every query parameter that is not on the allowlist.
 
+use crate::prelude::*;
 /// Query parameters kept by default: campaign (UTM) parameters and ad click ids, which
 /// attribution needs. Everything else in a query string (e-mail addresses in reset links,
 /// session tokens, search terms) is removed before a URL leaves the browser.

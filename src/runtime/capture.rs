@@ -2,8 +2,9 @@
 //! navigations, each mapped to the core's plain types. Everything here reads the DOM only in
 //! event handlers (scroll depth: read in JS at most every 250 ms) and never changes what the page does.
 
-use std::cell::{Cell, OnceCell, RefCell};
-use std::rc::{Rc, Weak};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::{Cell, OnceCell, RefCell};
 
 use goalpost_core::{Config, Family, Form, Input, Interaction, Media, MediaEvent, Page, Spa};
 use js_sys::{Function, Reflect};
@@ -222,7 +223,7 @@ impl Runtime {
             .map(|m| m * 1000.0)
             .find(|m| *m > total);
         if let (true, Some(next), Some(tick)) = (engaged, next, c.engaged_tick.get()) {
-            let wait = (next - total).ceil().min(f64::from(i32::MAX)) as i32;
+            let wait = super::timeout_ms(next - total);
             c.engaged_timer.set(
                 self.window
                     .set_timeout_with_callback_and_timeout_and_arguments_0(tick, wait)
@@ -369,7 +370,7 @@ impl Runtime {
     /// A page view of `url` after an in-page navigation or a cache restore.
     fn new_page(&self, url: String) {
         let c = &self.capture;
-        let referrer = std::mem::replace(&mut *c.url.borrow_mut(), url.clone());
+        let referrer = core::mem::replace(&mut *c.url.borrow_mut(), url.clone());
         c.page_no.set(c.page_no.get() + 1);
         // engaged time is per page view
         c.engaged_ms.set(0.0);

@@ -2,8 +2,9 @@
 //! "visible for at least `ms`", and a MutationObserver so that elements added later are
 //! watched too. Each element counts once per watch and page view.
 
-use std::cell::{Cell, OnceCell, RefCell};
-use std::rc::{Rc, Weak};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::{Cell, OnceCell, RefCell};
 
 use goalpost_core::{Input, Interaction, Watch};
 use js_sys::{Array, Function};
@@ -208,7 +209,7 @@ impl Runtime {
             .map(|(_, _, t)| *t)
             .fold(f64::INFINITY, f64::min);
         if let (true, Some(tick)) = (next.is_finite(), v.tick.get()) {
-            let wait = (next - now).ceil().clamp(0.0, f64::from(i32::MAX)) as i32;
+            let wait = super::timeout_ms(next - now);
             v.timer.set(
                 self.window
                     .set_timeout_with_callback_and_timeout_and_arguments_0(tick, wait)
