@@ -21,12 +21,13 @@ extern "C" {
     fn matches(this: &El, selectors: &JsString) -> Result<bool, JsValue>;
 
     /// `el.shadowRoot`: an object for an open shadow root (an SVG element has none at all).
-    #[wasm_bindgen(method, getter, js_name = shadowRoot)]
-    fn shadow_root_js(this: &El) -> JsValue;
+    /// `catch`: a custom element's own getter may throw.
+    #[wasm_bindgen(method, getter, catch, js_name = shadowRoot)]
+    fn shadow_root_js(this: &El) -> Result<JsValue, JsValue>;
 
     /// `el.href`: a string only on HTML links and areas (an SVG link's is an object).
-    #[wasm_bindgen(method, getter, js_name = href)]
-    fn href_js(this: &El) -> JsValue;
+    #[wasm_bindgen(method, getter, catch, js_name = href)]
+    fn href_js(this: &El) -> Result<JsValue, JsValue>;
 
     /// The page's `window`: one import, where `web_sys::window()` takes five (every kind of
     /// global object, then an `instanceof Window`). `None` outside a page (a worker).
@@ -48,7 +49,9 @@ fn closest_js(el: &Element, s: &JsString) -> bool {
 /// Whether `el` hosts an open shadow root (only then can the real target of an event be
 /// hidden from `event.target`).
 pub fn is_shadow_host(el: &Element) -> bool {
-    el.unchecked_ref::<El>().shadow_root_js().is_object()
+    el.unchecked_ref::<El>()
+        .shadow_root_js()
+        .is_ok_and(|r| r.is_object())
 }
 
 /// CSS selectors held as JS strings, converted once: matching them costs no string
@@ -209,7 +212,8 @@ pub fn element_info(
     let href = el
         .unchecked_ref::<El>()
         .href_js()
-        .as_string()
+        .ok()
+        .and_then(|v| v.as_string())
         .unwrap_or_default();
     let text = if reads.text {
         clean_text(&el.text_content().unwrap_or_default())

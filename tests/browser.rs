@@ -140,6 +140,18 @@ fn a_click_inside_a_link_reports_the_link_with_what_goals_read() {
         assert_eq!((i.href.as_str(), i.download), ("", false), "{id}");
     }
     root.remove();
+    // a custom element whose own href getter throws: no href, and nothing thrown
+    js_sys::eval(
+        "customElements.define('gp-throws', class extends HTMLElement { get href() { throw new Error('x'); } })",
+    )
+    .unwrap();
+    let root = mount(r#"<gp-throws id="t">t</gp-throws>"#);
+    let el = document().get_element_by_id("t").unwrap();
+    assert_eq!(
+        element_info(&el, &selectors, &[], Reads::default()).href,
+        ""
+    );
+    root.remove();
 }
 
 #[wasm_bindgen_test]
