@@ -4,6 +4,7 @@
 use crate::interaction::{query_param, split_host};
 use crate::json::push_str_literal;
 use crate::prelude::*;
+use crate::url::{cut, up_to};
 
 /// Ad click ids, in the order they are looked for; each names its ad platform's channel.
 pub const CLICK_IDS: &[(&str, Channel)] = &[
@@ -116,9 +117,9 @@ impl Touch {
     /// The touch of a page view from `url` with `referrer`, or `None` when the referrer is the
     /// site itself (an internal navigation is not a touch). `own` is the page's host.
     pub fn of(url: &str, referrer: &str, own_hosts: &[String]) -> Option<Touch> {
-        let base = url.split('#').next().unwrap_or("");
-        let (_, query) = base.split_once('?').unwrap_or((base, ""));
-        let (page_host, path) = split_host(base.split('?').next().unwrap_or(""));
+        let base = up_to(url, b"#");
+        let (_, query) = cut(base, b'?').unwrap_or((base, ""));
+        let (page_host, path) = split_host(up_to(base, b"?"));
         let p = |k: &str| query_param(query, k).unwrap_or_default();
         let (source, medium, campaign) = (
             p("utm_source"),
@@ -128,7 +129,7 @@ impl Touch {
         let click = CLICK_IDS
             .iter()
             .find(|(k, _)| query_param(query, k).is_some());
-        let (ref_host, _) = split_host(referrer.split(['?', '#']).next().unwrap_or(""));
+        let (ref_host, _) = split_host(up_to(referrer, b"?#"));
         let strip = |h: &str| h.strip_prefix("www.").unwrap_or(h).to_string();
         let internal = !ref_host.is_empty()
             && (strip(&ref_host) == strip(&page_host)

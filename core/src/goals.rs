@@ -457,18 +457,10 @@ impl GoalSet {
 
     fn disable(&mut self, rules: &[usize]) -> Vec<usize> {
         let mut goals = Vec::new();
+        // A rule that can never match: an `any` with one empty-never group is not
+        // expressible, so detach it from every index instead.
+        self.detach(&|x| rules.contains(&x));
         for r in rules {
-            // A rule that can never match: an `any` with one empty-never group is not
-            // expressible, so detach it from every index instead.
-            for slot in self.by_slot.iter_mut() {
-                slot.retain(|x| x != r);
-            }
-            for fam in self.selectors.iter_mut() {
-                for (_, rs) in fam.iter_mut() {
-                    rs.retain(|x| x != r);
-                }
-            }
-            self.custom.retain(|(_, x)| x != r);
             // funnels that step through this rule cannot complete either
             for (gi, g) in self.goals.iter().enumerate() {
                 if g.rule == Some(*r) || g.funnel.as_ref().is_some_and(|f| f.steps.contains(r)) {
@@ -652,21 +644,29 @@ impl GoalSet {
 
     /// Removes the rules (and their indexes, patterns, watches, selectors) added since `m`.
     pub(crate) fn rollback_rules(&mut self, m: &Mark) {
-        let keep = |r: &usize| *r < m.rules;
         self.rules.truncate(m.rules);
         self.rule_goal.truncate(m.rules);
         self.patterns.truncate(m.patterns);
         self.watches.truncate(m.watches);
-        self.custom.retain(|(_, r)| keep(r));
-        for slot in self.by_slot.iter_mut() {
-            slot.retain(keep);
-        }
         for (f, fam) in self.selectors.iter_mut().enumerate() {
             fam.truncate(m.selectors[f]);
+        }
+        self.detach(&|r| r >= m.rules);
+    }
+
+    /// Removes the rules that `gone` names from every index (a disabled rule, or one rolled
+    /// back).
+    fn detach(&mut self, gone: &dyn Fn(usize) -> bool) {
+        let keep = |r: &usize| !gone(*r);
+        for slot in self.by_slot.iter_mut() {
+            slot.retain(&keep);
+        }
+        for fam in self.selectors.iter_mut() {
             for (_, rs) in fam.iter_mut() {
-                rs.retain(keep);
+                rs.retain(&keep);
             }
         }
+        self.custom.retain(|(_, r)| !gone(*r));
     }
 
     /// Sorts the custom-event table for binary search.

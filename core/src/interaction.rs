@@ -6,6 +6,7 @@ use alloc::borrow::Cow;
 
 use crate::condition::Field;
 use crate::payload::Prop;
+use crate::url::{after_last, cut, parts, up_to};
 
 /// Something the visitor did on a page.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,8 +127,8 @@ pub struct PageFields {
 impl PageFields {
     /// Splits `href` into its parts.
     pub fn new(href: &str, title: &str, referrer: &str) -> PageFields {
-        let (url, hash) = href.split_once('#').unwrap_or((href, ""));
-        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let (url, hash) = cut(href, b'#').unwrap_or((href, ""));
+        let (base, query) = cut(url, b'?').unwrap_or((url, ""));
         let (hostname, path) = split_host(base);
         PageFields {
             url: url.to_string(),
@@ -145,13 +146,12 @@ impl PageFields {
 pub fn split_host(base: &str) -> (String, String) {
     match crate::json::find_str(base, "://").and_then(|i| base.get(i + 3..)) {
         Some(rest) => {
-            let (authority, path) = rest
-                .split_at_checked(rest.find('/').unwrap_or(rest.len()))
-                .unwrap_or((rest, ""));
-            let host = authority.rsplit('@').next().unwrap_or("");
+            let authority = up_to(rest, b"/");
+            let path = rest.get(authority.len()..).unwrap_or("");
+            let host = after_last(authority, b'@');
             let host = match host.strip_prefix('[') {
-                Some(v6) => v6.split(']').next().unwrap_or(""),
-                None => host.split(':').next().unwrap_or(""),
+                Some(v6) => up_to(v6, b"]"),
+                None => up_to(host, b":"),
             };
             (
                 host.to_ascii_lowercase(),
@@ -169,8 +169,8 @@ pub fn split_host(base: &str) -> (String, String) {
 /// The value of query parameter `name` in a raw query string (first occurrence, `+` and
 /// percent-escapes decoded).
 pub fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+    parts(query, b'&').into_iter().find_map(|pair| {
+        let (k, v) = cut(pair, b'=').unwrap_or((pair, ""));
         (decode(k) == name).then(|| decode(v))
     })
 }
@@ -389,11 +389,12 @@ pub const DOWNLOAD_EXTENSIONS: &[&str] = &[
 
 /// The lowercase extension of a URL's path (query and fragment ignored), if any.
 pub fn extension(href: &str) -> Option<String> {
-    let no_frag = href.split('#').next().unwrap_or("");
-    let base = no_frag.split('?').next().unwrap_or("");
-    let (_, path) = split_host(base);
-    let file = path.rsplit('/').next().unwrap_or("");
-    let (_, ext) = file.rsplit_once('.')?;
+    let (_, path) = split_host(up_to(href, b"?#"));
+    let file = after_last(&path, b'/');
+    let ext = after_last(file, b'.');
+    if ext.len() == file.len() {
+        return None; // no dot
+    }
     (!ext.is_empty()).then(|| ext.to_ascii_lowercase())
 }
 
@@ -418,7 +419,7 @@ pub fn classify_link(
     if lower.starts_with("mailto:") {
         return kinds.with(LinkKinds::MAILTO);
     }
-    let (host, _) = split_host(lower.split(['?', '#']).next().unwrap_or(""));
+    let (host, _) = split_host(up_to(&lower, b"?#"));
     let is_messenger = messengers.iter().any(|m| {
         if m.ends_with(':') {
             lower.starts_with(m.as_str())

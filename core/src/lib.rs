@@ -82,7 +82,10 @@ pub use payload::{batch_body, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN, V
 pub use policy::{BatchPolicy, RetryPolicy, SendStatus, Verdict};
 pub use time::Millis;
 pub use tracker::{Conversion, Ignored, Input, NoPatterns, Output, Page, Tracker, SESSION_TIMEOUT};
-pub use url::{redact, sanitize, sanitize_with, truncate, ATTRIBUTION_PARAMS, MAX_URL_LEN};
+pub use url::{
+    after_last, cut, parts, redact, sanitize, sanitize_with, truncate, up_to, ATTRIBUTION_PARAMS,
+    MAX_URL_LEN,
+};
 
 /// Owned copies of a list of names: one loop shared by every such conversion (each collected
 /// iterator chain is code of its own in the wasm).

@@ -455,8 +455,7 @@ impl Tracker {
             self.session.id = Some(self.rng.event_id());
         }
         let landing = || {
-            let (_, path) =
-                crate::interaction::split_host(page.url.split(['?', '#']).next().unwrap_or(""));
+            let (_, path) = crate::interaction::split_host(crate::url::up_to(&page.url, b"?#"));
             Touch {
                 channel: Channel::Direct,
                 source: String::new(),

@@ -26,6 +26,43 @@ pub const ATTRIBUTION_PARAMS: &[&str] = &[
 /// The longest URL kept; longer ones are cut (the collector rejects longer fields).
 pub const MAX_URL_LEN: usize = 2048;
 
+/// `s` up to its first byte among `stops` (ASCII), or all of `s`: `up_to("/a?b#c", b"?#")` is
+/// `"/a"`. URL parts are cut with these byte scans rather than `str::split` and friends, whose
+/// searchers cost the wasm code for every pattern type.
+pub fn up_to<'a>(s: &'a str, stops: &[u8]) -> &'a str {
+    match s.bytes().position(|b| stops.contains(&b)) {
+        Some(i) => s.get(..i).unwrap_or(s),
+        None => s,
+    }
+}
+
+/// `s` split at its first `sep` (ASCII), which is in neither part; `None` without one.
+pub fn cut(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// `s` after its last `sep` (ASCII), or all of `s` without one.
+pub fn after_last(s: &str, sep: u8) -> &str {
+    match s.bytes().rposition(|b| b == sep) {
+        Some(i) => s.get(i + 1..).unwrap_or(""),
+        None => s,
+    }
+}
+
+/// The `sep`-separated parts of `s` (ASCII `sep`), in order; `""` has one empty part, as with
+/// `str::split`.
+pub fn parts(s: &str, sep: u8) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some((part, next)) = cut(rest, sep) {
+        out.push(part);
+        rest = next;
+    }
+    out.push(rest);
+    out
+}
+
 /// `url` without its fragment and with only the allowlisted query parameters, in their
 /// original order, capped at [`MAX_URL_LEN`] bytes.
 pub fn sanitize(url: &str, keep: &[&str]) -> String {
@@ -34,15 +71,12 @@ pub fn sanitize(url: &str, keep: &[&str]) -> String {
 
 /// [`sanitize`], keeping the fragment when `keep_hash` (hash routers: `#/cart` is the page).
 pub fn sanitize_with(url: &str, keep: &[&str], keep_hash: bool) -> String {
-    let (url, hash) = url.split_once('#').unwrap_or((url, ""));
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, q),
-        None => (url, ""),
-    };
+    let (url, hash) = cut(url, b'#').unwrap_or((url, ""));
+    let (base, query) = cut(url, b'?').unwrap_or((url, ""));
     let mut out = String::from(base);
     let mut first = true;
-    for pair in query.split('&') {
-        let key = pair.split('=').next().unwrap_or("");
+    for pair in parts(query, b'&') {
+        let key = up_to(pair, b"=");
         if !key.is_empty() && keep.contains(&key) {
             out.push(if first { '?' } else { '&' });
             out.push_str(pair);
@@ -201,5 +235,42 @@ mod tests {
         let url = "https://s.test/".to_string() + &"é".repeat(3000);
         let out = sanitize(&url, ATTRIBUTION_PARAMS);
         assert!(out.len() <= MAX_URL_LEN && out.len() > MAX_URL_LEN - 2);
+    }
+
+    // The byte-scan cutters agree with std's string splitting, on any text (multi-byte
+    // characters included) and any ASCII separator.
+    mod cutters {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn text() -> impl Strategy<Value = String> {
+            "[a-c?#&=@/.é😀]{0,12}"
+        }
+        fn sep() -> impl Strategy<Value = u8> {
+            prop::sample::select(b"?#&=@/.".to_vec())
+        }
+
+        proptest! {
+            #[test]
+            fn up_to_is_split_next(s in text(), a in sep(), b in sep()) {
+                let std = s.split([a as char, b as char]).next().unwrap();
+                prop_assert_eq!(up_to(&s, &[a, b]), std);
+            }
+
+            #[test]
+            fn cut_is_split_once(s in text(), c in sep()) {
+                prop_assert_eq!(cut(&s, c), s.split_once(c as char));
+            }
+
+            #[test]
+            fn after_last_is_rsplit_next(s in text(), c in sep()) {
+                prop_assert_eq!(after_last(&s, c), s.rsplit(c as char).next().unwrap());
+            }
+
+            #[test]
+            fn parts_is_split(s in text(), c in sep()) {
+                prop_assert_eq!(parts(&s, c), s.split(c as char).collect::<Vec<_>>());
+            }
+        }
     }
 }

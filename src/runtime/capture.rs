@@ -5,6 +5,7 @@
 use crate::prelude::*;
 use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, OnceCell, RefCell};
+use goalpost_core::{cut, up_to};
 
 use goalpost_core::{Config, Family, Form, Input, Interaction, Media, MediaEvent, Page, Spa};
 use js_sys::{Function, Reflect};
@@ -348,17 +349,18 @@ impl Runtime {
             if c.spa == Spa::Hash {
                 u.to_string()
             } else {
-                u.split('#').next().unwrap_or("").to_string()
+                up_to(u, b"#").to_string()
             }
         };
         let last = c.url.borrow().clone();
         if strip(&url) == strip(&last) {
             return; // the same URL again
         }
-        let path = |u: &str| u.split(['?', '#']).next().unwrap_or("").to_string();
+        let path = |u: &str| up_to(u, b"?#").to_string();
+        let hash = |u: &str| cut(u, b'#').map(|(_, h)| h.to_string());
         if kind == 1
             && path(&url) == path(&last)
-            && (c.spa != Spa::Hash || url.split('#').nth(1) == last.split('#').nth(1))
+            && (c.spa != Spa::Hash || hash(&url) == hash(&last))
         {
             // replaceState that only changed the query: the same page, not another view
             *c.url.borrow_mut() = url;
