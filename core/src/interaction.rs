@@ -196,7 +196,8 @@ fn decode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    // not UTF-8 once decoded (`%FF`): the text as written, rather than std's lossy decoder
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 /// A value read from a candidate: text or number.
@@ -444,4 +445,25 @@ pub fn classify_link(
         kinds = kinds.with(LinkKinds::OUTBOUND);
     }
     kinds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_param;
+
+    #[test]
+    fn query_params_are_decoded_and_bad_escapes_kept_as_written() {
+        let q = "a=1&utm_source=caf%C3%A9+bar&x=%FFab&y=%4&utm_source=second";
+        assert_eq!(query_param(q, "utm_source").as_deref(), Some("café bar"));
+        assert_eq!(query_param(q, "x").as_deref(), Some("%FFab"), "not UTF-8");
+        assert_eq!(query_param(q, "y").as_deref(), Some("%4"), "a cut escape");
+        assert_eq!(query_param(q, "a").as_deref(), Some("1"));
+        assert_eq!(query_param(q, "missing"), None);
+        assert_eq!(query_param("", "a"), None);
+        assert_eq!(
+            query_param("a", "a").as_deref(),
+            Some(""),
+            "a key without a value"
+        );
+    }
 }
