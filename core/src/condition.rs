@@ -391,7 +391,8 @@ fn compile_ops(
             }),
             "in" => match v {
                 Json::Array(items) => {
-                    strings(items, &p, errors).map(|l| Op::In(l.iter().map(|s| fold(s)).collect()))
+                    // (needles are folded later, like the others: see `fold` above)
+                    strings(items, &p, errors).map(Op::In)
                 }
                 other => {
                     errors.push(ConfigError::wrong_type(&p, "a list of strings", other));

@@ -486,10 +486,10 @@ impl Tracker {
         self.visit_dirty = true;
         let session = self.session.id;
         let id = self.rng.event_id();
-        let keep: Vec<&str> = self.config.keep_params.iter().map(String::as_str).collect();
+        let keep = &self.config.keep_params;
         let url = redact(&sanitize_with(
             &page.url,
-            &keep,
+            keep,
             self.config.spa == Spa::Hash,
         ));
         let fields = PageFields::new(&page.url, &page.title, &page.referrer);
@@ -503,7 +503,7 @@ impl Tracker {
         if self.config.pageviews {
             let mut title = redact(&page.title);
             truncate(&mut title, 300);
-            let referrer = redact(&sanitize_with(&page.referrer, &keep, false));
+            let referrer = redact(&sanitize_with(&page.referrer, keep, false));
             let ev = Event {
                 id,
                 ts: now,

@@ -186,12 +186,14 @@ impl Runtime {
         let now = js_sys::Date::now();
         let due: Vec<(Element, u32)> = {
             let mut pending = v.pending.borrow_mut();
-            let due = pending
-                .iter()
-                .filter(|(_, _, t)| *t <= now)
-                .map(|(e, w, _)| (e.clone(), *w))
-                .collect();
-            pending.retain(|(_, _, t)| *t > now);
+            let mut due = Vec::new();
+            pending.retain(|(e, w, t)| {
+                let keep = *t > now;
+                if !keep {
+                    due.push((e.clone(), *w));
+                }
+                keep
+            });
             due
         };
         for (el, watch) in due {
