@@ -19,6 +19,14 @@ use crate::dom::{matching_selectors, page_bits, set_page_bits, target_element, S
 /// The expando property holding a media element's flags for the page view.
 const MEDIA_KEY: &str = "__goalpost";
 
+// `control(what)` of the JS depth watcher (`js/entry.mjs` `depth`)
+/// Removes the depth watcher's listeners.
+const DEPTH_STOP: u32 = 0;
+/// A new page view: thresholds count again.
+const DEPTH_NEW_PAGE: u32 = 1;
+/// Reads the depth now.
+const DEPTH_MEASURE: u32 = 2;
+
 /// What the capture listeners need from the config, and their per-page state.
 pub struct Capture {
     uses_submit: bool,
@@ -236,8 +244,13 @@ impl Runtime {
     /// Reads the scroll depth now (the page is being hidden: a threshold passed since the
     /// last read goes out with the last send).
     pub(super) fn measure_depth_now(&self) {
+        self.control_depth(DEPTH_MEASURE);
+    }
+
+    /// Calls the JS depth watcher's `control(what)` (see `Host::watch_depth`), if it runs.
+    fn control_depth(&self, what: u32) {
         if let Some(depth) = self.capture.depth.borrow().as_ref() {
-            let _ = depth.call1(&JsValue::NULL, &JsValue::from(2));
+            let _ = depth.call1(&JsValue::NULL, &JsValue::from(what));
         }
     }
 
@@ -249,9 +262,8 @@ impl Runtime {
         if let Some(unwatch) = self.capture.unwatch.borrow_mut().take() {
             let _ = unwatch.call0(&JsValue::NULL);
         }
-        if let Some(depth) = self.capture.depth.borrow_mut().take() {
-            let _ = depth.call1(&JsValue::NULL, &JsValue::from(0));
-        }
+        self.control_depth(DEPTH_STOP);
+        self.capture.depth.borrow_mut().take();
     }
 
     fn on_submit(&self, e: &Event) {
@@ -385,8 +397,6 @@ impl Runtime {
             referrer,
         };
         self.handle(Input::PageView(page));
-        if let Some(depth) = c.depth.borrow().as_ref() {
-            let _ = depth.call1(&JsValue::NULL, &JsValue::from(1));
-        }
+        self.control_depth(DEPTH_NEW_PAGE);
     }
 }
