@@ -15,6 +15,11 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
+# The browser build rebuilds core and alloc for size (scripts/build.mjs): it needs their sources.
+if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+  say "adding the rust-src component"
+  rustup component add rust-src
+fi
 
 # The wasm-bindgen CLI must be exactly the version of the crate pinned in Cargo.toml.
 # (`wasm-bindgen = "=X"` or `wasm-bindgen = { version = "=X", ... }`)

@@ -23,6 +23,9 @@ use prelude::*;
 
 /// Without std, a panic (a bug: nothing panics on input) traps, as `panic = "abort"` does with
 /// std; the JS guard catches the trap and silences goalpost for the page. Nothing is formatted.
+/// The release build (`scripts/build.mjs`) goes further with the "immediate-abort" panic
+/// strategy: core traps at the panic site and never calls this handler, which no_std still
+/// requires.
 #[cfg(all(not(feature = "std"), target_arch = "wasm32"))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
