@@ -36,6 +36,11 @@ function guard(fn, selectors, links) {
   };
 }
 
+// Every callback the wasm registers (listeners, timers, observers, the host's own callbacks)
+// enters it through one closure: `entry(code, a, b, c)`, guarded, and behind the click
+// pre-filter when `selectors` / `links` are given (src/runtime.rs, the K_* codes).
+const cb = (entry, code, selectors, links) => guard((a, b, c) => entry(code, a, b, c), selectors, links);
+
 // Scroll depth, read in JS at most every 250 ms while the page scrolls or resizes, once more
 // after the last scroll, and when the page is hidden (control(2), before its last send):
 // reading the position makes the browser bring layout up to date, which costs more than the
@@ -305,7 +310,7 @@ export async function init(config, options = {}) {
     crypto.getRandomValues(seed);
     let inner;
     try {
-      inner = Goalpost.start(config, { guard, send, watch, watchConsent, persistence, announce, depth }, seed);
+      inner = Goalpost.start(config, { cb, send, watch, watchConsent, persistence, announce, depth }, seed);
     } catch (err) {
       if (typeof err === 'string') { console.error(err); return instance; }
       throw err;

@@ -1,6 +1,8 @@
 //! The host object the JS entry passes in: the two things better done in JS.
 //!
-//! - `guard(fn)`: wraps a callback so that nothing it throws (or a wasm trap) reaches the page.
+//! - `cb(entry, code, selectors?, links?)`: the callback `(a, b, c) => entry(code, a, b, c)`,
+//!   guarded so that nothing it throws (or a wasm trap) reaches the page, and behind the click
+//!   pre-filter when `selectors` / `links` are given.
 //! - `send(url, body, beacon, batch, timeoutMs, done)`: `sendBeacon` or `fetch` with keepalive
 //!   (aborted after `timeoutMs`), reading
 //!   every response body (Chromium keeps the keepalive budget until it is read), and calls
@@ -24,15 +26,15 @@ extern "C" {
     /// The host object from the JS entry.
     pub type Host;
 
+    /// `entry(code, a, b, c)` for the callback's arguments `a, b, c`, guarded; with
+    /// `selectors` / `links`, behind the click pre-filter.
     #[wasm_bindgen(method)]
-    fn guard(this: &Host, f: &JsValue) -> Function;
-
-    #[wasm_bindgen(method, js_name = guard)]
-    fn guard_filtered(
+    fn cb(
         this: &Host,
-        f: &JsValue,
-        selectors: &js_sys::JsString,
-        links: &js_sys::JsString,
+        entry: &JsValue,
+        code: u32,
+        selectors: Option<&js_sys::JsString>,
+        links: Option<&js_sys::JsString>,
     ) -> Function;
 
     #[wasm_bindgen(method)]
@@ -88,20 +90,21 @@ impl Host {
         );
     }
 
-    /// `f` wrapped so that it can never throw into the page.
-    pub fn guarded(&self, f: &JsValue) -> Function {
-        self.guard(f)
+    /// The guarded callback that enters the wasm as `entry(code, a, b, c)`: one closure serves
+    /// every listener, timer and observer (`Runtime::entry`).
+    pub fn callback(&self, entry: &JsValue, code: u32) -> Function {
+        self.cb(entry, code, None, None)
     }
 
-    /// `f` guarded, and entered only for events that `crate::dom::ClickFilter` admits (the
+    /// [`Host::callback`], entered only for events that `crate::dom::ClickFilter` admits (the
     /// same two steps, in JS) or on a shadow host, plus one a minute.
-    pub fn guarded_filtered(
+    pub fn callback_filtered(
         &self,
-        f: &JsValue,
-        selectors: &js_sys::JsString,
-        links: &js_sys::JsString,
+        entry: &JsValue,
+        code: u32,
+        filter: &crate::dom::ClickFilter,
     ) -> Function {
-        self.guard_filtered(f, selectors, links)
+        self.cb(entry, code, Some(&filter.selectors), Some(&filter.links))
     }
 
     /// Calls `reached(percent, pixels)` when the scroll depth of the page view first passes

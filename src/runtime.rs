@@ -1,5 +1,6 @@
 //! The runtime: owns the tracker, the listeners and the timer, and performs the tracker's
-//! outputs. Callbacks hold a `Weak` to it, so dropping the runtime tears everything down.
+//! outputs. JS enters through one closure (`Runtime::entry`) that holds a `Weak` to it, so
+//! dropping the runtime tears everything down.
 
 use crate::prelude::*;
 use alloc::rc::{Rc, Weak};
@@ -22,12 +23,56 @@ use crate::patterns::BrowserPatterns;
 mod capture;
 mod visibility;
 
-type EventClosure = Closure<dyn Fn(Event)>;
-/// `done(batch, status, retryAfterMs)` from the host's `send`.
-type DoneClosure = Closure<dyn Fn(u32, i32, f64)>;
+/// The one closure JS calls into: `entry(code, a, b, c)`, for every listener, timer, observer
+/// and host callback (`Host::callback`), with `code` saying which (the `K_*` values) and `a`,
+/// `b`, `c` the callback's own arguments. One closure type instead of one per callback
+/// signature: each costs wasm-bindgen glue on both sides.
+type Entry = Closure<dyn Fn(u32, JsValue, JsValue, JsValue)>;
+
+// Entry codes.
+/// The tracker's timer: `Input::Tick`.
+const K_TICK: u32 = 0;
+/// `send`'s `done(batch, status, retryAfterMs)`.
+const K_SENT: u32 = 1;
+/// A consent signal: `changed(kind, value)` from `watchConsent`.
+const K_CONSENT: u32 = 2;
+/// A stored queue claimed: `restore(json)` from `persistence`.
+const K_RESTORE: u32 = 3;
+/// `click` on the document.
+const K_CLICK: u32 = 4;
+/// `auxclick` on the document (a middle click).
+const K_AUXCLICK: u32 = 5;
+/// `visibilitychange` on the document.
+const K_VISIBILITY: u32 = 6;
+/// `pagehide` on the window, `freeze` on the document.
+const K_HIDE: u32 = 7;
+/// `submit` on the document.
+const K_SUBMIT: u32 = 8;
+/// `play`, `timeupdate`, `ended` on the document.
+const K_MEDIA: u32 = 9;
+/// The JS depth watcher's `reached(percent, pixels)`.
+const K_DEPTH: u32 = 10;
+/// The history hooks' `navigated(kind)`.
+const K_NAVIGATED: u32 = 11;
+/// The engagement timer.
+const K_ENGAGED_TICK: u32 = 12;
+/// `focus`, `blur` on the window and `visibilitychange` on the document, for engaged time.
+const K_ENGAGEMENT: u32 = 13;
+/// `online` on the window.
+const K_ONLINE: u32 = 14;
+/// `offline` on the window.
+const K_OFFLINE: u32 = 15;
+/// `pageshow` on the window.
+const K_PAGESHOW: u32 = 16;
+/// The `visible` goals' timer.
+const K_VISIBLE_TICK: u32 = 17;
+/// The MutationObserver's records.
+const K_MUTATIONS: u32 = 18;
+/// `K_INTERSECTIONS + i`: the entries of watch `i`'s IntersectionObserver.
+const K_INTERSECTIONS: u32 = 32;
 
 pub struct Runtime {
-    // Field order is drop order: listeners go before the closures they call.
+    // Field order is drop order: listeners go before the closure they call.
     listeners: RefCell<Vec<Listener>>,
     core: RefCell<Tracker>,
     host: Host,
@@ -53,17 +98,13 @@ pub struct Runtime {
     /// This page's storage key for its unsent events, and whether stored queues were claimed.
     queue_key: String,
     claimed: Cell<bool>,
-    restore_closure: OnceCell<Closure<dyn Fn(String)>>,
     consent_unhook: RefCell<Option<Function>>,
-    consent_closure: OnceCell<Closure<dyn Fn(u32, JsValue)>>,
     timer: Cell<Option<i32>>,
     tick: OnceCell<Function>,
     done: OnceCell<Function>,
     waiters: RefCell<Vec<Function>>,
     stopped: Cell<bool>,
-    event_closures: RefCell<Vec<EventClosure>>,
-    tick_closure: OnceCell<Closure<dyn Fn()>>,
-    done_closure: OnceCell<DoneClosure>,
+    entry: Entry,
 }
 
 impl Runtime {
@@ -108,43 +149,46 @@ impl Runtime {
                 ),
             );
         }
-        let rt = Rc::new(Runtime {
-            listeners: RefCell::new(Vec::new()),
-            collector: cfg.collector.clone(),
-            timeout: cfg.retry.timeout.0.min(u32::MAX as u64) as u32,
-            selectors: Selectors::new(&cfg.goals.selectors(Family::Click)),
-            attrs: cfg.goals.attributes(),
-            reads: crate::dom::Reads {
-                text: cfg.goals.reads(&Field::Text),
-                id: cfg.goals.reads(&Field::Id),
-                classes: cfg.goals.reads(&Field::Classes),
-                tag: cfg.goals.reads(&Field::Tag),
-            },
-            uses_click: cfg.goals.uses("click"),
-            click_filter: click_filter(&cfg.goals, &document),
-            last_active: Cell::new(0.0),
-            data_layer: cfg.data_layer.clone(),
-            debug: cfg.debug,
-            capture: capture::Capture::new(&cfg, window.location().href().unwrap_or_default()),
-            visibility: visibility::Visibility::new(cfg.goals.watches()),
-            consent_policy: cfg.consent.clone(),
-            queue_key: queue_key(seed),
-            claimed: Cell::new(false),
-            restore_closure: OnceCell::new(),
-            consent_unhook: RefCell::new(None),
-            consent_closure: OnceCell::new(),
-            core: RefCell::new(Tracker::with_patterns(cfg, seed, Box::new(patterns))),
-            host,
-            window,
-            document,
-            timer: Cell::new(None),
-            tick: OnceCell::new(),
-            done: OnceCell::new(),
-            waiters: RefCell::new(Vec::new()),
-            stopped: Cell::new(false),
-            event_closures: RefCell::new(Vec::new()),
-            tick_closure: OnceCell::new(),
-            done_closure: OnceCell::new(),
+        let rt = Rc::new_cyclic(|weak: &Weak<Runtime>| {
+            let weak = weak.clone();
+            Runtime {
+                listeners: RefCell::new(Vec::new()),
+                collector: cfg.collector.clone(),
+                timeout: cfg.retry.timeout.0.min(u32::MAX as u64) as u32,
+                selectors: Selectors::new(&cfg.goals.selectors(Family::Click)),
+                attrs: cfg.goals.attributes(),
+                reads: crate::dom::Reads {
+                    text: cfg.goals.reads(&Field::Text),
+                    id: cfg.goals.reads(&Field::Id),
+                    classes: cfg.goals.reads(&Field::Classes),
+                    tag: cfg.goals.reads(&Field::Tag),
+                },
+                uses_click: cfg.goals.uses("click"),
+                click_filter: click_filter(&cfg.goals, &document),
+                last_active: Cell::new(0.0),
+                data_layer: cfg.data_layer.clone(),
+                debug: cfg.debug,
+                capture: capture::Capture::new(&cfg, window.location().href().unwrap_or_default()),
+                visibility: visibility::Visibility::new(cfg.goals.watches()),
+                consent_policy: cfg.consent.clone(),
+                queue_key: queue_key(seed),
+                claimed: Cell::new(false),
+                consent_unhook: RefCell::new(None),
+                core: RefCell::new(Tracker::with_patterns(cfg, seed, Box::new(patterns))),
+                host,
+                window,
+                document,
+                timer: Cell::new(None),
+                tick: OnceCell::new(),
+                done: OnceCell::new(),
+                waiters: RefCell::new(Vec::new()),
+                stopped: Cell::new(false),
+                entry: Entry::new(move |code: u32, a: JsValue, b: JsValue, c: JsValue| {
+                    if let Some(rt) = weak.upgrade() {
+                        rt.enter(code, a, b, c);
+                    }
+                }),
+            }
         });
         rt.install();
         rt.install_consent();
@@ -191,7 +235,7 @@ impl Runtime {
         self.settle_waiters();
     }
 
-    pub fn consent(self: &Rc<Self>, choice: &JsValue) -> bool {
+    pub fn consent(&self, choice: &JsValue) -> bool {
         match crate::consent::update_from_js(choice) {
             Some(u) => {
                 // The visit an earlier page stored is read before this choice is applied (the
@@ -217,7 +261,7 @@ impl Runtime {
 
     /// Applies the signals present at start and hooks the ones that may come later, before
     /// the first page view is collected.
-    fn install_consent(self: &Rc<Self>) {
+    fn install_consent(&self) {
         for u in crate::consent::initial_signals(&self.window, &self.consent_policy) {
             self.handle(Input::Consent(u));
         }
@@ -232,108 +276,108 @@ impl Runtime {
             let until = Millis(js_sys::Date::now() as u64).plus(self.consent_policy.wait);
             self.handle(Input::AwaitConsent(until));
         }
-        let weak = Rc::downgrade(self);
-        let changed = Closure::<dyn Fn(u32, JsValue)>::new(move |kind: u32, value: JsValue| {
-            let Some(rt) = weak.upgrade() else { return };
-            let update = if kind == 0 {
-                crate::consent::update_from_js(&value)
-            } else {
-                let a = js_sys::Array::from(&value);
-                let b = |i: u32| a.get(i).as_bool().unwrap_or(false);
-                // GDPR not applying is an answer too: it ends the wait, changing nothing
-                Some(
-                    crate::consent::update_from_tcf(b(0), b(1), b(2), b(3), b(4))
-                        .unwrap_or_default(),
-                )
-            };
-            if let Some(u) = update {
-                rt.handle(Input::Consent(u));
-                rt.claim_stored();
-            }
-        });
-        let guarded = self.host.guarded(changed.as_ref());
-        let _ = self.consent_closure.set(changed);
-        *self.consent_unhook.borrow_mut() = self.host.watch_consent_signals(google, tcf, &guarded);
+        let changed = self.callback(K_CONSENT);
+        *self.consent_unhook.borrow_mut() = self.host.watch_consent_signals(google, tcf, &changed);
+    }
+
+    /// A consent signal from `watchConsent`: Google Consent Mode parameters (`kind` 0) or a
+    /// TCF answer (`kind` 1: `[gdprApplies, p1, p7, p8, p9]`).
+    fn consent_signal(&self, kind: &JsValue, value: &JsValue) {
+        let update = if kind.as_f64() == Some(0.0) {
+            crate::consent::update_from_js(value)
+        } else {
+            let a = js_sys::Array::from(value);
+            let b = |i: u32| a.get(i).as_bool().unwrap_or(false);
+            // GDPR not applying is an answer too: it ends the wait, changing nothing
+            Some(crate::consent::update_from_tcf(b(0), b(1), b(2), b(3), b(4)).unwrap_or_default())
+        };
+        if let Some(u) = update {
+            self.handle(Input::Consent(u));
+            self.claim_stored();
+        }
     }
 
     pub fn listener_count(&self) -> usize {
         self.listeners.borrow().len()
     }
 
-    fn install(self: &Rc<Self>) {
-        let weak = Rc::downgrade(self);
-        let tick = Closure::<dyn Fn()>::new(with(&weak, |rt| rt.handle(Input::Tick)));
-        let _ = self.tick.set(self.host.guarded(tick.as_ref()));
-        let _ = self.tick_closure.set(tick);
-        let w = weak.clone();
-        let done = DoneClosure::new(move |batch: u32, code: i32, retry_after: f64| {
-            if let Some(rt) = w.upgrade() {
-                rt.handle(Input::Sent {
-                    batch,
-                    status: status_from_code(code, retry_after),
-                });
-            }
-        });
-        let _ = self.done.set(self.host.guarded(done.as_ref()));
-        let _ = self.done_closure.set(done);
-
+    fn install(&self) {
+        let _ = self.tick.set(self.callback(K_TICK));
+        let _ = self.done.set(self.callback(K_SENT));
         let doc: &web_sys::EventTarget = &self.document;
         let win: &web_sys::EventTarget = &self.window;
         if self.uses_click {
-            self.listen_filtered(
-                doc,
-                "click",
-                self.click_filter.as_ref(),
-                with_event(&weak, |rt, e| rt.on_click(e)),
-            );
+            self.listen_filtered(doc, "click", K_CLICK);
         }
-        self.listen(
-            doc,
-            "visibilitychange",
-            with_event(&weak, |rt, _| {
-                if rt.document.visibility_state() == VisibilityState::Hidden {
-                    rt.hide();
-                } else {
-                    rt.handle(Input::Shown);
-                }
-            }),
-        );
-        self.listen(win, "pagehide", with_event(&weak, |rt, _| rt.hide()));
+        self.listen(doc, "visibilitychange", K_VISIBILITY);
+        self.listen(win, "pagehide", K_HIDE);
         // a frozen page may never run again: send as on hide
-        self.listen(doc, "freeze", with_event(&weak, |rt, _| rt.hide()));
-        self.install_capture(&weak);
-        self.install_visibility(&weak);
+        self.listen(doc, "freeze", K_HIDE);
+        self.install_capture();
+        self.install_visibility();
     }
 
-    fn listen(
-        &self,
-        target: &web_sys::EventTarget,
-        kind: &'static str,
-        f: impl Fn(Event) + 'static,
-    ) {
-        self.listen_filtered(target, kind, None, f);
+    /// The guarded function that calls [`Runtime::enter`] with `code` and its arguments.
+    fn callback(&self, code: u32) -> Function {
+        self.host.callback(self.entry.as_ref(), code)
     }
 
-    /// [`Runtime::listen`], with the click pre-filter applied in JS when `filter` is given:
-    /// a click no goal can match then costs no call into the wasm.
-    fn listen_filtered(
-        &self,
-        target: &web_sys::EventTarget,
-        kind: &'static str,
-        filter: Option<&crate::dom::ClickFilter>,
-        f: impl Fn(Event) + 'static,
-    ) {
-        let closure = Closure::<dyn Fn(Event)>::new(f);
-        let guarded = match filter {
-            Some(filter) => {
-                self.host
-                    .guarded_filtered(closure.as_ref(), &filter.selectors, &filter.links)
+    /// Every callback from JS, by its code (`K_*`); `a`, `b`, `c` are the callback's arguments.
+    fn enter(&self, code: u32, a: JsValue, b: JsValue, c: JsValue) {
+        let event = || a.unchecked_ref::<Event>();
+        let number = |v: &JsValue| v.as_f64().unwrap_or(-1.0);
+        match code {
+            K_TICK => self.handle(Input::Tick),
+            K_SENT => self.handle(Input::Sent {
+                batch: number(&a) as u32,
+                status: status_from_code(number(&b) as i32, number(&c)),
+            }),
+            K_CONSENT => self.consent_signal(&a, &b),
+            K_RESTORE => self.restore_stored(&a),
+            K_CLICK => self.on_click(event()),
+            K_AUXCLICK => {
+                if js_sys::Reflect::get(&a, &JsValue::from_str("button"))
+                    .ok()
+                    .and_then(|b| b.as_f64())
+                    == Some(1.0)
+                {
+                    self.on_click(event());
+                }
             }
-            None => self.host.guarded(closure.as_ref()),
+            K_VISIBILITY => {
+                if self.document.visibility_state() == VisibilityState::Hidden {
+                    self.hide();
+                } else {
+                    self.handle(Input::Shown);
+                }
+            }
+            K_HIDE => self.hide(),
+            K_ONLINE | K_OFFLINE => self.handle(Input::Online(code == K_ONLINE)),
+            K_INTERSECTIONS.. => self.on_intersections(code - K_INTERSECTIONS, a.unchecked_ref()),
+            _ => self.enter_capture(code, &a, &b),
+        }
+    }
+
+    /// A listener for `kind` on `target`, entering with `code`.
+    fn listen(&self, target: &web_sys::EventTarget, kind: &'static str, code: u32) {
+        self.add_listener(target, kind, self.callback(code));
+    }
+
+    /// [`Runtime::listen`], with the click pre-filter applied in JS when there is one: a
+    /// click no goal can match then costs no call into the wasm.
+    fn listen_filtered(&self, target: &web_sys::EventTarget, kind: &'static str, code: u32) {
+        let callback = match self.click_filter.as_ref() {
+            Some(filter) => self
+                .host
+                .callback_filtered(self.entry.as_ref(), code, filter),
+            None => self.callback(code),
         };
-        if let Some(l) = Listener::add(target, kind, guarded, true) {
+        self.add_listener(target, kind, callback);
+    }
+
+    fn add_listener(&self, target: &web_sys::EventTarget, kind: &'static str, callback: Function) {
+        if let Some(l) = Listener::add(target, kind, callback, true) {
             self.listeners.borrow_mut().push(l);
-            self.event_closures.borrow_mut().push(closure);
         }
     }
 
@@ -476,32 +520,35 @@ impl Runtime {
     }
 
     /// Once storage is allowed: claim the queues stored by earlier pages that are gone.
-    fn claim_stored(self: &Rc<Self>) {
+    fn claim_stored(&self) {
         let allowed = self.storage_allowed();
         if !allowed || self.claimed.replace(true) {
             return;
         }
-        let weak = Rc::downgrade(self);
-        let restore = Closure::<dyn Fn(String)>::new(move |json: String| {
-            let Some(rt) = weak.upgrade() else { return };
-            let Ok(v) = js_sys::JSON::parse(&json) else {
-                return;
-            };
-            let events = js_sys::Reflect::get(&v, &JsValue::from_str("events"))
-                .unwrap_or(JsValue::UNDEFINED);
-            let mut list = Vec::new();
-            for e in js_sys::Array::from(&events).iter() {
-                if let Some(s) = js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string()) {
-                    list.push(s);
-                }
+        self.host
+            .claim_stored_queues(&self.queue_key, &self.callback(K_RESTORE));
+    }
+
+    /// A stored queue claimed from a page that is gone (`json`: its snapshot): its events go
+    /// first.
+    fn restore_stored(&self, json: &JsValue) {
+        let Some(v) = json
+            .as_string()
+            .and_then(|json| js_sys::JSON::parse(&json).ok())
+        else {
+            return;
+        };
+        let events =
+            js_sys::Reflect::get(&v, &JsValue::from_str("events")).unwrap_or(JsValue::UNDEFINED);
+        let mut list = Vec::new();
+        for e in js_sys::Array::from(&events).iter() {
+            if let Some(s) = js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string()) {
+                list.push(s);
             }
-            if !list.is_empty() {
-                rt.handle(Input::Restore(list));
-            }
-        });
-        let guarded = self.host.guarded(restore.as_ref());
-        let _ = self.restore_closure.set(restore);
-        self.host.claim_stored_queues(&self.queue_key, &guarded);
+        }
+        if !list.is_empty() {
+            self.handle(Input::Restore(list));
+        }
     }
 
     /// The tracker's next output; the borrow ends before the caller performs it.
@@ -547,27 +594,6 @@ impl Runtime {
             let mut m = String::from(what);
             m.push_str(detail);
             log(false, &m);
-        }
-    }
-}
-
-fn with(weak: &Weak<Runtime>, f: impl Fn(&Runtime) + 'static) -> impl Fn() + 'static {
-    let weak = weak.clone();
-    move || {
-        if let Some(rt) = weak.upgrade() {
-            f(&rt);
-        }
-    }
-}
-
-fn with_event(
-    weak: &Weak<Runtime>,
-    f: impl Fn(&Runtime, &Event) + 'static,
-) -> impl Fn(Event) + 'static {
-    let weak = weak.clone();
-    move |e: Event| {
-        if let Some(rt) = weak.upgrade() {
-            f(&rt, &e);
         }
     }
 }

@@ -226,16 +226,16 @@ fn props_keep_flat_values_only() {
 
 type JsFn = Closure<dyn Fn(JsValue) -> JsValue>;
 
-/// A host whose `send` records the bodies instead of using the network, and whose `guard`
-/// passes callbacks through.
+/// A host whose `send` records the bodies instead of using the network, and whose `cb`
+/// enters the wasm without a guard or a click pre-filter.
 fn recording_host(sent: Rc<RefCell<Vec<String>>>) -> (Host, Vec<JsFn>) {
     let host = Object::new();
-    let guard = Closure::<dyn Fn(JsValue) -> JsValue>::new(|f: JsValue| f);
     let send = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |body: JsValue| {
         sent.borrow_mut().push(body.as_string().unwrap_or_default());
         JsValue::UNDEFINED
     });
-    Reflect::set(&host, &"guard".into(), guard.as_ref()).unwrap();
+    let cb = js_sys::eval("(entry, code) => (a, b, c) => entry(code, a, b, c)").unwrap();
+    Reflect::set(&host, &"cb".into(), &cb).unwrap();
     // send(url, body, beacon, batch, timeoutMs, done): keep the body (second argument).
     let wrap = js_sys::eval("(rec) => function (url, body) { rec(body); }")
         .unwrap()
@@ -248,7 +248,7 @@ fn recording_host(sent: Rc<RefCell<Vec<String>>>) -> (Host, Vec<JsFn>) {
     Reflect::set(&host, &"watchConsent".into(), &watch).unwrap();
     Reflect::set(&host, &"persistence".into(), &watch).unwrap();
     Reflect::set(&host, &"announce".into(), &watch).unwrap();
-    (host.unchecked_into(), vec![guard, send])
+    (host.unchecked_into(), vec![send])
 }
 
 #[wasm_bindgen_test]

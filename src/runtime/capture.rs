@@ -3,7 +3,6 @@
 //! event handlers (scroll depth: read in JS at most every 250 ms) and never changes what the page does.
 
 use crate::prelude::*;
-use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, OnceCell, RefCell};
 use goalpost_core::{cut, up_to};
 
@@ -13,7 +12,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Event, HtmlMediaElement};
 
-use super::{with_event, Runtime};
+use super::{
+    Runtime, K_AUXCLICK, K_DEPTH, K_ENGAGED_TICK, K_ENGAGEMENT, K_MEDIA, K_NAVIGATED, K_OFFLINE,
+    K_ONLINE, K_PAGESHOW, K_SUBMIT,
+};
 use crate::dom::{matching_selectors, page_bits, set_page_bits, target_element, Selectors};
 
 /// The expando property holding a media element's flags for the page view.
@@ -41,8 +43,6 @@ pub struct Capture {
     spa: Spa,
     /// Scroll depth is measured in JS (`Host::watch_depth`); this is its control function.
     depth: RefCell<Option<Function>>,
-    depth_closure: OnceCell<Closure<dyn Fn(f64, f64)>>,
-    nav_closure: OnceCell<Closure<dyn Fn(u32)>>,
     unwatch: RefCell<Option<Function>>,
     /// The current page's URL, for de-duplicating navigations.
     url: RefCell<String>,
@@ -55,7 +55,6 @@ pub struct Capture {
     since: Cell<Option<f64>>,
     engaged_timer: Cell<Option<i32>>,
     engaged_tick: OnceCell<Function>,
-    engaged_closure: OnceCell<Closure<dyn Fn()>>,
 }
 
 impl Capture {
@@ -73,8 +72,6 @@ impl Capture {
             scroll_pixels: g.thresholds("scroll", "pixels"),
             spa: cfg.spa,
             depth: RefCell::new(None),
-            depth_closure: OnceCell::new(),
-            nav_closure: OnceCell::new(),
             unwatch: RefCell::new(None),
             url: RefCell::new(url),
             page_no: Cell::new(1),
@@ -83,7 +80,6 @@ impl Capture {
             since: Cell::new(None),
             engaged_timer: Cell::new(None),
             engaged_tick: OnceCell::new(),
-            engaged_closure: OnceCell::new(),
         }
     }
 
@@ -99,108 +95,82 @@ impl Capture {
 
 impl Runtime {
     /// Installs the capture listeners the goals need.
-    pub(super) fn install_capture(self: &Rc<Self>, weak: &Weak<Runtime>) {
+    pub(super) fn install_capture(&self) {
         let doc: &web_sys::EventTarget = &self.document;
         let win: &web_sys::EventTarget = &self.window;
         let c = &self.capture;
         if self.uses_click {
             // middle clicks open links in new tabs without a click event
-            self.listen_filtered(
-                doc,
-                "auxclick",
-                self.click_filter.as_ref(),
-                with_event(weak, |rt, e| {
-                    if Reflect::get(e, &JsValue::from_str("button"))
-                        .ok()
-                        .and_then(|b| b.as_f64())
-                        == Some(1.0)
-                    {
-                        rt.on_click(e);
-                    }
-                }),
-            );
+            self.listen_filtered(doc, "auxclick", K_AUXCLICK);
         }
         if c.uses_submit {
-            self.listen(doc, "submit", with_event(weak, |rt, e| rt.on_submit(e)));
+            self.listen(doc, "submit", K_SUBMIT);
         }
         if c.uses_media {
             for kind in ["play", "timeupdate", "ended"] {
-                self.listen(doc, kind, with_event(weak, |rt, e| rt.on_media(e)));
+                self.listen(doc, kind, K_MEDIA);
             }
         }
         if c.uses_scroll() {
             // read in JS at most every 250 ms: the wasm hears only of a threshold passed
-            let w = weak.clone();
-            let reached = Closure::<dyn Fn(f64, f64)>::new(move |percent, pixels| {
-                if let Some(rt) = w.upgrade() {
-                    rt.handle(Input::Interact(Interaction::Scroll { percent, pixels }));
-                }
-            });
-            let guarded = self.host.guarded(reached.as_ref());
-            *c.depth.borrow_mut() =
-                self.host
-                    .watch_depth(&c.scroll_percents, &c.scroll_pixels, &guarded);
-            let _ = c.depth_closure.set(reached);
+            *c.depth.borrow_mut() = self.host.watch_depth(
+                &c.scroll_percents,
+                &c.scroll_pixels,
+                &self.callback(K_DEPTH),
+            );
         }
         if c.spa != Spa::Off {
-            let w = weak.clone();
-            let nav = Closure::<dyn Fn(u32)>::new(move |kind: u32| {
-                if let Some(rt) = w.upgrade() {
-                    rt.on_navigate(kind);
-                }
-            });
-            let guarded = self.host.guarded(nav.as_ref());
-            *c.unwatch.borrow_mut() = self.host.watch_history(&guarded);
-            let _ = c.nav_closure.set(nav);
+            *c.unwatch.borrow_mut() = self.host.watch_history(&self.callback(K_NAVIGATED));
         }
         if !c.engaged_marks.is_empty() {
-            let w = weak.clone();
-            let tick = Closure::<dyn Fn()>::new(move || {
-                if let Some(rt) = w.upgrade() {
-                    rt.capture.engaged_timer.set(None);
-                    rt.engagement_changed();
-                }
-            });
-            let _ = c.engaged_tick.set(self.host.guarded(tick.as_ref()));
-            let _ = c.engaged_closure.set(tick);
+            let _ = c.engaged_tick.set(self.callback(K_ENGAGED_TICK));
             for (target, kind) in [(win, "focus"), (win, "blur"), (doc, "visibilitychange")] {
-                self.listen(
-                    target,
-                    kind,
-                    with_event(weak, |rt, _| rt.engagement_changed()),
-                );
+                self.listen(target, kind, K_ENGAGEMENT);
             }
             self.engagement_changed();
         }
         // offline: nothing is sent and no attempt is spent; back online, the queue goes
-        for kind in ["online", "offline"] {
-            self.listen(
-                win,
-                kind,
-                with_event(weak, |rt, e| {
-                    rt.handle(Input::Online(e.type_() == "online"))
-                }),
-            );
-        }
+        self.listen(win, "online", K_ONLINE);
+        self.listen(win, "offline", K_OFFLINE);
         if !self.window.navigator().on_line() {
             self.handle(Input::Online(false));
         }
         // back-forward cache restores are new page views of the same URL; what went out by
         // beacon when the page was hidden is sent again (Input::Shown)
-        self.listen(
-            win,
-            "pageshow",
-            with_event(weak, |rt, e| {
-                if Reflect::get(e, &JsValue::from_str("persisted"))
+        self.listen(win, "pageshow", K_PAGESHOW);
+    }
+
+    /// The capture callbacks' part of [`Runtime::enter`].
+    pub(super) fn enter_capture(&self, code: u32, a: &JsValue, b: &JsValue) {
+        let number = |v: &JsValue| v.as_f64().unwrap_or(0.0);
+        match code {
+            K_SUBMIT => self.on_submit(a.unchecked_ref()),
+            K_MEDIA => self.on_media(a.unchecked_ref()),
+            K_DEPTH => self.handle(Input::Interact(Interaction::Scroll {
+                percent: number(a),
+                pixels: number(b),
+            })),
+            K_NAVIGATED => self.on_navigate(number(a) as u32),
+            K_ENGAGED_TICK => {
+                self.capture.engaged_timer.set(None);
+                self.engagement_changed();
+            }
+            K_ENGAGEMENT => self.engagement_changed(),
+            K_PAGESHOW => {
+                if Reflect::get(a, &JsValue::from_str("persisted"))
                     .ok()
                     .and_then(|p| p.as_bool())
                     == Some(true)
                 {
-                    rt.handle(Input::Shown);
-                    rt.new_page(rt.capture.url.borrow().clone());
+                    self.handle(Input::Shown);
+                    // (the URL is copied first: `new_page` replaces it, and a borrow held
+                    // through the call trapped here, silencing goalpost for the page)
+                    let url = self.capture.url.borrow().clone();
+                    self.new_page(url);
                 }
-            }),
-        );
+            }
+            _ => self.enter_visibility(code, a),
+        }
     }
 
     /// Engaged time runs while the page is visible and focused. Called on every focus,

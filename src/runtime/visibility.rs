@@ -3,7 +3,6 @@
 //! watched too. Each element counts once per watch and page view.
 
 use crate::prelude::*;
-use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, OnceCell, RefCell};
 
 use goalpost_core::{Input, Interaction, Watch};
@@ -15,10 +14,8 @@ use web_sys::{
     MutationObserver, MutationObserverInit, MutationRecord,
 };
 
-use super::Runtime;
+use super::{Runtime, K_INTERSECTIONS, K_MUTATIONS, K_VISIBLE_TICK};
 use crate::dom::{page_bits, set_page_bits};
-
-type EntriesClosure = Closure<dyn Fn(Array)>;
 
 /// The observers, the elements waiting for their time, and the timer.
 #[derive(Default)]
@@ -26,12 +23,10 @@ pub struct Visibility {
     watches: Vec<Watch>,
     observers: RefCell<Vec<IntersectionObserver>>,
     mutations: RefCell<Option<MutationObserver>>,
-    closures: RefCell<Vec<EntriesClosure>>,
     /// (element, watch, deadline in ms since the epoch)
     pending: RefCell<Vec<(Element, u32, f64)>>,
     timer: Cell<Option<i32>>,
     tick: OnceCell<Function>,
-    tick_closure: OnceCell<Closure<dyn Fn()>>,
 }
 
 impl Visibility {
@@ -44,45 +39,23 @@ impl Visibility {
 }
 
 impl Runtime {
-    pub(super) fn install_visibility(self: &Rc<Self>, weak: &Weak<Runtime>) {
+    pub(super) fn install_visibility(&self) {
         let v = &self.visibility;
         if v.watches.is_empty() {
             return;
         }
-        let w = weak.clone();
-        let tick = Closure::<dyn Fn()>::new(move || {
-            if let Some(rt) = w.upgrade() {
-                rt.visibility.timer.set(None);
-                rt.visibility_due();
-            }
-        });
-        let _ = v.tick.set(self.host.guarded(tick.as_ref()));
-        let _ = v.tick_closure.set(tick);
+        let _ = v.tick.set(self.callback(K_VISIBLE_TICK));
         for (i, watch) in v.watches.iter().enumerate() {
-            let w = weak.clone();
-            let closure = EntriesClosure::new(move |entries: Array| {
-                if let Some(rt) = w.upgrade() {
-                    rt.on_intersections(i as u32, &entries);
-                }
-            });
             let init = IntersectionObserverInit::new();
             init.set_threshold(&JsValue::from_f64(watch.ratio));
-            let guarded = self.host.guarded(closure.as_ref());
-            if let Ok(io) = IntersectionObserver::new_with_options(&guarded, &init) {
+            let callback = self.callback(K_INTERSECTIONS + i as u32);
+            if let Ok(io) = IntersectionObserver::new_with_options(&callback, &init) {
                 v.observers.borrow_mut().push(io);
-                v.closures.borrow_mut().push(closure);
             }
         }
         self.observe_all(false);
-        let w = weak.clone();
-        let added = EntriesClosure::new(move |records: Array| {
-            if let Some(rt) = w.upgrade() {
-                rt.on_mutations(&records);
-            }
-        });
-        let guarded = self.host.guarded(added.as_ref());
         if let (Ok(mo), Some(root)) = (
-            MutationObserver::new(&guarded),
+            MutationObserver::new(&self.callback(K_MUTATIONS)),
             self.document.document_element(),
         ) {
             let init = MutationObserverInit::new();
@@ -90,8 +63,20 @@ impl Runtime {
             init.set_subtree(true);
             if mo.observe_with_options(&root, &init).is_ok() {
                 *v.mutations.borrow_mut() = Some(mo);
-                v.closures.borrow_mut().push(added);
             }
+        }
+    }
+
+    /// The visibility callbacks' part of [`Runtime::enter`] (the observers' entries by watch
+    /// come directly: `K_INTERSECTIONS + i`).
+    pub(super) fn enter_visibility(&self, code: u32, a: &JsValue) {
+        match code {
+            K_VISIBLE_TICK => {
+                self.visibility.timer.set(None);
+                self.visibility_due();
+            }
+            K_MUTATIONS => self.on_mutations(a.unchecked_ref()),
+            _ => {}
         }
     }
 
@@ -158,7 +143,7 @@ impl Runtime {
         }
     }
 
-    fn on_intersections(&self, watch: u32, entries: &Array) {
+    pub(super) fn on_intersections(&self, watch: u32, entries: &Array) {
         let v = &self.visibility;
         let Some(spec) = v.watches.get(watch as usize) else {
             return;

@@ -2,7 +2,7 @@
 // growing page, single-page navigations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conversions, goalpostMessages, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
+import { conversions, goalpostMessages, launch, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
 const env = useCollectorAndBrowser();
 
@@ -245,4 +245,31 @@ test('with storage consent, the session and touches continue across real page lo
   const views = (await env.collector.events('capture')).filter((e) => e.type === 'page_view' && e.session === conv.session);
   assert.equal(views.length, 3, 'three page loads, one session');
   await context.close();
+});
+
+test('a page restored from the back-forward cache is a new page view of the same session', async () => {
+  const browser = await launch({ backForwardCache: true });
+  try {
+    const { page, log } = await openPage(browser);
+    const url = env.collector.base + '/capture.html?utm_content=bfcache';
+    await page.goto(url);
+    await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+    await page.evaluate(() => { window.kept = true; });
+    await page.goto(env.collector.base + '/out.html');
+    // a restore fires no load event: wait for the commit, then for the page's own state
+    await page.goBack({ waitUntil: 'commit' });
+    await page.waitForFunction(() => document.readyState === 'complete');
+    assert.equal(await page.evaluate(() => window.kept), true, 'the page came back from the back-forward cache, not reloaded');
+    await page.evaluate(() => window.goalpost.gp.flush());
+    const views = await waitFor('the second page view', async () => {
+      const v = (await env.collector.events('capture')).filter((r) => r.type === 'page_view' && r.url === url);
+      return v.length >= 2 && v;
+    });
+    assert.equal(views.length, 2, 'one page view for the load, one for the restore');
+    assert.notEqual(views[0].id, views[1].id, 'two events, not one event sent twice');
+    assert.equal(views[0].session, views[1].session);
+    assert.deepEqual(log.errors, []);
+  } finally {
+    await browser.close();
+  }
 });

@@ -88,8 +88,12 @@ export const chromiumArgs = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-export async function launch() {
-  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: chromiumArgs });
+/** The system Chromium; `backForwardCache: true` keeps the back-forward cache Playwright turns off. */
+export async function launch({ backForwardCache = false } = {}) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: chromiumArgs,
+    ignoreDefaultArgs: backForwardCache ? ['--disable-back-forward-cache'] : [],
+  });
 }
 
 /** A new page that records console messages and uncaught page errors. */
