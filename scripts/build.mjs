@@ -6,6 +6,7 @@ import { copyFileSync, mkdirSync, rmSync, readFileSync, writeFileSync } from 'no
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import binaryen from 'binaryen';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -49,6 +50,7 @@ run('wasm-bindgen', [
   '--target', 'web', '--out-dir', work, '--out-name', 'goalpost_wasm', '--no-typescript',
   join(targetDir, 'wasm32-unknown-unknown', 'release', 'goalpost.wasm'),
 ]);
+if (process.env.GOALPOST_KEEP_SHIMS !== '1') dropUnusedClosureShims(join(work, 'goalpost_wasm_bg.wasm'));
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 // wasm-opt from the binaryen npm package (a current binaryen; Debian's is old).
@@ -123,3 +125,39 @@ function minifyNames(wasmPath, gluePath) {
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 writeFileSync(join(dist, 'VERSION'), version + '\n');
 console.log('built dist/ (goalpost ' + version + ')');
+
+/**
+ * Closure invoke shims that nothing can call, taken out of the function table so that wasm-opt
+ * drops them. js-sys declares a describe function for every binding; those of bindings taking
+ * a Rust closure (`Array::for_each`, `Set::for_each`, …) put an invoke shim into the function
+ * table, and wasm-bindgen removes the describes but leaves the table entries, so the shims (and
+ * what they call) stay in the file although goalpost never calls those bindings (wasm-bindgen
+ * issue #2535 is the same effect). Closures that goalpost does create are entered through
+ * exported wrappers, never through the table. Each entry is replaced, at the same index, by a
+ * function that traps: table indices stay valid, and a call that could still reach one (none
+ * can) would trap, which the JS guard catches. GOALPOST_KEEP_SHIMS=1 skips this step.
+ */
+function dropUnusedClosureShims(path) {
+  const m = binaryen.readBinary(readFileSync(path));
+  m.setFeatures(m.getFeatures());
+  const shim = /^wasm_bindgen\[[0-9a-f]+\]::convert::closures::_::invoke::/;
+  const trap = 'goalpost_unreachable_shim';
+  m.addFunction(trap, binaryen.none, binaryen.none, [], m.unreachable());
+  let replaced = 0;
+  for (let i = 0; i < m.getNumElementSegments(); i++) {
+    const info = binaryen.getElementSegmentInfo(m.getElementSegmentByIndex(i));
+    if (!info.data.some((f) => shim.test(f))) continue;
+    const offset = binaryen.getExpressionInfo(info.offset);
+    if (offset.id !== binaryen.ConstId) throw new Error('build: an element segment with a non-constant offset');
+    const data = info.data.map((f) => (shim.test(f) ? trap : f));
+    replaced += data.filter((f) => f === trap).length;
+    m.removeElementSegment(info.name);
+    m.addActiveElementSegment(info.table, info.name, data, m.i32.const(offset.value));
+    i = -1; // segments were reordered: look again (each is rewritten once: its shims are gone)
+  }
+  if (!m.validate()) throw new Error('build: the module is invalid after replacing closure shims');
+  binaryen.setDebugInfo(true); // keep the names for wasm-opt (-g builds, and minifyNames' map)
+  writeFileSync(path, m.emitBinary());
+  m.dispose();
+  console.log(`build: ${replaced} unused closure invoke shims taken out of the function table`);
+}
