@@ -250,16 +250,26 @@ test('with storage consent, the session and touches continue across real page lo
 test('a page restored from the back-forward cache is a new page view of the same session', async () => {
   const browser = await launch({ backForwardCache: true });
   try {
-    const { page, log } = await openPage(browser);
-    const url = env.collector.base + '/capture.html?utm_content=bfcache';
-    await page.goto(url);
-    await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
-    await page.evaluate(() => { window.kept = true; });
-    await page.goto(env.collector.base + '/out.html');
-    // a restore fires no load event: wait for the commit, then for the page's own state
-    await page.goBack({ waitUntil: 'commit' });
-    await page.waitForFunction(() => document.readyState === 'complete');
-    assert.equal(await page.evaluate(() => window.kept), true, 'the page came back from the back-forward cache, not reloaded');
+    const { page, context, log } = await openPage(browser);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Page.enable');
+    const notUsed = [];
+    cdp.on('Page.backForwardCacheNotUsed', (e) => notUsed.push(e.notRestoredExplanations.map((x) => x.reason).join('+')));
+    // Chromium may decline to cache a page (it then reloads it; the reasons are recorded): up to
+    // three tries, each on a URL of its own so that a reload's page view cannot count
+    let url = null;
+    for (let attempt = 1; attempt <= 3 && !url; attempt++) {
+      const tried = env.collector.base + '/capture.html?utm_content=bfcache-' + attempt;
+      await page.goto(tried);
+      await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+      await page.evaluate(() => { window.kept = true; });
+      await page.goto(env.collector.base + '/out.html');
+      // a restore fires no load event: wait for the commit, then for the page's own state
+      await page.goBack({ waitUntil: 'commit' });
+      await page.waitForFunction(() => document.readyState === 'complete' && window.goalpost && window.goalpost.gp);
+      if (await page.evaluate(() => window.kept === true)) url = tried;
+    }
+    assert.ok(url, `the page never came back from the back-forward cache (${notUsed.join('; ')})`);
     await page.evaluate(() => window.goalpost.gp.flush());
     const views = await waitFor('the second page view', async () => {
       const v = (await env.collector.events('capture')).filter((r) => r.type === 'page_view' && r.url === url);
