@@ -247,7 +247,7 @@ test('with storage consent, the session and touches continue across real page lo
   await context.close();
 });
 
-test('a page restored from the back-forward cache is a new page view of the same session', async () => {
+test('a page restored from the back-forward cache is a new page view of the same session', async (t) => {
   const browser = await launch({ backForwardCache: true });
   try {
     const { page, context, log } = await openPage(browser);
@@ -270,6 +270,7 @@ test('a page restored from the back-forward cache is a new page view of the same
       if (await page.evaluate(() => window.kept === true)) url = tried;
     }
     assert.ok(url, `the page never came back from the back-forward cache (${notUsed.join('; ')})`);
+    if (notUsed.length) t.diagnostic(`back-forward cache declined before a restore: ${notUsed.join('; ')}`);
     await page.evaluate(() => window.goalpost.gp.flush());
     const views = await waitFor('the second page view', async () => {
       const v = (await env.collector.events('capture')).filter((r) => r.type === 'page_view' && r.url === url);
