@@ -140,7 +140,8 @@ console.log('built dist/ (goalpost ' + version + ')');
 function dropUnusedClosureShims(path) {
   const m = binaryen.readBinary(readFileSync(path));
   m.setFeatures(m.getFeatures());
-  const shim = /^wasm_bindgen\[[0-9a-f]+\]::convert::closures::_::invoke::/;
+  // (v0 symbol names, `wasm_bindgen[hash]::…::invoke::<…>`, or legacy ones, `…::invoke::hHASH`)
+  const shim = /^wasm_bindgen(\[[0-9a-f]+\])?::convert::closures::_::invoke::/;
   const trap = 'goalpost_unreachable_shim';
   m.addFunction(trap, binaryen.none, binaryen.none, [], m.unreachable());
   let replaced = 0;
