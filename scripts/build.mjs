@@ -11,7 +11,7 @@ import binaryen from 'binaryen';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const work = join(root, 'target', 'wasm-bindgen');
-const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+const run = (cmd, args, env = process.env) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env });
 // Only the features rustc's wasm32 output uses: --all-features would let wasm-opt emit
 // encodings (compact imports) that current browsers reject.
 const WASM_FEATURES = [
@@ -34,8 +34,8 @@ const sizeEnv = {
   RUSTFLAGS: '-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none',
 };
 try {
-  execFileSync('cargo', stable ? cargoArgs : [...cargoArgs, '-Zbuild-std=core,alloc', '-Zbuild-std-features=optimize_for_size'],
-    { cwd: root, stdio: 'inherit', env: stable ? process.env : { ...process.env, ...sizeEnv } });
+  if (stable) run('cargo', cargoArgs);
+  else run('cargo', [...cargoArgs, '-Zbuild-std=core,alloc', '-Zbuild-std-features=optimize_for_size'], { ...process.env, ...sizeEnv });
 } catch (e) {
   if (!stable) {
     console.error('build: the size build (rebuilt core and alloc) failed. It needs the rust-src component '
@@ -144,17 +144,18 @@ function dropUnusedClosureShims(path) {
   const shim = /^wasm_bindgen(\[[0-9a-f]+\])?::convert::closures::_::invoke::/;
   const trap = 'goalpost_unreachable_shim';
   m.addFunction(trap, binaryen.none, binaryen.none, [], m.unreachable());
+  // (read every segment first: removing and adding one reorders them)
+  const segments = [];
+  for (let i = 0; i < m.getNumElementSegments(); i++) segments.push(binaryen.getElementSegmentInfo(m.getElementSegmentByIndex(i)));
   let replaced = 0;
-  for (let i = 0; i < m.getNumElementSegments(); i++) {
-    const info = binaryen.getElementSegmentInfo(m.getElementSegmentByIndex(i));
-    if (!info.data.some((f) => shim.test(f))) continue;
+  for (const info of segments) {
+    const shims = info.data.filter((f) => shim.test(f)).length;
+    if (!shims) continue;
     const offset = binaryen.getExpressionInfo(info.offset);
     if (offset.id !== binaryen.ConstId) throw new Error('build: an element segment with a non-constant offset');
-    const data = info.data.map((f) => (shim.test(f) ? trap : f));
-    replaced += data.filter((f) => f === trap).length;
     m.removeElementSegment(info.name);
-    m.addActiveElementSegment(info.table, info.name, data, m.i32.const(offset.value));
-    i = -1; // segments were reordered: look again (each is rewritten once: its shims are gone)
+    m.addActiveElementSegment(info.table, info.name, info.data.map((f) => (shim.test(f) ? trap : f)), m.i32.const(offset.value));
+    replaced += shims;
   }
   if (!m.validate()) throw new Error('build: the module is invalid after replacing closure shims');
   binaryen.setDebugInfo(true); // keep the names for wasm-opt (-g builds, and minifyNames' map)
