@@ -6,9 +6,9 @@
 //   npm run bench -- [--rounds 5] [--clicks 2000] [--scrolls 300] [--submits 20] [--loads 20] [--out bench/peers.md]
 //
 // Per contender: bytes downloaded (the files it loads); start-up script and main-thread time
-// (DevTools ScriptDuration, and TaskDuration, from navigation to the tracker ready, minus the
-// baseline, over --loads extra page loads); and per round: per-interaction script time over the workload (minus the
-// baseline), long tasks, layouts during the scroll phase, requests and bytes sent, JS heap
+// (script time from a trace, see lib/script-time.mjs, and DevTools' TaskDuration, from navigation
+// to the tracker ready, minus the baseline, over --loads extra page loads); and per round:
+// per-interaction script time over the workload (minus the baseline), long tasks, layouts during the scroll phase, requests and bytes sent, JS heap
 // after the drain. Contenders are interleaved in every round (the order rotates) so machine
 // noise hits all alike; the table gives medians with min–max.
 import { createServer } from 'node:http';
@@ -20,6 +20,7 @@ import { sizesOf } from './lib/sizes.mjs';
 import { build } from 'esbuild';
 import { launch, root } from '../tests/e2e/harness.mjs';
 import { arg } from './lib/random.mjs';
+import { traced } from './lib/script-time.mjs';
 
 const ROUNDS = Number(arg('rounds', 5));
 const CLICKS = Number(arg('clicks', 2000));
@@ -169,11 +170,13 @@ async function load(browser, base, c) {
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
-  await page.goto(`${base}/page/${c.name}`);
-  await page.waitForFunction(c.ready || (() => window.__benchReady === true), null, { polling: 10, timeout: 20000 });
-  const m = await cdp.send('Performance.getMetrics');
+  const [m, script] = await traced(browser, page, async () => {
+    await page.goto(`${base}/page/${c.name}`);
+    await page.waitForFunction(c.ready || (() => window.__benchReady === true), null, { polling: 10, timeout: 20000 });
+    return cdp.send('Performance.getMetrics');
+  });
   await context.close();
-  return { script: metric(m, 'ScriptDuration') * 1000, task: metric(m, 'TaskDuration') * 1000 };
+  return { script, task: metric(m, 'TaskDuration') * 1000 };
 }
 
 /** One contender, one round. */
@@ -186,8 +189,8 @@ async function run(browser, base, c, sent) {
   await page.goto(`${base}/page/${c.name}`);
   await page.waitForFunction(c.ready || (() => window.__benchReady === true), null, { polling: 10, timeout: 20000 });
   const m0 = await cdp.send('Performance.getMetrics');
-  // the workload, all inside the page so that the harness's own calls do not count
-  const work = await page.evaluate(async ({ clicks, scrolls, submits }) => {
+  // the workload, all inside the page (the harness's own loop is there for the baseline too)
+  const [work, workScript] = await traced(browser, page, () => page.evaluate(async ({ clicks, scrolls, submits }) => {
     const start = performance.now();
     const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
     const targets = [...document.querySelectorAll('.cta, a.internal, a.out, a.dl, h3, p')];
@@ -208,7 +211,7 @@ async function run(browser, base, c, sent) {
     }
     await new Promise((r) => (video.ended ? r() : video.addEventListener('ended', r, { once: true })));
     return { scrollMs: performance.now() - layouts, start, end: performance.now() };
-  }, { clicks: CLICKS, scrolls: SCROLLS, submits: SUBMITS });
+  }, { clicks: CLICKS, scrolls: SCROLLS, submits: SUBMITS }));
   const m1 = await cdp.send('Performance.getMetrics');
   // the drain: the contender's flush if it has one, then until nothing more arrives for 3.5 s
   if (c.drain) await page.evaluate(c.drain);
@@ -232,7 +235,7 @@ async function run(browser, base, c, sent) {
     ms: Math.round(ms),
   }));
   const result = {
-    work: (metric(m1, 'ScriptDuration') - metric(m0, 'ScriptDuration')) * 1000,
+    work: workScript,
     layouts: metric(m1, 'LayoutCount') - metric(m0, 'LayoutCount'),
     heap: metric(m2, 'JSHeapUsedSize') / 1024,
     longtasks: longtaskList.length,
@@ -329,16 +332,18 @@ async function main() {
     `(${120 * 2 + 12 + 3} links and buttons, a form, a video), ${ROUNDS} rounds with the contenders interleaved. Workload per run:`,
     `${CLICKS} clicks (buttons, internal / outbound / download links, text), ${SUBMITS} form submits, ${SCROLLS} scroll steps (one per frame), the video played to the end, then the drain.`,
     `Start-up is measured on ${LOADS} further page loads per contender (interleaved), each to the tracker ready.`,
-    'Times are DevTools Performance metrics (thread ticks) minus the no-tracker baseline of the same round; medians with min–max.',
+    'Times are main-thread thread time minus the no-tracker baseline of the same round; medians with min–max.',
     '',
     '| | brotli (gzip, raw) bytes | start-up script ms | start-up main thread ms | per interaction µs | long tasks | layouts while scrolling (vs baseline) | events sent | requests | requests per 100 events | bytes sent | JS heap KB (vs baseline) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.name} | ${r.s.br} (${r.s.gzip}, ${r.s.raw}) | ${fmt(r.startupScript, 2)} | ${fmt(r.startupTask)} | ${fmt(r.per, 2)} | ${fmt(r.longtasks, 0)} | ${fmt(r.layouts, 0)} | ${fmt(r.events, 0)} | ${fmt(r.requests, 0)} | ${fmt(r.per100)} | ${fmt(r.bytesSent, 0)} | ${fmt(r.heap, 0)} |`),
     '',
-    `Interactions per run: ${interactions}. Start-up script = ScriptDuration (JS and wasm run) from navigation until the tracker is ready;`,
+    `Interactions per run: ${interactions}. Start-up script = script time from a trace (scripts/lib/script-time.mjs: scripts, callbacks,`,
+    'promise continuations, and wasm streaming, compiling and instantiating; DevTools\' ScriptDuration misses promise continuations,',
+    'where an asynchronous loader does its work) from navigation until the tracker is ready;',
     'start-up main thread = TaskDuration over the same span (everything the main thread did: parsing, compiling, style, layout and',
     "script), the wider measure, and the noisier: the page's own parsing and layout vary by several ms from load to load.",
-    'Per interaction = the workload\'s ScriptDuration ÷ interactions. What each tracks differs (Plausible has no click goals, scroll or',
+    'Per interaction = the workload\'s script time (the same measure) ÷ interactions. What each tracks differs (Plausible has no click goals, scroll or',
     'media tracking; goalpost sends only goal hits; PostHog autocaptures every click), so requests and bytes sent are per what each',
     'decides to send, for the same visitor behaviour. n/a: PostHog compresses its bodies, so its events are not counted.',
     '',
