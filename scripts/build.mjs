@@ -74,14 +74,20 @@ run(join(root, 'node_modules', '.bin', 'wasm-opt'), [
 ]);
 minifyNames(join(dist, 'goalpost_wasm_bg.wasm'), join(work, 'goalpost_wasm.js'));
 copyFileSync(join(root, 'js', 'entry.mjs'), join(work, 'entry.mjs'));
+// V8's explicit compile hint (Chrome 136+), on the first line of both files: compile every
+// function when the script is compiled (off the main thread for the streamed module) instead
+// of on its first call, on the main thread. Nearly all of both run at start-up. Measured on the
+// bench page (40 paired loads, trace measure): start-up script time −1.5 ms. Other engines
+// read a comment.
+const COMPILE_HINT = { js: '//# allFunctionsCalledOnLoad' };
 await esbuild.build({
   entryPoints: [join(work, 'entry.mjs')],
-  bundle: true, format: 'esm', minify: true, target: 'es2020', legalComments: 'none',
+  bundle: true, format: 'esm', minify: true, target: 'es2020', legalComments: 'none', banner: COMPILE_HINT,
   outfile: join(dist, 'goalpost.mjs'), logLevel: 'warning',
 });
 await esbuild.build({
   entryPoints: [join(root, 'js', 'loader.js')],
-  minify: true, target: 'es2017', legalComments: 'none',
+  minify: true, target: 'es2017', legalComments: 'none', banner: COMPILE_HINT,
   outfile: join(dist, 'goalpost.js'), logLevel: 'warning',
 });
 copyFileSync(join(root, 'js', 'goalpost.d.ts'), join(dist, 'goalpost.d.ts'));
