@@ -51,6 +51,7 @@ run('wasm-bindgen', [
   join(targetDir, 'wasm32-unknown-unknown', 'release', 'goalpost.wasm'),
 ]);
 if (process.env.GOALPOST_KEEP_SHIMS !== '1') dropUnusedClosureShims(join(work, 'goalpost_wasm_bg.wasm'));
+mergeDuplicateImports(join(work, 'goalpost_wasm_bg.wasm'), join(work, 'goalpost_wasm.js'));
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 // wasm-opt from the binaryen npm package (a current binaryen; Debian's is old).
@@ -135,6 +136,47 @@ function minifyNames(wasmPath, gluePath) {
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 writeFileSync(join(dist, 'VERSION'), version + '\n');
 console.log('built dist/ (goalpost ' + version + ')');
+
+/**
+ * Imports whose glue functions are the same code, merged into one: web-sys and js-sys bind
+ * `length` on arrays, strings and node lists, `disconnect` on two observer types,
+ * `querySelectorAll` on documents and elements, each as its own import with its own copy of the
+ * same JS. Each duplicate becomes an import of the first one's name (same signature, same JS
+ * text, so the same behaviour), wasm-opt's duplicate-import-elimination folds them, and the
+ * copies leave the glue. minifyNames checks afterwards that every import has its function.
+ */
+function mergeDuplicateImports(wasmPath, gluePath) {
+  let glue = readFileSync(gluePath, 'utf8');
+  // the import object's entries: `NAME: function(…) {` … `},` (or `}, arguments); },`), 8 spaces in
+  const entry = /^ {8}([\w$]+): (function\([^\n]*\n[\s\S]*?\n {8}\}(?:, arguments\); \})?),$/gm;
+  const code = new Map();
+  for (const [, name, fn] of glue.matchAll(entry)) {
+    if (/\n {8}[\w$]+: function/.test(fn)) throw new Error('build: cannot read the glue\'s import ' + name);
+    code.set(name, fn);
+  }
+  const m = binaryen.readBinary(readFileSync(wasmPath));
+  m.setFeatures(m.getFeatures());
+  const first = new Map();
+  const merged = [];
+  for (let i = 0; i < m.getNumFunctions(); i++) {
+    const f = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
+    if (!f.module || !code.has(f.base)) continue;
+    const key = `${f.module} ${f.params} ${f.results} ${code.get(f.base)}`;
+    if (first.has(key)) merged.push([f, first.get(key)]);
+    else first.set(key, f.base);
+  }
+  for (const [f, base] of merged) {
+    m.removeFunction(f.name);
+    m.addFunctionImport(f.name, f.module, base, f.params, f.results);
+    glue = glue.replace(`\n        ${f.base}: ${code.get(f.base)},`, '');
+  }
+  if (!m.validate()) throw new Error('build: the module is invalid after merging imports');
+  binaryen.setDebugInfo(true);
+  writeFileSync(wasmPath, m.emitBinary());
+  m.dispose();
+  writeFileSync(gluePath, glue);
+  console.log(`build: ${merged.length} duplicate imports merged (${merged.map(([f, base]) => `${f.base} → ${base}`).join(', ')})`);
+}
 
 /**
  * Closure invoke shims that nothing can call, taken out of the function table so that wasm-opt
