@@ -626,3 +626,12 @@ async fn configured_sites_refuse_unknown_sites_and_foreign_origins() {
         .parse::<goalpost_collector::SiteRule>()
         .is_err());
 }
+
+/// The tracker never builds a batch the collector would refuse for its count.
+#[test]
+fn the_tracker_and_the_collector_agree_on_the_largest_batch() {
+    assert_eq!(
+        goalpost_collector::protocol::MAX_EVENTS,
+        goalpost_core::MAX_BATCH_EVENTS
+    );
+}

@@ -78,7 +78,9 @@ pub use interaction::{
     MediaEvent, PageFields, DOWNLOAD_EXTENSIONS, MESSENGERS,
 };
 pub use json::{push_f64, push_str_literal, push_u64, Json};
-pub use payload::{batch_body, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN, VERSION};
+pub use payload::{
+    batch_body, Event, EventData, Prop, MAX_BATCH_EVENTS, MAX_PROPS, MAX_PROP_LEN, VERSION,
+};
 pub use policy::{BatchPolicy, RetryPolicy, SendStatus, Verdict};
 pub use time::Millis;
 pub use tracker::{Conversion, Ignored, Input, NoPatterns, Output, Page, Tracker, SESSION_TIMEOUT};

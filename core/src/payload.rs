@@ -219,3 +219,6 @@ pub fn batch_body(
 
 /// The bytes a batch of no events takes beyond its site name (for size planning).
 pub const BATCH_OVERHEAD: usize = 120;
+
+/// The most events one batch may carry (the collector refuses more: protocol v1).
+pub const MAX_BATCH_EVENTS: usize = 500;

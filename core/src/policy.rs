@@ -6,7 +6,9 @@ use crate::time::Millis;
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchPolicy {
     /// Send once this many events are queued. Default 20: one request per 20 interactions
-    /// keeps request counts at a tenth of one-request-per-event trackers at most.
+    /// keeps request counts at a tenth of one-request-per-event trackers at most. It says when
+    /// a batch is due, not how large it is: a batch takes what is queued up to `max_bytes`,
+    /// so events that piled up while a send was out go in one request.
     pub max_events: usize,
     /// Send at most this long after the first queued event. Default 2,000 ms: short enough
     /// that a report sees a conversion within seconds, long enough to batch a burst.

@@ -833,15 +833,17 @@ impl Tracker {
         }
     }
 
-    /// Takes events from the head of the queue up to the count and byte limits (at least
-    /// one), and asks the shell to send them.
+    /// Takes events from the head of the queue up to the byte limit (at least one, at most
+    /// [`MAX_BATCH_EVENTS`](crate::payload::MAX_BATCH_EVENTS)), and asks the shell to send
+    /// them. `max_events` is when a batch is due, not its size: events that queued up while a
+    /// send was out (a burst) go together, in one request instead of one per `max_events`.
     fn send_batch(&mut self, now: Millis, beacon: bool) {
         let policy = &self.config.batch;
         let mut bytes = self.config.site.len() + crate::payload::BATCH_OVERHEAD;
         let mut take = 0;
         for next in &self.queue {
             let fits = bytes + next.json.len() < policy.max_bytes;
-            if take > 0 && (take >= policy.max_events || !fits) {
+            if take > 0 && (take >= crate::payload::MAX_BATCH_EVENTS || !fits) {
                 break;
             }
             bytes += next.json.len() + 1;

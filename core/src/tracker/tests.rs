@@ -5,6 +5,7 @@ use crate::config::compile;
 use crate::consent::ConsentUpdate;
 use crate::interaction::{Element, Interaction};
 use crate::json::from_serde;
+use crate::payload::MAX_BATCH_EVENTS;
 use crate::tracker::KEEPALIVE_BUDGET;
 use serde_json::{json, Value};
 
@@ -209,6 +210,73 @@ fn a_full_batch_is_sent_without_waiting_and_the_next_waits_for_the_answer() {
     let s2 = sends(&drain(&mut t));
     assert_eq!(ids(&s2[0].1).len(), 2);
     assert!(ids(&s[0].1).iter().all(|i| !ids(&s2[0].1).contains(i)));
+}
+
+#[test]
+fn events_that_queue_while_a_send_is_out_go_together_past_max_events() {
+    let mut t = tracker_with(json!({"batch": {"maxEvents": 3}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    for i in 1..=2 {
+        t.handle(Millis(i), click(&[1]));
+    }
+    let s = sends(&drain(&mut t));
+    assert_eq!(s.len(), 1);
+    assert_eq!(ids(&s[0].1).len(), 3, "due at 3 events: sent at once");
+    // a burst while the first batch is out
+    for i in 3..=12 {
+        t.handle(Millis(i), click(&[1]));
+    }
+    assert!(
+        sends(&drain(&mut t)).is_empty(),
+        "one batch in flight at a time"
+    );
+    t.handle(
+        Millis(40),
+        Input::Sent {
+            batch: s[0].0,
+            status: SendStatus::Http(204),
+        },
+    );
+    let s2 = sends(&drain(&mut t));
+    assert_eq!(
+        s2.len(),
+        1,
+        "the burst in one request, not one per 3 events"
+    );
+    assert_eq!(ids(&s2[0].1).len(), 10);
+    assert!(ids(&s[0].1).iter().all(|i| !ids(&s2[0].1).contains(i)));
+    assert_eq!(t.queued(), 0);
+}
+
+#[test]
+fn a_batch_carries_at_most_what_the_collector_takes() {
+    let v = json!({
+        "collector": "/collect", "site": "shop", "batch": {"maxEvents": 1},
+        "goals": [{"id": "cta", "on": "click", "once": "every", "match": {"selector": ".cta"}}]
+    });
+    let mut config = compile(&from_serde(v)).config.unwrap();
+    config.batch.max_bytes = 1 << 20; // so that only the count can stop a batch
+    let mut t = Tracker::new(config, &[9, 9, 9, 9]);
+    t.handle(Millis(0), page("https://shop.test/"));
+    let first = sends(&drain(&mut t));
+    assert_eq!(ids(&first[0].1).len(), 1, "the page view, alone");
+    for i in 1..=700 {
+        t.handle(Millis(i), click(&[0]));
+    }
+    let mut sizes = Vec::new();
+    let mut out = first;
+    while let Some((batch, _, _)) = out.first().cloned() {
+        t.handle(
+            Millis(800),
+            Input::Sent {
+                batch,
+                status: SendStatus::Http(204),
+            },
+        );
+        out = sends(&drain(&mut t));
+        sizes.extend(out.iter().map(|(_, b, _)| ids(b).len()));
+    }
+    assert_eq!(sizes, vec![MAX_BATCH_EVENTS, 700 - MAX_BATCH_EVENTS]);
 }
 
 #[test]
