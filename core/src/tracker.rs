@@ -833,17 +833,25 @@ impl Tracker {
         }
     }
 
-    /// Takes events from the head of the queue up to the byte limit (at least one, at most
-    /// [`MAX_BATCH_EVENTS`](crate::payload::MAX_BATCH_EVENTS)), and asks the shell to send
-    /// them. `max_events` is when a batch is due, not its size: events that queued up while a
-    /// send was out (a burst) go together, in one request instead of one per `max_events`.
+    /// Takes events from the head of the queue up to the byte limit (at least one), and asks
+    /// the shell to send them. A fetch takes up to
+    /// [`MAX_BATCH_EVENTS`](crate::payload::MAX_BATCH_EVENTS): `max_events` is when it is due,
+    /// not its size, so events that queued up while a send was out (a burst) go in one request
+    /// instead of one per `max_events`; a failed fetch is retried, so its size risks nothing. A
+    /// beacon takes up to `max_events`: nothing can retry it once the page is gone, and the
+    /// smaller each is, the fewer events one failed beacon loses.
     fn send_batch(&mut self, now: Millis, beacon: bool) {
         let policy = &self.config.batch;
+        let most = if beacon {
+            policy.max_events
+        } else {
+            crate::payload::MAX_BATCH_EVENTS
+        };
         let mut bytes = self.config.site.len() + crate::payload::BATCH_OVERHEAD;
         let mut take = 0;
         for next in &self.queue {
             let fits = bytes + next.json.len() < policy.max_bytes;
-            if take > 0 && (take >= crate::payload::MAX_BATCH_EVENTS || !fits) {
+            if take > 0 && (take >= most || !fits) {
                 break;
             }
             bytes += next.json.len() + 1;

@@ -249,6 +249,30 @@ fn events_that_queue_while_a_send_is_out_go_together_past_max_events() {
 }
 
 #[test]
+fn beacons_on_hide_carry_at_most_max_events_each() {
+    let mut t = tracker_with(json!({"batch": {"maxEvents": 3}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    let first = sends(&drain(&mut t));
+    assert!(first.is_empty(), "one event, not due yet");
+    for i in 1..=9 {
+        t.handle(Millis(i), click(&[1]));
+    }
+    // the first three went by fetch, and are still out; seven are queued
+    let out = sends(&drain(&mut t));
+    assert_eq!(out.len(), 1);
+    assert!(!out[0].2);
+    t.handle(Millis(20), Input::Hidden);
+    let beacons = sends(&drain(&mut t));
+    let sizes: Vec<usize> = beacons.iter().map(|(_, b, _)| ids(b).len()).collect();
+    assert_eq!(
+        sizes,
+        vec![3, 3, 1],
+        "no beacon carries more than maxEvents"
+    );
+    assert!(beacons.iter().all(|(_, _, beacon)| *beacon));
+}
+
+#[test]
 fn a_batch_carries_at_most_what_the_collector_takes() {
     let v = json!({
         "collector": "/collect", "site": "shop", "batch": {"maxEvents": 1},
