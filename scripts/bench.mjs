@@ -3,7 +3,7 @@
 // link-click, form and media plugins, PostHog), each configured to track the same things and
 // sending to the same local collector.
 //
-//   npm run bench -- [--rounds 5] [--clicks 2000] [--scrolls 300] [--submits 20] [--loads 20] [--out bench/peers.md]
+//   npm run bench -- [--rounds 7] [--clicks 2000] [--scrolls 300] [--submits 20] [--loads 20] [--out bench/peers.md]
 //
 // Per contender: bytes downloaded (the files it loads); start-up script and main-thread time
 // (script time from a trace, see lib/script-time.mjs, and DevTools' TaskDuration, from navigation
@@ -22,7 +22,7 @@ import { launch, root } from '../tests/e2e/harness.mjs';
 import { arg } from './lib/random.mjs';
 import { traced } from './lib/script-time.mjs';
 
-const ROUNDS = Number(arg('rounds', 5));
+const ROUNDS = Number(arg('rounds', 7));
 const CLICKS = Number(arg('clicks', 2000));
 const SCROLLS = Number(arg('scrolls', 300));
 const SUBMITS = Number(arg('submits', 20));
