@@ -794,11 +794,37 @@ impl Tracker {
             self.queue.drain(..over);
             self.drop_events(Ignored::GaveUp { events: over }, over);
         }
-        if urgent || self.queue.len() >= self.config.batch.max_events {
+        if urgent {
             self.send_due = true;
+        } else if self.queue.len() >= self.config.batch.max_events {
+            if self.request_full() {
+                // waiting cannot add to it, and a burst of more than `max_stored` in one task
+                // (a thousand single-page navigations) must not push events out of the queue
+                self.send_due = true;
+            } else {
+                // due now, sent on the next tick: in the browser a zero-delay timer, so the
+                // request leaves the task that queued the event (a click handler: the visitor's
+                // next frame does not wait for it), together with whatever else that task queues
+                self.flush_at = Some(now);
+            }
         } else if self.flush_at.is_none() {
             self.flush_at = Some(now.plus(self.config.batch.max_delay));
         }
+    }
+
+    /// Whether the queue holds a full request already (`send_batch` would stop within it).
+    fn request_full(&self) -> bool {
+        if self.queue.len() >= crate::payload::MAX_BATCH_EVENTS {
+            return true;
+        }
+        let mut bytes = self.config.site.len() + crate::payload::BATCH_OVERHEAD;
+        for q in &self.queue {
+            bytes += q.json.len() + 1;
+            if bytes >= self.config.batch.max_bytes {
+                return true;
+            }
+        }
+        false
     }
 
     /// Sends the next batch by fetch, unless one is in flight or a retry is pending.

@@ -57,6 +57,13 @@ fn ids(body: &Value) -> Vec<String> {
         .collect()
 }
 
+/// An input, then the zero-delay timer tick that follows its task in the browser (a batch that
+/// became due in the task is sent from that tick).
+fn then_tick(t: &mut Tracker, now: Millis, input: Input) {
+    t.handle(now, input);
+    t.handle(now, Input::Tick);
+}
+
 fn click(hits: &[u32]) -> Input {
     Input::Interact(Interaction::Click(Element {
         hits: hits.to_vec(),
@@ -187,8 +194,15 @@ fn custom_events_carry_capped_props() {
 fn a_full_batch_is_sent_without_waiting_and_the_next_waits_for_the_answer() {
     let mut t = tracker_with(json!({"batch": {"maxEvents": 3}}));
     t.handle(Millis(0), page("https://shop.test/"));
-    for i in 1..=4 {
-        t.handle(Millis(i), click(&[1]));
+    t.handle(Millis(1), click(&[1]));
+    t.handle(Millis(2), click(&[1]));
+    // due, but not sent from the task that queued the third event: from the timer after it
+    let outs = drain(&mut t);
+    assert!(sends(&outs).is_empty(), "{outs:?}");
+    assert!(outs.contains(&Output::WakeAt(Millis(2))), "{outs:?}");
+    t.handle(Millis(2), Input::Tick);
+    for i in 3..=4 {
+        then_tick(&mut t, Millis(i), click(&[1]));
     }
     let s = sends(&drain(&mut t));
     assert_eq!(s.len(), 1, "one batch in flight at a time");
@@ -217,11 +231,15 @@ fn events_that_queue_while_a_send_is_out_go_together_past_max_events() {
     let mut t = tracker_with(json!({"batch": {"maxEvents": 3}}));
     t.handle(Millis(0), page("https://shop.test/"));
     for i in 1..=2 {
-        t.handle(Millis(i), click(&[1]));
+        then_tick(&mut t, Millis(i), click(&[1]));
     }
     let s = sends(&drain(&mut t));
     assert_eq!(s.len(), 1);
-    assert_eq!(ids(&s[0].1).len(), 3, "due at 3 events: sent at once");
+    assert_eq!(
+        ids(&s[0].1).len(),
+        3,
+        "due at 3 events: sent on the next tick"
+    );
     // a burst while the first batch is out
     for i in 3..=12 {
         t.handle(Millis(i), click(&[1]));
@@ -249,13 +267,51 @@ fn events_that_queue_while_a_send_is_out_go_together_past_max_events() {
 }
 
 #[test]
+fn a_burst_past_the_stored_bound_in_one_task_loses_nothing() {
+    // no tick between the events: one task queues them all (a thousand SPA navigations), more
+    // than the queue may hold (`max_stored`, 1,000), so full requests must leave on the way
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    for i in 1..=1_009 {
+        t.handle(
+            Millis(1),
+            Input::Interact(Interaction::Custom {
+                name: "trial_started".into(),
+                props: vec![("n".into(), Prop::Num(i as f64))],
+            }),
+        );
+    }
+    let mut delivered = Vec::new();
+    let mut out = sends(&drain(&mut t));
+    assert_eq!(
+        out.len(),
+        1,
+        "a full request went at once, from inside the task"
+    );
+    t.handle(Millis(2), Input::Flush);
+    while let Some((batch, body, _)) = out.first().cloned() {
+        delivered.extend(ids(&body));
+        t.handle(
+            Millis(3),
+            Input::Sent {
+                batch,
+                status: SendStatus::Http(204),
+            },
+        );
+        out = sends(&drain(&mut t));
+    }
+    assert_eq!(t.dropped(), 0);
+    assert_eq!(delivered.len(), 1_010);
+}
+
+#[test]
 fn beacons_on_hide_carry_at_most_max_events_each() {
     let mut t = tracker_with(json!({"batch": {"maxEvents": 3}}));
     t.handle(Millis(0), page("https://shop.test/"));
     let first = sends(&drain(&mut t));
     assert!(first.is_empty(), "one event, not due yet");
     for i in 1..=9 {
-        t.handle(Millis(i), click(&[1]));
+        then_tick(&mut t, Millis(i), click(&[1]));
     }
     // the first three went by fetch, and are still out; seven are queued
     let out = sends(&drain(&mut t));
@@ -281,7 +337,7 @@ fn a_batch_carries_at_most_what_the_collector_takes() {
     let mut config = compile(&from_serde(v)).config.unwrap();
     config.batch.max_bytes = 1 << 20; // so that only the count can stop a batch
     let mut t = Tracker::new(config, &[9, 9, 9, 9]);
-    t.handle(Millis(0), page("https://shop.test/"));
+    then_tick(&mut t, Millis(0), page("https://shop.test/"));
     let first = sends(&drain(&mut t));
     assert_eq!(ids(&first[0].1).len(), 1, "the page view, alone");
     for i in 1..=700 {
@@ -428,8 +484,8 @@ fn network_errors_back_off_exponentially_then_give_up_and_count() {
 #[test]
 fn a_refused_batch_is_dropped_and_counted_and_the_next_one_goes() {
     let mut t = tracker_with(json!({"batch": {"maxEvents": 1}}));
-    t.handle(Millis(0), page("https://shop.test/"));
-    t.handle(Millis(1), click(&[1]));
+    then_tick(&mut t, Millis(0), page("https://shop.test/"));
+    then_tick(&mut t, Millis(1), click(&[1]));
     let s = sends(&drain(&mut t));
     assert_eq!(s.len(), 1);
     t.handle(
@@ -583,7 +639,7 @@ fn retry_after_is_honoured() {
 fn dropped_events_are_reported_in_the_next_delivered_batch_once() {
     let mut t = tracker_with(json!({"batch": {"maxEvents": 2}}));
     t.handle(Millis(0), page("https://shop.test/"));
-    t.handle(Millis(1), click(&[1]));
+    then_tick(&mut t, Millis(1), click(&[1]));
     let s = sends(&drain(&mut t));
     assert!(s[0].1.get("dropped").is_none());
     t.handle(
@@ -595,7 +651,7 @@ fn dropped_events_are_reported_in_the_next_delivered_batch_once() {
     );
     drain(&mut t);
     t.handle(Millis(3), click(&[1]));
-    t.handle(Millis(4), click(&[1]));
+    then_tick(&mut t, Millis(4), click(&[1]));
     let s2 = sends(&drain(&mut t));
     assert_eq!(s2[0].1["dropped"], 2, "the refused batch's two events");
     t.handle(
@@ -606,7 +662,7 @@ fn dropped_events_are_reported_in_the_next_delivered_batch_once() {
         },
     );
     t.handle(Millis(6), click(&[1]));
-    t.handle(Millis(7), click(&[1]));
+    then_tick(&mut t, Millis(7), click(&[1]));
     let s3 = sends(&drain(&mut t));
     assert!(
         s3[0].1.get("dropped").is_none(),
