@@ -8,8 +8,8 @@
 // Per contender: bytes downloaded (the files it loads); start-up script and main-thread time
 // (script time from a trace, see lib/script-time.mjs, and DevTools' TaskDuration, from navigation
 // to the tracker ready, minus the baseline, over --loads extra page loads); and per round:
-// per-interaction script time over the workload (minus the baseline), long tasks, layouts during the scroll phase, requests and bytes sent, JS heap
-// after the drain. Contenders are interleaved in every round (the order rotates) so machine
+// per-interaction script time over the workload (minus the baseline), long tasks, layouts during
+// the scroll phase, requests and bytes sent, JS heap after the drain. Contenders are interleaved in every round (the order rotates) so machine
 // noise hits all alike; the table gives medians with min–max.
 import { createServer } from 'node:http';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';

@@ -145,6 +145,21 @@ console.log('built dist/ (goalpost ' + version + ')');
  * text, so the same behaviour), wasm-opt's duplicate-import-elimination folds them, and the
  * copies leave the glue. minifyNames checks afterwards that every import has its function.
  */
+/**
+ * Reads the wasm at `path` into binaryen, lets `edit` change the module, checks it, and writes
+ * it back with its names (for wasm-opt's -g builds, and minifyNames' map).
+ */
+function rewriteModule(path, what, edit) {
+  const m = binaryen.readBinary(readFileSync(path));
+  m.setFeatures(m.getFeatures());
+  const result = edit(m);
+  if (!m.validate()) throw new Error(`build: the module is invalid after ${what}`);
+  binaryen.setDebugInfo(true);
+  writeFileSync(path, m.emitBinary());
+  m.dispose();
+  return result;
+}
+
 function mergeDuplicateImports(wasmPath, gluePath) {
   let glue = readFileSync(gluePath, 'utf8');
   // the import object's entries: `NAME: function(…) {` … `},` (or `}, arguments); },`), 8 spaces in
@@ -154,26 +169,23 @@ function mergeDuplicateImports(wasmPath, gluePath) {
     if (/\n {8}[\w$]+: function/.test(fn)) throw new Error('build: cannot read the glue\'s import ' + name);
     code.set(name, fn);
   }
-  const m = binaryen.readBinary(readFileSync(wasmPath));
-  m.setFeatures(m.getFeatures());
-  const first = new Map();
-  const merged = [];
-  for (let i = 0; i < m.getNumFunctions(); i++) {
-    const f = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
-    if (!f.module || !code.has(f.base)) continue;
-    const key = `${f.module} ${f.params} ${f.results} ${code.get(f.base)}`;
-    if (first.has(key)) merged.push([f, first.get(key)]);
-    else first.set(key, f.base);
-  }
-  for (const [f, base] of merged) {
-    m.removeFunction(f.name);
-    m.addFunctionImport(f.name, f.module, base, f.params, f.results);
-    glue = glue.replace(`\n        ${f.base}: ${code.get(f.base)},`, '');
-  }
-  if (!m.validate()) throw new Error('build: the module is invalid after merging imports');
-  binaryen.setDebugInfo(true);
-  writeFileSync(wasmPath, m.emitBinary());
-  m.dispose();
+  const merged = rewriteModule(wasmPath, 'merging imports', (m) => {
+    const first = new Map();
+    const found = [];
+    for (let i = 0; i < m.getNumFunctions(); i++) {
+      const f = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
+      if (!f.module || !code.has(f.base)) continue;
+      const key = `${f.module} ${f.params} ${f.results} ${code.get(f.base)}`;
+      if (first.has(key)) found.push([f, first.get(key)]);
+      else first.set(key, f.base);
+    }
+    for (const [f, base] of found) {
+      m.removeFunction(f.name);
+      m.addFunctionImport(f.name, f.module, base, f.params, f.results);
+    }
+    return found;
+  });
+  for (const [f] of merged) glue = glue.replace(`\n        ${f.base}: ${code.get(f.base)},`, '');
   writeFileSync(gluePath, glue);
   console.log(`build: ${merged.length} duplicate imports merged (${merged.map(([f, base]) => `${f.base} → ${base}`).join(', ')})`);
 }
@@ -190,28 +202,25 @@ function mergeDuplicateImports(wasmPath, gluePath) {
  * can) would trap, which the JS guard catches. GOALPOST_KEEP_SHIMS=1 skips this step.
  */
 function dropUnusedClosureShims(path) {
-  const m = binaryen.readBinary(readFileSync(path));
-  m.setFeatures(m.getFeatures());
   // (v0 symbol names, `wasm_bindgen[hash]::…::invoke::<…>`, or legacy ones, `…::invoke::hHASH`)
   const shim = /^wasm_bindgen(\[[0-9a-f]+\])?::convert::closures::_::invoke::/;
   const trap = 'goalpost_unreachable_shim';
-  m.addFunction(trap, binaryen.none, binaryen.none, [], m.unreachable());
-  // (read every segment first: removing and adding one reorders them)
-  const segments = [];
-  for (let i = 0; i < m.getNumElementSegments(); i++) segments.push(binaryen.getElementSegmentInfo(m.getElementSegmentByIndex(i)));
-  let replaced = 0;
-  for (const info of segments) {
-    const shims = info.data.filter((f) => shim.test(f)).length;
-    if (!shims) continue;
-    const offset = binaryen.getExpressionInfo(info.offset);
-    if (offset.id !== binaryen.ConstId) throw new Error('build: an element segment with a non-constant offset');
-    m.removeElementSegment(info.name);
-    m.addActiveElementSegment(info.table, info.name, info.data.map((f) => (shim.test(f) ? trap : f)), m.i32.const(offset.value));
-    replaced += shims;
-  }
-  if (!m.validate()) throw new Error('build: the module is invalid after replacing closure shims');
-  binaryen.setDebugInfo(true); // keep the names for wasm-opt (-g builds, and minifyNames' map)
-  writeFileSync(path, m.emitBinary());
-  m.dispose();
+  const replaced = rewriteModule(path, 'replacing closure shims', (m) => {
+    m.addFunction(trap, binaryen.none, binaryen.none, [], m.unreachable());
+    // (read every segment first: removing and adding one reorders them)
+    const segments = [];
+    for (let i = 0; i < m.getNumElementSegments(); i++) segments.push(binaryen.getElementSegmentInfo(m.getElementSegmentByIndex(i)));
+    let count = 0;
+    for (const info of segments) {
+      const shims = info.data.filter((f) => shim.test(f)).length;
+      if (!shims) continue;
+      const offset = binaryen.getExpressionInfo(info.offset);
+      if (offset.id !== binaryen.ConstId) throw new Error('build: an element segment with a non-constant offset');
+      m.removeElementSegment(info.name);
+      m.addActiveElementSegment(info.table, info.name, info.data.map((f) => (shim.test(f) ? trap : f)), m.i32.const(offset.value));
+      count += shims;
+    }
+    return count;
+  });
   console.log(`build: ${replaced} unused closure invoke shims taken out of the function table`);
 }
