@@ -797,9 +797,10 @@ impl Tracker {
         if urgent {
             self.send_due = true;
         } else if self.queue.len() >= self.config.batch.max_events {
-            if self.request_full() {
-                // waiting cannot add to it, and a burst of more than `max_stored` in one task
-                // (a thousand single-page navigations) must not push events out of the queue
+            if self.batch_size(crate::payload::MAX_BATCH_EVENTS) < self.queue.len() {
+                // a full request is queued, and more: waiting cannot add to it, and a burst of
+                // more than `max_stored` in one task (a thousand single-page navigations) must
+                // not push events out of the queue
                 self.send_due = true;
             } else {
                 // due now, sent on the next tick: in the browser a zero-delay timer, so the
@@ -810,21 +811,6 @@ impl Tracker {
         } else if self.flush_at.is_none() {
             self.flush_at = Some(now.plus(self.config.batch.max_delay));
         }
-    }
-
-    /// Whether the queue holds a full request already (`send_batch` would stop within it).
-    fn request_full(&self) -> bool {
-        if self.queue.len() >= crate::payload::MAX_BATCH_EVENTS {
-            return true;
-        }
-        let mut bytes = self.config.site.len() + crate::payload::BATCH_OVERHEAD;
-        for q in &self.queue {
-            bytes += q.json.len() + 1;
-            if bytes >= self.config.batch.max_bytes {
-                return true;
-            }
-        }
-        false
     }
 
     /// Sends the next batch by fetch, unless one is in flight or a retry is pending.
@@ -867,22 +853,12 @@ impl Tracker {
     /// beacon takes up to `max_events`: nothing can retry it once the page is gone, and the
     /// smaller each is, the fewer events one failed beacon loses.
     fn send_batch(&mut self, now: Millis, beacon: bool) {
-        let policy = &self.config.batch;
         let most = if beacon {
-            policy.max_events
+            self.config.batch.max_events
         } else {
             crate::payload::MAX_BATCH_EVENTS
         };
-        let mut bytes = self.config.site.len() + crate::payload::BATCH_OVERHEAD;
-        let mut take = 0;
-        for next in &self.queue {
-            let fits = bytes + next.json.len() < policy.max_bytes;
-            if take > 0 && (take >= most || !fits) {
-                break;
-            }
-            bytes += next.json.len() + 1;
-            take += 1;
-        }
+        let take = self.batch_size(most);
         let rest = self.queue.split_off(take);
         let events = core::mem::replace(&mut self.queue, rest);
         let batch = self.next_batch;
@@ -906,6 +882,22 @@ impl Tracker {
             body,
             beacon,
         });
+    }
+
+    /// How many events from the head of the queue one batch takes: as many as fit in
+    /// `max_bytes` (at least one), at most `most`.
+    fn batch_size(&self, most: usize) -> usize {
+        let mut bytes = self.config.site.len() + crate::payload::BATCH_OVERHEAD;
+        let mut take = 0;
+        for next in &self.queue {
+            let fits = bytes + next.json.len() < self.config.batch.max_bytes;
+            if take > 0 && (take >= most || !fits) {
+                break;
+            }
+            bytes += next.json.len() + 1;
+            take += 1;
+        }
+        take
     }
 
     fn sent(&mut self, now: Millis, batch: u32, status: SendStatus) {
