@@ -7,8 +7,9 @@ use crate::time::Millis;
 pub struct BatchPolicy {
     /// Send once this many events are queued. Default 20: one request per 20 interactions
     /// keeps request counts at a tenth of one-request-per-event trackers at most. It says when
-    /// a batch is due, not how large it is: a batch takes what is queued up to `max_bytes`,
-    /// so events that piled up while a send was out go in one request.
+    /// a batch is due (sent on the next `Tick`, after the task that queued the event), not how
+    /// large a request is: a fetch takes what is queued up to `max_bytes`, so events that piled
+    /// up while a send was out go in one request. A page-hide beacon carries at most this many.
     pub max_events: usize,
     /// Send at most this long after the first queued event. Default 2,000 ms: short enough
     /// that a report sees a conversion within seconds, long enough to batch a burst.
