@@ -225,7 +225,11 @@ function persistence(own, restore) {
       try { v = localStorage.getItem(k); localStorage.removeItem(k); } catch (_) {}
       if (v) restore(v);
     };
-    if (locks) locks.request(k, { ifAvailable: true }, (lock) => { if (lock) take(); }).catch(noop);
+    // Waits for the owner's lock: a live tab keeps its queue until it is gone, and a page
+    // being unloaded (this tab's previous page, on a reload) may hold it a moment longer.
+    // Skipping a held lock lost that page's queue until some later page load (a CI flake of
+    // delivery.test.mjs, "reload while a batch is in flight").
+    if (locks) locks.request(k, take).catch(noop);
     else take();
   }
 }
