@@ -121,9 +121,14 @@ function send(url, body, beacon, batch, timeout, done) {
 }
 
 // A conversion for the page: a DOM event, and a dataLayer entry when forwarding is on
-// (its own copy: callbacks keep the detail they were given).
-function announce(goal, kind, label, category, value, currency, layer) {
-  const detail = { goal, kind, label: label ?? null, category: category ?? null, value: value ?? null, currency: currency ?? null };
+// (its own copy: callbacks keep the detail they were given). Goals are registered once, at
+// start (`goal`), and conversions refer to them by index.
+const goals = [];
+function goal(id, kind, label, category) {
+  goals.push({ goal: id, kind, label: label ?? null, category: category ?? null });
+}
+function announce(index, value, currency, layer) {
+  const detail = Object.assign({}, goals[index], { value: value ?? null, currency: currency ?? null });
   document.dispatchEvent(new CustomEvent('goalpost:conversion', { detail }));
   if (layer) (window.dataLayer = window.dataLayer || []).push(Object.assign({}, detail, { event: layer }));
 }
@@ -313,8 +318,9 @@ export async function init(config, options = {}) {
     const seed = new Uint32Array(4);
     crypto.getRandomValues(seed);
     let inner;
+    goals.length = 0;
     try {
-      inner = Goalpost.start(config, { cb, send, watch, watchConsent, persistence, announce, depth }, seed);
+      inner = Goalpost.start(config, { cb, send, watch, watchConsent, persistence, goal, announce, depth }, seed);
     } catch (err) {
       if (typeof err === 'string') { console.error(err); return instance; }
       throw err;

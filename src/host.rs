@@ -16,7 +16,6 @@
 //!   runs (and throws) exactly as before, then reports the navigation; also `popstate` and
 //!   `hashchange`. Returns the function that restores them.
 
-use crate::prelude::*;
 use goalpost_core::SendStatus;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -58,17 +57,18 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn persistence(this: &Host, own_key: &str, restore: &Function);
 
+    /// Registers goal `index`'s announcement fields once, at start: conversions then cross
+    /// by index (no strings decoded per conversion).
+    #[wasm_bindgen(method, js_name = goal)]
+    fn goal_js(this: &Host, id: &str, kind: &str, label: Option<&str>, category: Option<&str>);
+
     #[wasm_bindgen(method, js_name = announce)]
-    #[allow(clippy::too_many_arguments)]
     fn announce_js(
         this: &Host,
-        goal: &str,
-        kind: &str,
-        label: Option<String>,
-        category: Option<String>,
+        index: usize,
         value: Option<f64>,
-        currency: Option<String>,
-        layer: Option<String>,
+        currency: Option<&str>,
+        layer: Option<&str>,
     );
 
     #[wasm_bindgen(method, js_name = watchConsent)]
@@ -76,18 +76,22 @@ extern "C" {
 }
 
 impl Host {
+    /// Tells the JS entry each goal's id, kind, label and category, in index order.
+    pub fn goals(&self, goals: &[goalpost_core::Goal]) {
+        for g in goals {
+            self.goal_js(
+                &g.id,
+                g.kind.as_str(),
+                g.label.as_deref(),
+                g.category.as_deref(),
+            );
+        }
+    }
+
     /// Announces a conversion: the `goalpost:conversion` event on `document` and, with a
     /// `layer` event name, a `dataLayer` entry. Built in JS: one call instead of a dozen.
     pub fn announce(&self, c: &goalpost_core::Conversion, layer: Option<&str>) {
-        self.announce_js(
-            &c.goal,
-            c.kind.as_str(),
-            c.label.clone(),
-            c.category.clone(),
-            c.value,
-            c.currency.clone(),
-            layer.map(str::to_string),
-        );
+        self.announce_js(c.index, c.value, c.currency.as_deref(), layer);
     }
 
     /// The guarded callback that enters the wasm as `entry(code, a, b, c)`: one closure serves

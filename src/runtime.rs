@@ -149,6 +149,7 @@ impl Runtime {
                 ),
             );
         }
+        host.goals(cfg.goals.goals());
         let rt = Rc::new_cyclic(|weak: &Weak<Runtime>| {
             let weak = weak.clone();
             Runtime {

@@ -247,6 +247,7 @@ fn recording_host(sent: Rc<RefCell<Vec<String>>>) -> (Host, Vec<JsFn>) {
     Reflect::set(&host, &"watch".into(), &watch).unwrap();
     Reflect::set(&host, &"watchConsent".into(), &watch).unwrap();
     Reflect::set(&host, &"persistence".into(), &watch).unwrap();
+    Reflect::set(&host, &"goal".into(), &watch).unwrap();
     Reflect::set(&host, &"announce".into(), &watch).unwrap();
     (host.unchecked_into(), vec![send])
 }

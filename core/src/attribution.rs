@@ -172,20 +172,23 @@ impl Touch {
         } else {
             Channel::Referral
         };
-        Some(Touch {
-            channel,
-            source: if source.is_empty() {
-                strip(&ref_host)
-            } else {
-                source
-            },
-            medium,
-            campaign,
-            term: p("utm_term"),
-            content: p("utm_content"),
-            click_id: click.map(|(k, _)| k.to_string()).unwrap_or_default(),
-            landing: path,
-        })
+        Some(
+            Touch {
+                channel,
+                source: if source.is_empty() {
+                    strip(&ref_host)
+                } else {
+                    source
+                },
+                medium,
+                campaign,
+                term: p("utm_term"),
+                content: p("utm_content"),
+                click_id: click.map(|(k, _)| k.to_string()).unwrap_or_default(),
+                landing: path,
+            }
+            .cleaned(),
+        )
     }
 
     /// Whether this touch names a campaign (so it starts a new session).
@@ -193,8 +196,11 @@ impl Touch {
         !self.campaign.is_empty() || !self.click_id.is_empty() || !self.medium.is_empty()
     }
 
-    /// Appends the touch as a JSON object (empty fields left out).
-    pub fn push_json(&self, o: &mut String) {
+    /// Appends the touch as a JSON object (empty fields left out). `click_id`: whether the
+    /// click id's name is written (only where ad purposes are allowed). The fields are
+    /// redacted and capped when the touch is made ([`Touch::of`], [`Touch::from_json`]), so
+    /// writing it allocates nothing.
+    pub fn push_json(&self, o: &mut String, click_id: bool) {
         o.push_str("{\"channel\":\"");
         o.push_str(self.channel.as_str());
         o.push('"');
@@ -207,16 +213,31 @@ impl Touch {
             ("click_id", &self.click_id),
             ("landing", &self.landing),
         ] {
-            if !v.is_empty() {
+            if !v.is_empty() && (click_id || k != "click_id") {
                 o.push_str(",\"");
                 o.push_str(k);
                 o.push_str("\":");
-                let mut v = crate::url::redact(v);
-                crate::url::truncate(&mut v, 200);
-                push_str_literal(o, &v);
+                push_str_literal(o, v);
             }
         }
         o.push('}');
+    }
+
+    /// Every text field redacted (e-mail addresses, phone numbers) and capped at 200 bytes.
+    fn cleaned(mut self) -> Touch {
+        for v in [
+            &mut self.source,
+            &mut self.medium,
+            &mut self.campaign,
+            &mut self.term,
+            &mut self.content,
+            &mut self.click_id,
+            &mut self.landing,
+        ] {
+            *v = crate::url::redact(v);
+            crate::url::truncate(v, 200);
+        }
+        self
     }
 }
 
@@ -249,16 +270,19 @@ impl Touch {
             Some(crate::Json::String(c)) => Channel::from_name(c)?,
             _ => return None,
         };
-        Some(Touch {
-            channel,
-            source: text("source")?,
-            medium: text("medium")?,
-            campaign: text("campaign")?,
-            term: text("term")?,
-            content: text("content")?,
-            click_id: text("click_id")?,
-            landing: text("landing")?,
-        })
+        Some(
+            Touch {
+                channel,
+                source: text("source")?,
+                medium: text("medium")?,
+                campaign: text("campaign")?,
+                term: text("term")?,
+                content: text("content")?,
+                click_id: text("click_id")?,
+                landing: text("landing")?,
+            }
+            .cleaned(),
+        )
     }
 }
 
@@ -358,7 +382,7 @@ mod tests {
         assert_eq!(t.landing, "/landing");
         assert!(t.is_campaign());
         let mut o = String::new();
-        t.push_json(&mut o);
+        t.push_json(&mut o, true);
         let v: serde_json::Value = serde_json::from_str(&o).unwrap();
         assert_eq!(
             v["channel"], "paid_search",
@@ -367,6 +391,21 @@ mod tests {
         assert_eq!(v["term"], "[email]");
         assert_eq!(v["campaign"], "nov");
         assert!(v.get("content").is_none());
+        assert_eq!(t.term, "[email]", "redacted when the touch is made");
+        let mut o = String::new();
+        t.push_json(&mut o, false);
+        let v: serde_json::Value = serde_json::from_str(&o).unwrap();
+        assert!(
+            v.get("click_id").is_none(),
+            "no click id without ad consent"
+        );
+        assert_eq!(v["channel"], "paid_search", "the channel stays");
+        assert_eq!(v["landing"], "/landing");
+        let stored = crate::json::from_serde(serde_json::json!({
+            "channel": "referral", "source": "x.test", "content": "call +1 415 555 0100"
+        }));
+        let back = Touch::from_json(&stored).unwrap();
+        assert!(!back.content.contains("555"), "{}", back.content);
         let organic = Touch::of("https://s.test/", "https://www.bing.com/search?q=x", &[]).unwrap();
         assert_eq!(organic.source, "bing.com");
         assert!(!organic.is_campaign());

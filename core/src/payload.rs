@@ -76,8 +76,6 @@ pub struct Event {
     pub url: String,
     /// The session it belongs to (`None`: sent without identifiers).
     pub session: Option<EventId>,
-    /// First and last touch, sent with conversions.
-    pub touches: Option<(Touch, Touch)>,
     /// The consent it was collected under: "granted", "implied" or "anonymous".
     pub consent: &'static str,
     /// What happened.
@@ -85,8 +83,9 @@ pub struct Event {
 }
 
 impl Event {
-    /// Writes the event as one JSON object.
-    pub fn to_json(&self) -> String {
+    /// Writes the event as one JSON object; a conversion with the visitor's first and last
+    /// `touches` when given, their click ids only with `click_ids` (ad purposes allowed).
+    pub fn to_json(&self, touches: Option<&(Touch, Touch)>, click_ids: bool) -> String {
         let mut o = String::with_capacity(160);
         o.push_str("{\"id\":\"");
         self.id.push_hex(&mut o);
@@ -110,11 +109,11 @@ impl Event {
         o.push_str(self.consent);
         o.push_str("\",\"url\":");
         push_str_literal(&mut o, &self.url);
-        if let Some((first, last)) = &self.touches {
+        if let (Some((first, last)), EventData::Conversion { .. }) = (touches, &self.data) {
             o.push_str(",\"first\":");
-            first.push_json(&mut o);
+            first.push_json(&mut o, click_ids);
             o.push_str(",\"last\":");
-            last.push_json(&mut o);
+            last.push_json(&mut o, click_ids);
         }
         match &self.data {
             EventData::PageView { title, referrer } => {

@@ -31,6 +31,7 @@ use crate::policy::{SendStatus, Verdict};
 use crate::prelude::*;
 use crate::time::Millis;
 use crate::url::{redact, sanitize_with, truncate};
+use alloc::rc::Rc;
 
 /// The page as the shell saw it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -86,6 +87,8 @@ pub enum Input {
 /// A conversion, as page callbacks and `dataLayer` see it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conversion {
+    /// The goal's position in the config's goals (as [`crate::GoalSet::goals`] lists them).
+    pub index: usize,
     /// The goal id.
     pub goal: String,
     /// Macro or micro.
@@ -232,7 +235,8 @@ struct PageState {
     id: EventId,
     /// The sanitised URL sent with events.
     url: String,
-    fields: PageFields,
+    /// Shared with the candidates of an interaction (a count, not a copy, per interaction).
+    fields: Rc<PageFields>,
     converted: Vec<usize>,
 }
 
@@ -492,7 +496,7 @@ impl Tracker {
             keep,
             self.config.spa == Spa::Hash,
         ));
-        let fields = PageFields::new(&page.url, &page.title, &page.referrer);
+        let fields = Rc::new(PageFields::new(&page.url, &page.title, &page.referrer));
         self.page = Some(PageState {
             id,
             url: url.clone(),
@@ -510,7 +514,6 @@ impl Tracker {
                 page: id,
                 url,
                 session,
-                touches: None,
                 consent: "",
                 data: EventData::PageView { title, referrer },
             };
@@ -524,7 +527,7 @@ impl Tracker {
         let Some(page) = self.page.as_ref() else {
             return;
         };
-        let fields = page.fields.clone();
+        let fields = Rc::clone(&page.fields);
         let c = Candidate {
             page: &fields,
             interaction,
@@ -624,7 +627,6 @@ impl Tracker {
             page: page.id,
             url: page.url.clone(),
             session: self.session.id,
-            touches: None,
             consent: "",
             data: EventData::FunnelStep {
                 funnel,
@@ -636,7 +638,8 @@ impl Tracker {
     }
 
     fn convert(&mut self, now: Millis, gi: usize, c: &Candidate) {
-        let goal = self.config.goals.goals[gi].clone();
+        // borrowed, not cloned: only what the event and the announcement keep is copied
+        let goal = &self.config.goals.goals[gi];
         let Some(page) = self.page.as_mut() else {
             return;
         };
@@ -647,7 +650,8 @@ impl Tracker {
             Once::Visitor => self.visitor.contains(&gi),
         };
         if seen {
-            self.ignore(Ignored::AlreadyConverted(goal.id));
+            let id = goal.id.clone();
+            self.ignore(Ignored::AlreadyConverted(id));
             return;
         }
         // sets of goal indexes, bounded by the number of goals (an `every` goal converting
@@ -698,15 +702,15 @@ impl Tracker {
             page: page_id,
             url,
             session: self.session.id,
-            touches: self.touches.clone(),
             consent: "",
             data,
         };
         self.outputs.push(Output::Converted(Conversion {
-            goal: goal.id,
+            index: gi,
+            goal: goal.id.clone(),
             kind: goal.kind,
-            label: goal.label,
-            category: goal.category,
+            label: goal.label.clone(),
+            category: goal.category.clone(),
             value,
             currency,
             forward: Consent::allows(self.consent.ads, self.config.consent.mode),
@@ -720,26 +724,19 @@ impl Tracker {
     fn emit(&mut self, now: Millis, mut ev: Event, urgent: bool) {
         let policy = &self.config.consent;
         let collect = self.consent.collect(policy.mode, policy.hold);
-        match collect {
+        let touches = match collect {
             Collect::Refuse => {
                 self.ignore(Ignored::NoConsent);
                 return;
             }
             Collect::Anonymous => {
                 ev.session = None;
-                ev.touches = None;
+                None
             }
-            Collect::Full | Collect::Hold => {
-                if !Consent::allows(self.consent.ads, policy.mode) {
-                    if let Some((first, last)) = ev.touches.as_mut() {
-                        first.click_id.clear();
-                        last.click_id.clear();
-                    }
-                }
-            }
-        }
+            Collect::Full | Collect::Hold => self.touches.as_ref(),
+        };
         ev.consent = self.consent.stamp(collect);
-        let json = ev.to_json();
+        let json = ev.to_json(touches, Consent::allows(self.consent.ads, policy.mode));
         if collect == Collect::Hold {
             if self.held.len() >= policy.max_held.max(1) {
                 self.held.remove(0);
@@ -1020,9 +1017,9 @@ impl Tracker {
         o.push_str(",\"campaign\":");
         crate::json::push_str_literal(&mut o, &self.session.campaign);
         o.push_str(",\"first\":");
-        first.push_json(&mut o);
+        first.push_json(&mut o, true);
         o.push_str(",\"last\":");
-        last.push_json(&mut o);
+        last.push_json(&mut o, true);
         o.push('}');
         Some(o)
     }

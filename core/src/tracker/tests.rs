@@ -1439,3 +1439,46 @@ fn a_goal_converting_again_and_again_does_not_grow_the_trackers_state() {
     assert_eq!(t.session.converted, vec![1]);
     assert_eq!(t.page.as_ref().unwrap().converted, vec![1]);
 }
+
+#[test]
+fn a_conversion_names_its_goal_by_index_as_the_goal_list_has_it() {
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), click(&[1]));
+    t.handle(Millis(2), click(&[0]));
+    let conv: Vec<(usize, String)> = drain(&mut t)
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Converted(c) => Some((c.index, c.goal)),
+            _ => None,
+        })
+        .collect();
+    let goals = t.config.goals.goals();
+    assert_eq!(conv.len(), 2);
+    for (index, goal) in &conv {
+        assert_eq!(
+            &goals[*index].id, goal,
+            "index {index} is the goal announced"
+        );
+    }
+    // the selector hits are indexes into the click selectors, not goal order: `.cta` is hit 1
+    assert_eq!(conv[0].1, "cta");
+    assert_eq!(conv[1].1, "signup");
+}
+
+#[test]
+fn a_restored_touch_is_redacted_before_it_is_sent() {
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
+    // a stored visit written by a page script, not by goalpost: an e-mail in a campaign
+    let visit = json!({"v": 1, "session": "0123456789abcdef0123456789abcdef", "at": 0, "pages": 1,
+        "campaign": "", "first": {"channel": "email", "campaign": "hi a@b.co"},
+        "last": {"channel": "direct", "landing": "/"}});
+    t.handle(Millis(0), Input::RestoreVisit(from_serde(visit)));
+    t.handle(Millis(1), page("https://shop.test/"));
+    then_tick(&mut t, Millis(2), click(&[0]));
+    let outs = drain(&mut t);
+    let conv = &sends(&outs)[0].1["events"][1];
+    assert_eq!(conv["type"], "conversion");
+    assert_eq!(conv["first"]["campaign"], "hi [email]");
+    assert_eq!(conv["first"]["channel"], "email");
+}
