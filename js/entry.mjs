@@ -44,9 +44,11 @@ const cb = (entry, code, selectors, links) => guard((a, b, c) => entry(code, a, 
 // Scroll depth, read in JS at most every 250 ms while the page scrolls or resizes, once more
 // after the last scroll, and when the page is hidden (control(2), before its last send):
 // reading the position makes the browser bring layout up to date, which costs more than the
-// scroll itself, so not on every frame. The wasm hears only of a threshold passed (percent of
-// the page or pixels from its top, the deepest this page view). control(1) starts a new page
-// view, control(0) stops.
+// scroll itself, so not on every frame. The listeners are off while a read is pending: scroll
+// events come every frame while the page scrolls, and the pending read covers them all (one
+// call per 250 ms of scrolling instead of one per frame). The wasm hears only of a threshold
+// passed (percent of the page or pixels from its top, the deepest this page view).
+// control(1) starts a new page view, control(0) stops.
 function depth(percentsView, pixelsView, reached) {
   // the arguments are views of wasm memory, valid only during this call: copied
   const percents = Array.from(percentsView);
@@ -55,10 +57,18 @@ function depth(percentsView, pixelsView, reached) {
   let stopped = false;
   let pct = 0;
   let px = 0;
+  const opts = { capture: true, passive: true };
+  const listen = (on) => {
+    for (const type of ['scroll', 'resize']) {
+      if (on) addEventListener(type, schedule, opts);
+      else removeEventListener(type, schedule, opts);
+    }
+  };
   const measure = guard(() => {
     pending = false;
     const root = document.documentElement;
     if (stopped || !root) return;
+    listen(true);
     const y = scrollY + innerHeight;
     const p = Math.min(100, (y / Math.max(1, root.scrollHeight)) * 100);
     const passed = percents.some((t) => p >= t && pct < t) || pixels.some((t) => y >= t && px < t);
@@ -66,16 +76,14 @@ function depth(percentsView, pixelsView, reached) {
     px = Math.max(px, y);
     if (passed) reached(p, y);
   });
-  const schedule = () => {
+  function schedule() {
     if (!pending && !stopped) {
       pending = true;
+      listen(false);
       setTimeout(measure, 250);
     }
-  };
-  const opts = { capture: true, passive: true };
-  addEventListener('scroll', schedule, opts);
-  addEventListener('resize', schedule, opts);
-  // a page shorter than the viewport is read to the end on load
+  }
+  // a page shorter than the viewport is read to the end on load (the read turns listening on)
   schedule();
   return (what) => {
     if (what === 2) return measure();
@@ -85,8 +93,7 @@ function depth(percentsView, pixelsView, reached) {
       return;
     }
     stopped = true;
-    removeEventListener('scroll', schedule, opts);
-    removeEventListener('resize', schedule, opts);
+    listen(false);
   };
 }
 

@@ -119,6 +119,46 @@ test('a reader who reaches the end and closes the tab at once still counts (dept
   await context.close();
 });
 
+test('while the page scrolls, goalpost is called about once per 250 ms, not on every frame', async () => {
+  const o = await openPage(env.browser);
+  // every scroll listener the page registers is wrapped in a counter (removal still works)
+  await o.page.addInitScript(() => {
+    const wrapped = new Map();
+    window.__scrollCalls = 0;
+    const add = EventTarget.prototype.addEventListener;
+    const remove = EventTarget.prototype.removeEventListener;
+    EventTarget.prototype.addEventListener = function (type, fn, opts) {
+      if (type !== 'scroll' || typeof fn !== 'function') return add.call(this, type, fn, opts);
+      if (!wrapped.has(fn)) wrapped.set(fn, function (e) { window.__scrollCalls++; return fn.call(this, e); });
+      return add.call(this, type, wrapped.get(fn), opts);
+    };
+    EventTarget.prototype.removeEventListener = function (type, fn, opts) {
+      return remove.call(this, type, (type === 'scroll' && wrapped.get(fn)) || fn, opts);
+    };
+  });
+  await o.page.goto(env.collector.base + '/capture.html');
+  await o.page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
+  const before = await count('read_50');
+  // 60 scroll steps, one per frame (about a second), down to 60 % of the page
+  const { frames, ms } = await o.page.evaluate(async () => {
+    const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+    const h = document.documentElement.scrollHeight * 0.6;
+    const t0 = performance.now();
+    window.__scrollCalls = 0;
+    let frames = 0;
+    for (let i = 1; i <= 60; i++) { scrollTo(0, (h * i) / 60); await frame(); frames++; }
+    return { frames, ms: performance.now() - t0 };
+  });
+  const calls = await o.page.evaluate(() => window.__scrollCalls);
+  assert.equal(frames, 60);
+  // one call starts a 250 ms read; the listener is off until it ran
+  assert.ok(calls >= 1 && calls <= Math.ceil(ms / 250) + 1, `${calls} scroll listener calls in ${Math.round(ms)} ms of 60 scroll steps`);
+  await o.page.evaluate(() => window.goalpost.gp.flush());
+  await waitFor('read_50 after the scroll', async () => (await count('read_50')) === before + 1);
+  await o.context.close();
+});
+
 test('scroll depth still counts after the wasm memory has grown (the thresholds are copied out of it)', async () => {
   const { page, context, log } = await openPage(env.browser);
   // keep the instance's memory to grow it, as a long-lived page's allocations would
