@@ -312,6 +312,12 @@ export async function init(config, options = {}) {
     return instance;
   }
   instance = api(null);
+  // (internal, from the script-tag loader) `options.early()` stops the loader's buffering of
+  // interactions and returns what it kept: taken right before the tracker's own listeners go
+  // in, so that no event is both kept and seen; idempotent, so `finally` can make sure
+  const takeEarly = () => {
+    try { return (typeof options.early === 'function' && options.early()) || []; } catch (_) { return []; }
+  };
   try {
     if (typeof config === 'string') {
       try { config = JSON.parse(config); } catch (err) {
@@ -326,6 +332,7 @@ export async function init(config, options = {}) {
     crypto.getRandomValues(seed);
     let inner;
     goals.length = 0;
+    const early = takeEarly();
     try {
       inner = Goalpost.start(config, { cb, send, watch, watchConsent, persistence, goal, announce, depth }, seed);
     } catch (err) {
@@ -333,12 +340,16 @@ export async function init(config, options = {}) {
       throw err;
     }
     instance = api(inner);
+    // interactions from before the tracker was ready, in order, after its page view
+    for (const e of early) if (e instanceof Event) guard(() => inner.replay(e, e.type))();
   } catch (err) {
     if (isWasmBlocked(err)) {
       console.warn("goalpost: this page's Content-Security-Policy blocks WebAssembly; add 'wasm-unsafe-eval' to script-src. Tracking is off.");
     } else {
       die(err);
     }
+  } finally {
+    takeEarly();
   }
   return instance;
 }

@@ -17,8 +17,22 @@
     if (args[0] === 'on') on(args[1], args[2]);
     else queue.push(args);
   }
-  var early = (cur && cur.q) || [];
-  for (var k = 0; k < early.length; k++) take(early[k]);
+  // Interactions before goalpost is ready (the wasm can take a second on a slow network): the
+  // click, middle-click and submit events themselves, at most 50, nothing read from them here.
+  // goalpost takes them when it starts (its listeners then replace these) and handles each as
+  // if it happened then.
+  var kept = [];
+  var kinds = ['click', 'auxclick', 'submit'];
+  function keep(e) { if (kept.length < 50) kept.push(e); }
+  function early() {
+    for (var i = 0; i < kinds.length; i++) d.removeEventListener(kinds[i], keep, true);
+    var got = kept;
+    kept = [];
+    return got;
+  }
+  for (var i = 0; i < kinds.length; i++) d.addEventListener(kinds[i], keep, true);
+  var calls = (cur && cur.q) || [];
+  for (var k = 0; k < calls.length; k++) take(calls[k]);
   var stub = function () { take(arguments); };
   stub.q = queue;
   stub.l = 1;
@@ -47,10 +61,10 @@
 
   function start() {
     var cfg = config();
-    if (cfg == null) return;
+    if (cfg == null) return early();
     var base = (script && script.src) || d.baseURI;
     import(new URL('goalpost.mjs', base).href).then(function (m) {
-      return m.init(cfg);
+      return m.init(cfg, { early: early });
     }).then(function (gp) {
       var live = function () { try { run(gp, arguments); } catch (e) { /* never into the page */ } };
       live.l = 1;
@@ -60,6 +74,7 @@
       for (var i = 0; i < queue.length; i++) live.apply(null, queue[i]);
       queue.length = 0;
     }, function (err) {
+      early();
       console.warn('goalpost: could not load (' + (err && err.message) + '); tracking is off.');
     });
   }

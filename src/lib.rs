@@ -79,6 +79,12 @@ impl Goalpost {
         self.rt.track(name, props);
     }
 
+    /// An interaction the loader saw before goalpost was ready (a click, middle click or form
+    /// submit event, `kind` its type), handled as if it happened now. Other kinds are ignored.
+    pub fn replay(&self, event: &web_sys::Event, kind: &str) {
+        self.rt.replay(event, kind);
+    }
+
     /// Sends what is queued now; `done` is called once everything is delivered or given up.
     pub fn flush(&self, done: Function) {
         self.rt.flush(done);

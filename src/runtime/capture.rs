@@ -13,8 +13,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{Event, HtmlMediaElement};
 
 use super::{
-    Runtime, K_AUXCLICK, K_DEPTH, K_ENGAGED_TICK, K_ENGAGEMENT, K_MEDIA, K_NAVIGATED, K_OFFLINE,
-    K_ONLINE, K_PAGESHOW, K_SUBMIT,
+    Runtime, K_AUXCLICK, K_CLICK, K_DEPTH, K_ENGAGED_TICK, K_ENGAGEMENT, K_MEDIA, K_NAVIGATED,
+    K_OFFLINE, K_ONLINE, K_PAGESHOW, K_SUBMIT,
 };
 use crate::dom::{matching_selectors, page_bits, set_page_bits, target_element, Selectors};
 
@@ -234,6 +234,18 @@ impl Runtime {
         }
         self.control_depth(DEPTH_STOP);
         self.capture.depth.borrow_mut().take();
+    }
+
+    /// A click, middle click or submit that happened before the listeners were installed (the
+    /// loader kept it), entered as its listener would have been, if that listener is installed.
+    pub(crate) fn replay(&self, event: &Event, kind: &str) {
+        let code = match kind {
+            "click" if self.uses_click => K_CLICK,
+            "auxclick" if self.uses_click => K_AUXCLICK,
+            "submit" if self.capture.uses_submit => K_SUBMIT,
+            _ => return,
+        };
+        self.enter(code, event.into(), JsValue::UNDEFINED, JsValue::UNDEFINED);
     }
 
     fn on_submit(&self, e: &Event) {
