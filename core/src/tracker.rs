@@ -799,10 +799,11 @@ impl Tracker {
                 // more than `max_stored` in one task (a thousand single-page navigations) must
                 // not push events out of the queue
                 self.send_due = true;
-            } else {
+            } else if self.flush_at.is_none_or(|t| t > now) {
                 // due now, sent on the next tick: in the browser a zero-delay timer, so the
                 // request leaves the task that queued the event (a click handler: the visitor's
-                // next frame does not wait for it), together with whatever else that task queues
+                // next frame does not wait for it), together with whatever else that task queues.
+                // Already due, it stays due from then: no new timer for each further event.
                 self.flush_at = Some(now);
             }
         } else if self.flush_at.is_none() {

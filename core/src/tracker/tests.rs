@@ -1482,3 +1482,29 @@ fn a_restored_touch_is_redacted_before_it_is_sent() {
     assert_eq!(conv["first"]["campaign"], "hi [email]");
     assert_eq!(conv["first"]["channel"], "email");
 }
+
+#[test]
+fn a_batch_already_due_asks_for_no_new_timer_for_each_further_event() {
+    let mut t = tracker_with(json!({"batch": {"maxEvents": 3}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), click(&[1]));
+    t.handle(Millis(2), click(&[1]));
+    assert!(drain(&mut t).contains(&Output::WakeAt(Millis(2))));
+    // more events in later milliseconds, before the timer ran: the batch is due since t = 2
+    for i in 3..=9 {
+        t.handle(Millis(i), click(&[1]));
+        let outs = drain(&mut t);
+        assert!(
+            !outs.iter().any(|o| matches!(o, Output::WakeAt(_))),
+            "t = {i}: {outs:?}"
+        );
+    }
+    t.handle(Millis(10), Input::Tick);
+    let s = sends(&drain(&mut t));
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        ids(&s[0].1).len(),
+        10,
+        "the page view and nine clicks, in one request"
+    );
+}
