@@ -1101,14 +1101,20 @@ fn unsent_events_are_stored_only_with_storage_consent_and_restored_once() {
     let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
     t.handle(Millis(0), page("https://shop.test/"));
     let first = snapshot(&drain(&mut t)).unwrap();
-    assert_eq!(first.len(), 1);
+    assert_eq!(first.len(), 1, "the first change is written at once");
     t.handle(Millis(1), click(&[0])); // macro: sent at once, still in the snapshot until confirmed
     let outs = drain(&mut t);
-    let in_flight = snapshot(&outs).unwrap();
-    assert_eq!(in_flight.len(), 2);
+    assert!(
+        snapshot(&outs).is_none(),
+        "the next, at most a second after the last"
+    );
+    assert!(outs.contains(&Output::WakeAt(Millis(1_000))), "{outs:?}");
     let batch = sends(&outs)[0].0;
+    t.handle(Millis(1_000), Input::Tick);
+    let in_flight = snapshot(&drain(&mut t)).unwrap();
+    assert_eq!(in_flight.len(), 2);
     t.handle(
-        Millis(2),
+        Millis(1_002),
         Input::Sent {
             batch,
             status: SendStatus::Http(204),
@@ -1117,7 +1123,7 @@ fn unsent_events_are_stored_only_with_storage_consent_and_restored_once() {
     assert_eq!(
         snapshot(&drain(&mut t)).unwrap().len(),
         0,
-        "confirmed: gone from storage"
+        "confirmed: gone from storage at once (nothing left: a removal)"
     );
 
     // a later page restores what an earlier one stored, and sends it
@@ -1319,6 +1325,13 @@ fn beaconed_events_stay_stored_until_a_fetch_confirms_them() {
     t.handle(Millis(10), Input::Shown);
     let outs = drain(&mut t);
     assert!(sends(&outs).is_empty(), "not at once: with the next batch");
+    assert!(
+        outs.contains(&Output::WakeAt(Millis(1_002))),
+        "shown again, the snapshot is throttled: a second after the one written on hide"
+    );
+    t.handle(Millis(1_002), Input::Tick);
+    let outs = drain(&mut t);
+    assert_eq!(snapshot(&outs).unwrap(), beaconed);
     assert!(outs.contains(&Output::WakeAt(Millis(2_010))));
     t.handle(Millis(2_010), Input::Tick);
     let s = sends(&drain(&mut t));
@@ -1391,7 +1404,9 @@ fn storage_consent_given_mid_page_stores_the_visit_and_continues_the_stored_one(
         Millis(60_010),
         Input::RestoreVisit(from_serde(stored.clone())),
     );
-    let merged = visit(&drain(&mut b)).expect("the merged visit is stored again");
+    drain(&mut b);
+    b.handle(Millis(61_010), Input::Tick);
+    let merged = visit(&drain(&mut b)).expect("the merged visit is stored again, within a second");
     assert_eq!(
         merged["session"], stored["session"],
         "the session continues"
@@ -1421,6 +1436,7 @@ fn storage_consent_given_mid_page_stores_the_visit_and_continues_the_stored_one(
         Millis(60_000 + 31 * 60_000 + 1),
         Input::RestoreVisit(from_serde(stored.clone())),
     );
+    c.handle(Millis(60_000 + 31 * 60_000 + 1), Input::Hidden);
     let v = visit(&drain(&mut c)).unwrap();
     // (the three trackers share one seed, so ids can't tell them apart: page counts can)
     assert_eq!(v["pages"], 1, "a new session: only this page");
@@ -1507,4 +1523,48 @@ fn a_batch_already_due_asks_for_no_new_timer_for_each_further_event() {
         10,
         "the page view and nine clicks, in one request"
     );
+}
+
+#[test]
+fn snapshots_are_written_at_most_once_a_second_while_shown_and_at_once_when_hidden() {
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    assert_eq!(
+        snapshot(&drain(&mut t)).unwrap().len(),
+        1,
+        "the first at once"
+    );
+    // a burst of clicks: no write per click
+    let mut writes = 0;
+    for i in 1..=50 {
+        t.handle(Millis(i), click(&[1]));
+        writes += drain(&mut t)
+            .iter()
+            .filter(|o| matches!(o, Output::Persist(_)))
+            .count();
+    }
+    assert_eq!(writes, 0, "within the second after the first write");
+    // the timer the tracker asked for writes them together
+    t.handle(Millis(1_000), Input::Tick);
+    let outs = drain(&mut t);
+    let stored = snapshot(&outs).unwrap();
+    assert_eq!(
+        stored.len(),
+        51,
+        "the page view and the 50 clicks, in one write"
+    );
+    // a click, then the page is hidden before the second is up: written at once
+    t.handle(Millis(1_100), click(&[1]));
+    assert!(snapshot(&drain(&mut t)).is_none());
+    t.handle(Millis(1_200), Input::Hidden);
+    let outs = drain(&mut t);
+    let on_hide = snapshot(&outs).unwrap();
+    assert_eq!(
+        on_hide.len(),
+        52,
+        "everything unconfirmed, written as the page hides"
+    );
+    // nothing changed: no write, no timer for it
+    t.handle(Millis(5_000), Input::Tick);
+    assert!(snapshot(&drain(&mut t)).is_none());
 }
