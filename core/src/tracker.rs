@@ -187,9 +187,9 @@ struct InFlight {
 
 /// The stored snapshot (where consent allows storage) is written at most this often while the
 /// page is shown: the first change at once, later ones together after this long, and at once
-/// while the page is hidden (from [`Input::Hidden`], which a page going away sends). Each write is a synchronous `localStorage` write of the whole
-/// queue; written after every event it cost a converting click ~0.3 ms in a burst (the bench
-/// page, consent `implied`).
+/// while the page is hidden (from [`Input::Hidden`], which a page going away sends). Each write
+/// is a synchronous `localStorage` write of the whole queue; written after every event it cost
+/// a converting click ~0.3 ms in a burst (the bench page, consent `implied`).
 pub const PERSIST_EVERY: Millis = Millis(1_000);
 
 /// Chromium shares 64 KiB among all in-flight keepalive fetches and beacons of a page; goalpost
@@ -339,12 +339,6 @@ impl Tracker {
 
     /// Feeds one input.
     pub fn handle(&mut self, now: Millis, input: Input) {
-        // a hidden page (perhaps going away) writes its snapshot at once: no visitor waits
-        match input {
-            Input::Hidden => self.hidden = true,
-            Input::Shown => self.hidden = false,
-            _ => {}
-        }
         match input {
             Input::PageView(page) => {
                 self.touch_session(now);
@@ -382,8 +376,13 @@ impl Tracker {
                     self.send_next(now);
                 }
             }
-            Input::Hidden => self.send_all_by_beacon(now),
+            Input::Hidden => {
+                // (and until shown, snapshots are written at once: no visitor waits for them)
+                self.hidden = true;
+                self.send_all_by_beacon(now);
+            }
             Input::Shown => {
+                self.hidden = false;
                 if !self.unconfirmed.is_empty() {
                     let back = core::mem::take(&mut self.unconfirmed);
                     self.requeue(back);
