@@ -12,18 +12,19 @@ extern "C" {
     /// An element, seen through the two methods below.
     type El;
 
-    /// `closest()` with a selector already in JS: no string crosses per call.
+    /// `closest()` with a selector already in JS: no string crosses per call. `null` becomes
+    /// `None` in the glue (no second call to test it); what it returns is an element.
     #[wasm_bindgen(method, catch, js_name = closest)]
-    fn closest(this: &El, selectors: &JsString) -> Result<JsValue, JsValue>;
+    fn closest(this: &El, selectors: &JsString) -> Result<Option<Element>, JsValue>;
 
     /// `matches()` with a selector already in JS.
     #[wasm_bindgen(method, catch, js_name = matches)]
     fn matches(this: &El, selectors: &JsString) -> Result<bool, JsValue>;
 
-    /// `el.shadowRoot`: an object for an open shadow root (an SVG element has none at all).
-    /// `catch`: a custom element's own getter may throw.
+    /// `el.shadowRoot`: an open shadow root, or `null` (an SVG element has none at all:
+    /// `undefined`), both `None` in the glue. `catch`: a custom element's own getter may throw.
     #[wasm_bindgen(method, getter, catch, js_name = shadowRoot)]
-    fn shadow_root_js(this: &El) -> Result<JsValue, JsValue>;
+    fn shadow_root_js(this: &El) -> Result<Option<js_sys::Object>, JsValue>;
 
     /// `el.href`: a string only on HTML links and areas (an SVG link's is an object).
     #[wasm_bindgen(method, getter, catch, js_name = href)]
@@ -43,7 +44,7 @@ pub fn window() -> Option<web_sys::Window> {
 fn closest_js(el: &Element, s: &JsString) -> bool {
     el.unchecked_ref::<El>()
         .closest(s)
-        .is_ok_and(|v| !v.is_null())
+        .is_ok_and(|v| v.is_some())
 }
 
 /// Whether `el` hosts an open shadow root (only then can the real target of an event be
@@ -51,7 +52,7 @@ fn closest_js(el: &Element, s: &JsString) -> bool {
 pub fn is_shadow_host(el: &Element) -> bool {
     el.unchecked_ref::<El>()
         .shadow_root_js()
-        .is_ok_and(|r| r.is_object())
+        .is_ok_and(|r| r.is_some())
 }
 
 /// CSS selectors held as JS strings, converted once: matching them costs no string
@@ -84,7 +85,7 @@ impl Selectors {
             .unchecked_ref::<El>()
             .closest(&self.clickable)
             .ok()
-            .and_then(|v| v.dyn_into::<Element>().ok())
+            .flatten()
             .unwrap_or_else(|| target.clone())
     }
 }

@@ -419,7 +419,8 @@ impl Runtime {
             }
         }
         let mut info = element_info(&target, &self.selectors, &self.attrs, self.reads);
-        if let Some(host) = outer.filter(|o| *o != target) {
+        // (only a shadow host's click has a target of its own: no comparison otherwise)
+        if let Some(host) = outer.filter(|o| shadow && *o != target) {
             for h in crate::dom::selector_hits(&host, &self.selectors) {
                 if !info.hits.contains(&h) {
                     info.hits.push(h);
