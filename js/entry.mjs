@@ -297,6 +297,21 @@ function wasmSource(given) {
   return given;
 }
 
+// The module's own keeping of early interactions (the loader has the same, for the script
+// tag): the click, middle-click and submit events themselves, at most 50, nothing read from
+// them until goalpost handles each as if it happened when it starts.
+function keepEarly() {
+  const kept = [];
+  if (typeof document === 'undefined') return () => kept;
+  const kinds = ['click', 'auxclick', 'submit'];
+  const keep = (e) => { if (kept.length < 50) kept.push(e); };
+  for (const k of kinds) document.addEventListener(k, keep, true);
+  return () => {
+    for (const k of kinds) document.removeEventListener(k, keep, true);
+    return kept.splice(0);
+  };
+}
+
 function isWasmBlocked(err) {
   const msg = String(err && err.message);
   return (typeof WebAssembly === 'undefined') || /Content Security Policy|wasm-unsafe-eval|unsafe-eval/i.test(msg);
@@ -312,11 +327,13 @@ export async function init(config, options = {}) {
     return instance;
   }
   instance = api(null);
-  // (internal, from the script-tag loader) `options.early()` stops the loader's buffering of
-  // interactions and returns what it kept: taken right before the tracker's own listeners go
-  // in, so that no event is both kept and seen; idempotent, so `finally` can make sure
+  // Interactions made while the wasm loads are kept: by the script-tag loader (which hands
+  // `options.early` over), or here, from the call of `init` on. `early()` stops the keeping and
+  // returns what was kept: taken right before the tracker's own listeners go in, so that no
+  // event is both kept and seen; idempotent, so `finally` can make sure.
+  const early = typeof options.early === 'function' ? options.early : keepEarly();
   const takeEarly = () => {
-    try { return (typeof options.early === 'function' && options.early()) || []; } catch (_) { return []; }
+    try { return early() || []; } catch (_) { return []; }
   };
   try {
     if (typeof config === 'string') {
@@ -332,7 +349,7 @@ export async function init(config, options = {}) {
     crypto.getRandomValues(seed);
     let inner;
     goals.length = 0;
-    const early = takeEarly();
+    const kept = takeEarly();
     try {
       inner = Goalpost.start(config, { cb, send, watch, watchConsent, persistence, goal, announce, depth }, seed);
     } catch (err) {
@@ -341,7 +358,7 @@ export async function init(config, options = {}) {
     }
     instance = api(inner);
     // interactions from before the tracker was ready, in order, after its page view
-    for (const e of early) if (e instanceof Event) guard(() => inner.replay(e, e.type))();
+    for (const e of kept) if (e instanceof Event) guard(() => inner.replay(e, e.type))();
   } catch (err) {
     if (isWasmBlocked(err)) {
       console.warn("goalpost: this page's Content-Security-Policy blocks WebAssembly; add 'wasm-unsafe-eval' to script-src. Tracking is off.");

@@ -509,7 +509,11 @@ impl Runtime {
 
     /// Where storage is allowed, the visit an earlier page stored (session, touches) continues.
     fn restore_visit(&self) {
-        if let Some(v) = self.stored_visit().filter(|_| self.storage_allowed()) {
+        if let Some(v) = self
+            .storage_allowed()
+            .then(|| self.stored_visit())
+            .flatten()
+        {
             self.handle(Input::RestoreVisit(v));
         }
     }

@@ -7,7 +7,7 @@ const env = useCollectorAndBrowser();
 
 /**
  * Opens window-config.html with `config` (and `before`, a script run before the page's own),
- * recording every /collect request and every storage write.
+ * recording every /collect request and every storage read and write.
  */
 async function open(config, before) {
   const o = await openPage(env.browser);
@@ -15,9 +15,14 @@ async function open(config, before) {
   o.page.on('request', (r) => r.url().includes('/collect') && o.requests.push(r.postData()));
   await o.page.addInitScript(() => {
     window.storageWrites = [];
+    window.storageReads = [];
     for (const area of [localStorage, sessionStorage]) {
       const set = area.setItem.bind(area);
       area.setItem = (k, v) => { window.storageWrites.push(k); set(k, v); };
+      const get = area.getItem.bind(area);
+      area.getItem = (k) => { window.storageReads.push(k); return get(k); };
+      const key = area.key.bind(area);
+      area.key = (i) => { window.storageReads.push('key:' + i); return key(i); };
     }
     const cookie = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
     Object.defineProperty(document, 'cookie', {
@@ -46,6 +51,8 @@ test('required: zero requests and zero storage before consent; held events deliv
   await page.evaluate(() => window.dispatchEvent(new Event('pagehide')));
   assert.equal(requests.length, 0, 'no request before a choice');
   assert.deepEqual(await page.evaluate(() => window.storageWrites), [], 'no storage before a choice');
+  assert.deepEqual(await page.evaluate(() => window.storageReads), ['goalpost_optout'],
+    "nothing read but the visitor's own opt-out (no stored visit or queue looked at)");
   assert.deepEqual(await page.evaluate(() => ({ l: localStorage.length, s: sessionStorage.length, c: document.cookie })), { l: 0, s: 0, c: '' });
   await page.evaluate(() => window.goalpost('consent', 'granted'));
   const rows = await waitFor('held events', async () => {
@@ -86,6 +93,8 @@ test('anonymous (the default): beacons carry no identifier until a grant', async
   await flush(page);
   let rows = await env.collector.events('c-anon');
   assert.deepEqual(rows.map((r) => [r.consent, r.session, r.first]), [['anonymous', null, null], ['anonymous', null, null]]);
+  assert.deepEqual(await page.evaluate(() => [window.storageReads, window.storageWrites]), [['goalpost_optout'], []],
+    "without storage consent, nothing read but the visitor's own opt-out, nothing written");
   assert.deepEqual(await page.evaluate(() => window.dataLayer.filter((e) => e.event)), [], 'no forwarding to ad tags without ads consent');
   await page.evaluate(() => window.goalpost('consent', 'granted'));
   await track(page);

@@ -39,14 +39,14 @@ test('calls made before the wasm loaded are replayed in order, and a double incl
   await context.close();
 });
 
-test('clicks and submits made before the wasm has loaded count once, when goalpost starts', async () => {
+for (const [how, file, site] of [['script tag', 'early-clicks.html', 'earlyclicks'], ['npm module', 'early-module.html', 'earlymodule']]) test(`${how}: clicks and submits made before the wasm has loaded count once, when goalpost starts`, async () => {
   const { page, context, log } = await openPage(env.browser);
   // the wasm is held back until the visitor has interacted (a slow network)
   let release;
   const held = new Promise((r) => { release = r; });
   let asked = false;
   await page.route('**/goalpost_wasm_bg.wasm', async (route) => { asked = true; await held; await route.continue(); });
-  await page.goto(env.collector.base + '/early-clicks.html');
+  await page.goto(env.collector.base + '/' + file);
   await waitFor('the wasm requested', () => asked);
   assert.equal(await page.evaluate(() => Boolean(window.goalpost && window.goalpost.gp)), false, 'not started yet');
   await page.click('#buy');
@@ -55,17 +55,17 @@ test('clicks and submits made before the wasm has loaded count once, when goalpo
   release();
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   await page.evaluate(() => window.goalpost.gp.flush());
-  const rows = await env.collector.events('earlyclicks');
+  const rows = await env.collector.events(site);
   assert.deepEqual(rows.map((r) => [r.type, r.goal]), [['page_view', null], ['conversion', 'buy'], ['conversion', 'join']],
     'the page view, then the kept click and submit, once each; the click on text made nothing');
   for (const r of rows.slice(1)) {
     assert.equal(r.page, rows[0].id, 'of this page view');
     assert.match(r.id, HEX32);
   }
-  // from now on goalpost's own listeners count: one click, one conversion (the loader's are gone)
+  // from now on goalpost's own listeners count: one click, one conversion (the keeping is over)
   await page.click('#buy');
   await page.evaluate(() => window.goalpost.gp.flush());
-  const after = await env.collector.events('earlyclicks');
+  const after = await env.collector.events(site);
   assert.deepEqual(after.slice(3).map((r) => r.goal), ['buy']);
   assert.equal(after.length, 4);
   assert.deepEqual(log.errors, []);
