@@ -73,6 +73,33 @@ for (const [how, file, site] of [['script tag', 'early-clicks.html', 'earlyclick
   await context.close();
 });
 
+test('the module and the wasm, however slow, hold back neither the first paint nor the load event', async () => {
+  const { page, context, log } = await openPage(env.browser);
+  let release;
+  const held = new Promise((r) => { release = r; });
+  const asked = [];
+  await page.route(/\/goalpost\/goalpost(\.mjs|_wasm_bg\.wasm)$/, async (route) => {
+    asked.push(route.request().url().split('/').pop());
+    await held;
+    await route.continue();
+  });
+  await page.goto(env.collector.base + '/early-clicks.html', { waitUntil: 'commit' });
+  // the module is held: the load event and the first paint must still come
+  await page.waitForFunction(() => document.readyState === 'complete'
+    && performance.getEntriesByName('first-contentful-paint').length === 1, null, { timeout: 5000 });
+  assert.deepEqual(asked, ['goalpost.mjs'], 'the loader asked for the module, which is still held');
+  assert.equal(await page.evaluate(() => Boolean(window.goalpost && window.goalpost.gp)), false, 'not started yet');
+  const views = async () => (await env.collector.events('earlyclicks')).filter((r) => r.type === 'page_view').length;
+  const before = await views();
+  release();
+  await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  assert.deepEqual(asked, ['goalpost.mjs', 'goalpost_wasm_bg.wasm']);
+  await page.evaluate(() => window.goalpost.gp.flush());
+  assert.equal(await views(), before + 1, 'once released, goalpost starts and sends the page view');
+  assert.deepEqual(log.errors, []);
+  await context.close();
+});
+
 test('a collector on another origin receives the beacon (CORS-simple, no preflight)', async () => {
   const { page, context } = await openPage(env.browser);
   const methods = [];
