@@ -18,6 +18,9 @@ function die(err) {
 // click that is neither inside a `selectors` match nor inside a link matching `links` never
 // enters the wasm, but for one a minute that keeps the session alive; a shadow host passes,
 // since the element really clicked may be inside it. (src/dom.rs ClickFilter: the same test.)
+// A click that goes on into the wasm on an element that hosts no shadow root takes that
+// element along (`fn(event, target)`): the wasm then reads neither the target nor its
+// `shadowRoot` again.
 function guard(fn, selectors, links) {
   let quiet = -6e4;
   return function (e) {
@@ -25,11 +28,14 @@ function guard(fn, selectors, links) {
     try {
       const t = selectors != null && e.target;
       let link;
-      if (t && t.closest && !t.shadowRoot && !(selectors && t.closest(selectors)) &&
-          !(links && (link = t.closest('a[href],area[href]')) && link.matches(links))) {
-        const now = Date.now();
-        if (now - quiet < 6e4) return undefined;
-        quiet = now;
+      if (t && t.closest && !t.shadowRoot) {
+        if (!(selectors && t.closest(selectors)) &&
+            !(links && (link = t.closest('a[href],area[href]')) && link.matches(links))) {
+          const now = Date.now();
+          if (now - quiet < 6e4) return undefined;
+          quiet = now;
+        }
+        return fn.call(this, e, t);
       }
       return fn.apply(this, arguments);
     } catch (err) { die(err); return undefined; }
@@ -38,8 +44,11 @@ function guard(fn, selectors, links) {
 
 // Every callback the wasm registers (listeners, timers, observers, the host's own callbacks)
 // enters it through one closure: `entry(code, a, b, c)`, guarded, and behind the click
-// pre-filter when `selectors` / `links` are given (src/runtime.rs, the K_* codes).
-const cb = (entry, code, selectors, links) => guard((a, b, c) => entry(code, a, b, c), selectors, links);
+// pre-filter when `selectors` / `links` are given (src/runtime.rs, the K_* codes). A filtered
+// callback given the target element by the guard says so in the code (`K_TARGET`, 1 << 20).
+const cb = (entry, code, selectors, links) => guard(selectors == null
+  ? (a, b, c) => entry(code, a, b, c)
+  : (a, b) => entry(b ? code | 1048576 : code, a, b), selectors, links);
 
 // Scroll depth, read in JS at most every 250 ms while the page scrolls or resizes, once more
 // after the last scroll, and when the page is hidden (control(2), before its last send):

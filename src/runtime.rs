@@ -13,7 +13,7 @@ use goalpost_core::{
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Document, Event, VisibilityState, Window};
+use web_sys::{Document, Element, Event, VisibilityState, Window};
 
 use crate::convert::{props_from_js, to_json};
 use crate::dom::{element_info, invalid_selectors, log, target_element, Listener, Selectors};
@@ -70,6 +70,9 @@ const K_VISIBLE_TICK: u32 = 17;
 const K_MUTATIONS: u32 = 18;
 /// `K_INTERSECTIONS + i`: the entries of watch `i`'s IntersectionObserver.
 const K_INTERSECTIONS: u32 = 32;
+/// A flag on `K_CLICK` / `K_AUXCLICK` from the JS click pre-filter: `b` is the event's target,
+/// an element that hosts no shadow root (`js/entry.mjs` `cb`).
+const K_TARGET: u32 = 1 << 20;
 
 pub struct Runtime {
     // Field order is drop order: listeners go before the closure they call.
@@ -327,7 +330,9 @@ impl Runtime {
     fn enter(&self, code: u32, a: JsValue, b: JsValue, c: JsValue) {
         let event = || a.unchecked_ref::<Event>();
         let number = |v: &JsValue| v.as_f64().unwrap_or(-1.0);
-        match code {
+        // `b` is the target, checked by the JS pre-filter: an element, no shadow host
+        let checked = code & K_TARGET != 0;
+        match code & !K_TARGET {
             K_TICK => self.handle(Input::Tick),
             K_SENT => self.handle(Input::Sent {
                 batch: number(&a) as u32,
@@ -335,14 +340,14 @@ impl Runtime {
             }),
             K_CONSENT => self.consent_signal(&a, &b),
             K_RESTORE => self.restore_stored(&a),
-            K_CLICK => self.on_click(event()),
+            K_CLICK => self.on_click(event(), checked.then(|| b.unchecked_into())),
             K_AUXCLICK => {
                 if js_sys::Reflect::get(&a, &JsValue::from_str("button"))
                     .ok()
                     .and_then(|b| b.as_f64())
                     == Some(1.0)
                 {
-                    self.on_click(event());
+                    self.on_click(event(), checked.then(|| b.unchecked_into()));
                 }
             }
             K_VISIBILITY => {
@@ -384,14 +389,16 @@ impl Runtime {
 
     /// A click (or middle click). Inside an open shadow root the event is retargeted to the
     /// host at the document; `composedPath()[0]` is the element really clicked. Selector hits
-    /// count on both sides of the boundary (`closest()` does not cross it).
-    fn on_click(&self, event: &Event) {
-        let outer = target_element(event);
+    /// count on both sides of the boundary (`closest()` does not cross it). `checked`: the
+    /// target as the JS pre-filter found it, an element that hosts no shadow root.
+    fn on_click(&self, event: &Event, checked: Option<Element>) {
+        let plain = checked.is_some();
+        let outer = checked.or_else(|| target_element(event));
         // the real target inside an open shadow root; only a shadow host can hide one, so the
         // path (an array of every ancestor) is built only then
         let inner = outer
             .as_ref()
-            .filter(|o| crate::dom::is_shadow_host(o))
+            .filter(|o| !plain && crate::dom::is_shadow_host(o))
             .and_then(|_| {
                 event
                     .composed_path()

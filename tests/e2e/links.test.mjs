@@ -82,3 +82,22 @@ test('under a <base href> on another host, a relative link is outbound and passe
   assert.deepEqual(rows.map((r) => r.goal), ['outbound']);
   await context.close();
 });
+
+test('a click inside an open shadow root counts for the link inside it (the pre-filter lets shadow hosts through)', async () => {
+  const { page, context, log } = await open('/links.html', { count: true });
+  const before = log.console.length;
+  const calls = await page.evaluate(() => {
+    const host = document.createElement('div');
+    host.id = 'widget';
+    document.body.append(host);
+    const root = host.attachShadow({ mode: 'open' });
+    root.innerHTML = '<a href="http://localhost:' + location.port + '/out.html"><span>Partner in a widget</span></a><p>text</p>';
+    const n = window.__wasmCalls;
+    root.querySelector('span').click(); // the document sees the host as the target
+    return window.__wasmCalls - n;
+  });
+  assert.ok(calls > 0, 'a shadow host enters the wasm: the real target may be inside');
+  const conv = goalpostMessages({ console: log.console.slice(before) }).filter((m) => m.text.startsWith('goalpost: conversion '));
+  assert.deepEqual(conv.map((m) => m.text.slice(21)), ['outbound'], 'the link inside the shadow root converts');
+  await context.close();
+});
