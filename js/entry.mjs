@@ -27,8 +27,10 @@ function guard(fn, selectors, links) {
     if (dead) return undefined;
     try {
       const t = selectors != null && e.target;
-      let link;
-      if (t && t.closest && !t.shadowRoot) {
+      let link, hosts;
+      // (a custom element's own shadowRoot getter may throw: then the wasm looks, and catches)
+      try { hosts = t && t.shadowRoot; } catch (_) { hosts = true; }
+      if (t && t.closest && !hosts) {
         if (!(selectors && t.closest(selectors)) &&
             !(links && (link = t.closest('a[href],area[href]')) && link.matches(links))) {
           const now = Date.now();

@@ -101,3 +101,22 @@ test('a click inside an open shadow root counts for the link inside it (the pre-
   assert.deepEqual(conv.map((m) => m.text.slice(21)), ['outbound'], 'the link inside the shadow root converts');
   await context.close();
 });
+
+test("a custom element whose shadowRoot getter throws neither breaks the click nor turns goalpost off", async () => {
+  const { page, context, log } = await open('/links.html');
+  const before = log.console.length;
+  await page.evaluate(() => {
+    customElements.define('gp-odd', class extends HTMLElement { get shadowRoot() { throw new Error('odd element'); } });
+    const odd = document.createElement('gp-odd');
+    odd.className = 'cta';
+    odd.textContent = 'Add (custom element)';
+    document.body.append(odd);
+    odd.click();
+    document.getElementById('cta').click(); // and goalpost still works after it
+  });
+  const conv = goalpostMessages({ console: log.console.slice(before) }).filter((m) => m.text.startsWith('goalpost: conversion '));
+  assert.deepEqual(conv.map((m) => m.text.slice(21)), ['cta', 'cta']);
+  assert.deepEqual(goalpostMessages(log, 'error'), [], 'no internal error: tracking stays on');
+  assert.deepEqual(log.errors, []);
+  await context.close();
+});
