@@ -30,6 +30,8 @@ const SUBMITS = Number(arg('submits', 20));
 const LOADS = Number(arg('loads', 20));
 const PACED = Number(arg('paced', 240));
 const OUT = arg('out', join(root, 'bench', 'peers.md'));
+// what the workload and the human-pace run click, in turn
+const CLICK_TARGETS = '.cta, a.internal, a.out, a.dl, h3, p';
 
 const goalpostConfig = {
   collector: '/collect',
@@ -201,15 +203,15 @@ async function paced(browser, base, c) {
   const page = await context.newPage();
   await page.goto(`${base}/page/${c.name}`);
   await page.waitForFunction(c.ready || (() => window.__benchReady === true), null, { polling: 10, timeout: 20000 });
-  const [, script] = await traced(browser, page, () => page.evaluate(async (n) => {
+  const [, script] = await traced(browser, page, () => page.evaluate(async ({ n, sel }) => {
     const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
-    const targets = [...document.querySelectorAll('.cta, a.internal, a.out, a.dl, h3, p')];
+    const targets = [...document.querySelectorAll(sel)];
     for (let i = 0; i < n; i++) {
       await frame();
       targets[(i * 7919) % targets.length].dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true, view: window }));
     }
     await new Promise((r) => setTimeout(r, 3000));
-  }, PACED));
+  }, { n: PACED, sel: CLICK_TARGETS }));
   await context.close();
   return script;
 }
@@ -225,10 +227,10 @@ async function run(browser, base, c, sent) {
   await page.waitForFunction(c.ready || (() => window.__benchReady === true), null, { polling: 10, timeout: 20000 });
   const m0 = await cdp.send('Performance.getMetrics');
   // the workload, all inside the page (the harness's own loop is there for the baseline too)
-  const [work, workScript] = await traced(browser, page, () => page.evaluate(async ({ clicks, scrolls, submits }) => {
+  const [work, workScript] = await traced(browser, page, () => page.evaluate(async ({ clicks, scrolls, submits, sel }) => {
     const start = performance.now();
     const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
-    const targets = [...document.querySelectorAll('.cta, a.internal, a.out, a.dl, h3, p')];
+    const targets = [...document.querySelectorAll(sel)];
     const video = document.querySelector('video');
     video.playbackRate = 4;
     video.play().catch(() => {});
@@ -246,7 +248,7 @@ async function run(browser, base, c, sent) {
     }
     await new Promise((r) => (video.ended ? r() : video.addEventListener('ended', r, { once: true })));
     return { scrollMs: performance.now() - layouts, start, end: performance.now() };
-  }, { clicks: CLICKS, scrolls: SCROLLS, submits: SUBMITS }));
+  }, { clicks: CLICKS, scrolls: SCROLLS, submits: SUBMITS, sel: CLICK_TARGETS }));
   const m1 = await cdp.send('Performance.getMetrics');
   // the drain: the contender's flush if it has one, then until nothing more arrives for 3.5 s
   if (c.drain) await page.evaluate(c.drain);
