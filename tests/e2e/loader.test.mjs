@@ -11,6 +11,22 @@ import { HEX32, goalpostMessages, openPage, root, useCollectorAndBrowser, waitFo
 
 const env = useCollectorAndBrowser();
 
+/**
+ * Holds back every request of `page` to a URL matching `pattern` (a slow network) until
+ * `release()`; `asked` lists the file names requested, in order.
+ */
+async function holdBack(page, pattern) {
+  let release;
+  const held = new Promise((r) => { release = r; });
+  const asked = [];
+  await page.route(pattern, async (route) => {
+    asked.push(route.request().url().split('/').pop());
+    await held;
+    await route.continue();
+  });
+  return { asked, release };
+}
+
 test('calls made before the wasm loaded are replayed in order, and a double include tracks once', async () => {
   const { page, context, log } = await openPage(env.browser);
   await page.goto(env.collector.base + '/early.html');
@@ -42,12 +58,9 @@ test('calls made before the wasm loaded are replayed in order, and a double incl
 for (const [how, file, site] of [['script tag', 'early-clicks.html', 'earlyclicks'], ['npm module', 'early-module.html', 'earlymodule']]) test(`${how}: clicks and submits made before the wasm has loaded count once, when goalpost starts`, async () => {
   const { page, context, log } = await openPage(env.browser);
   // the wasm is held back until the visitor has interacted (a slow network)
-  let release;
-  const held = new Promise((r) => { release = r; });
-  let asked = false;
-  await page.route('**/goalpost_wasm_bg.wasm', async (route) => { asked = true; await held; await route.continue(); });
+  const { asked, release } = await holdBack(page, '**/goalpost_wasm_bg.wasm');
   await page.goto(env.collector.base + '/' + file);
-  await waitFor('the wasm requested', () => asked);
+  await waitFor('the wasm requested', () => asked.length > 0);
   assert.equal(await page.evaluate(() => Boolean(window.goalpost && window.goalpost.gp)), false, 'not started yet');
   await page.click('#buy');
   await page.click('#nothing');
@@ -75,14 +88,7 @@ for (const [how, file, site] of [['script tag', 'early-clicks.html', 'earlyclick
 
 test('the module and the wasm, however slow, hold back neither the first paint nor the load event', async () => {
   const { page, context, log } = await openPage(env.browser);
-  let release;
-  const held = new Promise((r) => { release = r; });
-  const asked = [];
-  await page.route(/\/goalpost\/goalpost(\.mjs|_wasm_bg\.wasm)$/, async (route) => {
-    asked.push(route.request().url().split('/').pop());
-    await held;
-    await route.continue();
-  });
+  const { asked, release } = await holdBack(page, /\/goalpost\/goalpost(\.mjs|_wasm_bg\.wasm)$/);
   await page.goto(env.collector.base + '/early-clicks.html', { waitUntil: 'commit' });
   // the module is held: the load event and the first paint must still come
   await page.waitForFunction(() => document.readyState === 'complete'
