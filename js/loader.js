@@ -79,6 +79,13 @@
     });
   }
 
-  if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', start);
-  else start();
+  // goalpost starts once the page is idle after DOMContentLoaded (at most a second later), so
+  // that its start-up does not delay the page's first paint or its load event. Calls and
+  // interactions made before then are kept (above).
+  function later() {
+    if (w.requestIdleCallback) w.requestIdleCallback(start, { timeout: 1000 });
+    else setTimeout(start, 0);
+  }
+  if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', later);
+  else later();
 })(window, document);

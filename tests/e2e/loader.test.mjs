@@ -93,6 +93,8 @@ test('the module and the wasm, however slow, hold back neither the first paint n
   // the module is held: the load event and the first paint must still come
   await page.waitForFunction(() => document.readyState === 'complete'
     && performance.getEntriesByName('first-contentful-paint').length === 1, null, { timeout: 5000 });
+  // (the loader asks for the module once the page is idle: maybe after the load event)
+  await waitFor('the module requested', () => asked.length > 0);
   assert.deepEqual(asked, ['goalpost.mjs'], 'the loader asked for the module, which is still held');
   assert.equal(await page.evaluate(() => Boolean(window.goalpost && window.goalpost.gp)), false, 'not started yet');
   const views = async () => (await env.collector.events('earlyclicks')).filter((r) => r.type === 'page_view').length;
@@ -102,6 +104,25 @@ test('the module and the wasm, however slow, hold back neither the first paint n
   assert.deepEqual(asked, ['goalpost.mjs', 'goalpost_wasm_bg.wasm']);
   await page.evaluate(() => window.goalpost.gp.flush());
   assert.equal(await views(), before + 1, 'once released, goalpost starts and sends the page view');
+  assert.deepEqual(log.errors, []);
+  await context.close();
+});
+
+test('the script tag starts goalpost once the page is idle, not during its own start-up work', async () => {
+  const { page, context, log } = await openPage(env.browser);
+  // busy.html works for 300 ms after DOMContentLoaded, in tasks back to back
+  await page.goto(env.collector.base + '/busy.html');
+  await page.waitForFunction(() => window.goalpost && window.goalpost.gp && window.busyUntil);
+  const t = await page.evaluate(() => ({
+    busyUntil: window.busyUntil,
+    dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
+    module: performance.getEntriesByType('resource').find((e) => e.name.endsWith('/goalpost/goalpost.mjs'))?.startTime,
+  }));
+  assert.ok(t.module >= t.busyUntil, `the module asked for only after the page's work (${JSON.stringify(t)})`);
+  assert.ok(t.module - t.dcl < 1500, `within the idle timeout (1 s) and some slack (${JSON.stringify(t)})`);
+  await page.evaluate(() => window.goalpost.gp.flush());
+  const rows = await env.collector.events('busy');
+  assert.deepEqual(rows.map((r) => r.type), ['page_view'], 'the page view was sent');
   assert.deepEqual(log.errors, []);
   await context.close();
 });
