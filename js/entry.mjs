@@ -356,6 +356,11 @@ export async function init(config, options = {}) {
     // (export names are minified at build time: the memory is found by its type)
     const exports = await initWasm({ module_or_path: wasmSource(options.wasm) });
     memory = Object.values(exports).find((v) => v instanceof WebAssembly.Memory) || null;
+    // A page the browser prerenders (speculation rules) may never be shown: its files load, but
+    // goalpost starts, and counts the page view, only once the visitor navigates to it.
+    if (typeof document !== 'undefined' && document.prerendering) {
+      await new Promise((r) => document.addEventListener('prerenderingchange', r, { once: true }));
+    }
     const seed = new Uint32Array(4);
     crypto.getRandomValues(seed);
     let inner;

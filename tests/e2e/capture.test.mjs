@@ -2,7 +2,11 @@
 // growing page, single-page navigations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conversions, goalpostMessages, launch, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromiumArgs, conversions, goalpostMessages, launch, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
 const env = useCollectorAndBrowser();
 
@@ -322,5 +326,33 @@ test('a page restored from the back-forward cache is a new page view of the same
     assert.deepEqual(log.errors, []);
   } finally {
     await browser.close();
+  }
+});
+
+test('a page the browser prerenders counts its page view when the visitor navigates to it, not before', async () => {
+  // Chromium turns prerendering off while DevTools is attached ("PrerenderingDisabledByDevTools",
+  // Playwright included), so this test runs Chromium itself, without DevTools: the first page
+  // prerenders /prerendered.html by speculation rules and navigates to it after 1.5 s.
+  const profile = mkdtempSync(join(tmpdir(), 'goalpost-prerender-'));
+  const chrome = spawn(process.env.CHROMIUM || '/usr/bin/chromium', [...chromiumArgs, `--user-data-dir=${profile}`, env.collector.base + '/prerender-from.html'], { stdio: 'ignore' });
+  try {
+    const rows = await waitFor('the page shown and its events sent', async () => {
+      const r = await env.collector.events('prerender');
+      return r.some((e) => e.goal === 'shown') && r;
+    }, { timeout: 20000 });
+    const shown = rows.find((e) => e.goal === 'shown');
+    assert.ok(shown.props.activationStart > 0, `the page was prerendered, then activated (${JSON.stringify(shown.props)})`);
+    const views = rows.filter((e) => e.type === 'page_view');
+    assert.equal(views.length, 1, JSON.stringify(rows));
+    assert.equal(new URL(views[0].url).pathname, '/prerendered.html');
+    // the page view is stamped when goalpost recorded it: at the activation, not while prerendered
+    assert.ok(views[0].ts >= shown.props.shownAt - 5, `page view at ${views[0].ts}, shown at ${shown.props.shownAt}`);
+    assert.equal(shown.page, views[0].id);
+  } finally {
+    const gone = new Promise((r) => (chrome.exitCode !== null ? r() : chrome.once('exit', r)));
+    chrome.kill();
+    await gone;
+    // (Chromium's helper processes may still be writing to the profile for a moment)
+    try { rmSync(profile, { recursive: true, force: true, maxRetries: 30, retryDelay: 100 }); } catch { /* a temporary directory */ }
   }
 });
