@@ -80,7 +80,7 @@
   }
 
   // goalpost starts once the page is idle after DOMContentLoaded (at most a second later), so
-  // that its start-up does not delay the page's first paint or its load event. Calls and
+  // that its start-up does not run in the middle of the page's own start-up work. Calls and
   // interactions made before then are kept (above).
   function later() {
     if (w.requestIdleCallback) w.requestIdleCallback(start, { timeout: 1000 });
