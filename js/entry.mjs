@@ -367,7 +367,9 @@ export async function init(config, options = {}) {
     goals.length = 0;
     const kept = takeEarly();
     try {
-      inner = Goalpost.start(config, { cb, send, watch, watchConsent, persistence, goal, announce, depth }, seed);
+      // the visitor's choices made before the start (options.consent: one, or a list in order)
+      const consent = options.consent == null ? undefined : [].concat(options.consent);
+      inner = Goalpost.start(config, { cb, send, watch, watchConsent, persistence, goal, announce, depth }, seed, consent);
     } catch (err) {
       if (typeof err === 'string') { console.error(err); return instance; }
       throw err;

@@ -118,6 +118,12 @@ export interface Goalpost {
 export interface InitOptions {
   /** Where the .wasm is, if it is not next to this module (e.g. a bundler's asset URL). */
   wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
+  /**
+   * The visitor's consent choice(s) as the site already knows them (e.g. remembered by its
+   * banner), applied before the page view: the page view, page-view goals and the stored visit
+   * (once-rules, funnels) then come under them. The same values as `consent()`.
+   */
+  consent?: 'granted' | 'denied' | ConsentChoice | Array<'granted' | 'denied' | ConsentChoice>;
 }
 
 /** Starts goalpost. Never rejects: problems are logged once and an inert API is returned. */

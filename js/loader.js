@@ -63,8 +63,12 @@
     var cfg = config();
     if (cfg == null) return early();
     var base = (script && script.src) || d.baseURI;
+    // consent choices queued before the start (a site's remembered answer, told on every page)
+    // apply before the page view: it, the page-view goals and the stored visit come under them
+    var consent = [];
+    for (var j = 0; j < queue.length; j++) if (queue[j][0] === 'consent') consent.push(queue.splice(j--, 1)[0][1]);
     import(new URL('goalpost.mjs', base).href).then(function (m) {
-      return m.init(cfg, { early: early });
+      return m.init(cfg, { early: early, consent: consent });
     }).then(function (gp) {
       var live = function () { try { run(gp, arguments); } catch (e) { /* never into the page */ } };
       live.l = 1;
@@ -86,6 +90,11 @@
     if (w.requestIdleCallback) w.requestIdleCallback(start, { timeout: 1000 });
     else setTimeout(start, 0);
   }
-  if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', later);
-  else later();
+  // (an async script can run after parsing but before the deferred and module scripts, whose
+  // calls, such as the site's remembered consent choice, must be in the queue at the start:
+  // readyState is 'interactive' then, and DOMContentLoaded has not begun)
+  var nav = w.performance && performance.getEntriesByType && performance.getEntriesByType('navigation')[0];
+  if (d.readyState === 'loading' || (d.readyState === 'interactive' && nav && !nav.domContentLoadedEventStart)) {
+    d.addEventListener('DOMContentLoaded', later);
+  } else later();
 })(window, document);

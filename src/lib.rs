@@ -66,10 +66,18 @@ pub struct Goalpost {
 #[wasm_bindgen]
 impl Goalpost {
     /// Compiles `config`, installs the listeners and records the first page view.
+    /// `consent`: the visitor's choices made before the start (an array of what
+    /// [`Goalpost::consent`] takes, or undefined), applied before the page view, so that it and
+    /// the page-view goals are collected under them and the stored visit is read first.
     /// A config that cannot be used is an `Err` carrying the message (one string, every
     /// problem with its JSON path); goals with problems are skipped and logged once.
-    pub fn start(config: &JsValue, host: Host, seed: &[u32]) -> Result<Goalpost, JsValue> {
-        Runtime::start(config, host, seed)
+    pub fn start(
+        config: &JsValue,
+        host: Host,
+        seed: &[u32],
+        consent: &JsValue,
+    ) -> Result<Goalpost, JsValue> {
+        Runtime::start(config, host, seed, consent)
             .map(|rt| Goalpost { rt })
             .map_err(|m| JsValue::from_str(&m))
     }

@@ -68,6 +68,8 @@ const K_PAGESHOW: u32 = 16;
 const K_VISIBLE_TICK: u32 = 17;
 /// The MutationObserver's records.
 const K_MUTATIONS: u32 = 18;
+/// `storage` on the window: another tab of the site wrote to localStorage.
+const K_STORAGE: u32 = 19;
 /// `K_INTERSECTIONS + i`: the entries of watch `i`'s IntersectionObserver.
 const K_INTERSECTIONS: u32 = 32;
 /// A flag on `K_CLICK` / `K_AUXCLICK` from the JS click pre-filter: `b` is the event's target,
@@ -107,11 +109,24 @@ pub struct Runtime {
     done: OnceCell<Function>,
     waiters: RefCell<Vec<Function>>,
     stopped: Cell<bool>,
+    /// Inputs that arrived while the tracker was busy (the page re-entered goalpost from inside
+    /// it, e.g. through a patched `RegExp`): fed right after, in order. At most
+    /// [`DEFERRED_MAX`]; past that an input is counted as lost and reported as a drop.
+    deferred: RefCell<Vec<Input>>,
+    lost: Cell<u32>,
     entry: Entry,
 }
 
+/// How many re-entrant inputs wait at most.
+const DEFERRED_MAX: usize = 64;
+
 impl Runtime {
-    pub fn start(config: &JsValue, host: Host, seed: &[u32]) -> Result<Rc<Runtime>, String> {
+    pub fn start(
+        config: &JsValue,
+        host: Host,
+        seed: &[u32],
+        consent: &JsValue,
+    ) -> Result<Rc<Runtime>, String> {
         let compiled = compile(&to_json(config));
         let mut errors = compiled.errors;
         let Some(mut cfg) = compiled.config else {
@@ -187,6 +202,8 @@ impl Runtime {
                 done: OnceCell::new(),
                 waiters: RefCell::new(Vec::new()),
                 stopped: Cell::new(false),
+                deferred: RefCell::new(Vec::new()),
+                lost: Cell::new(0),
                 entry: Entry::new(move |code: u32, a: JsValue, b: JsValue, c: JsValue| {
                     if let Some(rt) = weak.upgrade() {
                         rt.enter(code, a, b, c);
@@ -196,6 +213,15 @@ impl Runtime {
         });
         rt.install();
         rt.install_consent();
+        // choices the page made before the start (the site's remembered answer, queued): the
+        // page view and the stored visit come after them
+        if consent.is_object() {
+            for choice in js_sys::Array::from(consent).iter() {
+                if let Some(u) = crate::consent::update_from_js(&choice) {
+                    rt.handle(Input::Consent(u));
+                }
+            }
+        }
         rt.claim_stored();
         rt.restore_visit();
         let page = Page {
@@ -242,15 +268,19 @@ impl Runtime {
     pub fn consent(&self, choice: &JsValue) -> bool {
         match crate::consent::update_from_js(choice) {
             Some(u) => {
-                // The visit an earlier page stored is read before this choice is applied (the
-                // page's own visit would overwrite it) and used only if the choice allows
-                // storage.
-                let before = self.storage_allowed();
-                let stored = if before { None } else { self.stored_visit() };
-                self.handle(Input::Consent(u));
-                if let Some(v) = stored.filter(|_| self.storage_allowed()) {
+                // A choice that allows storage here for the first time: the visit an earlier
+                // page stored is merged in before the choice is applied, so that the events
+                // held for it go out in the continued session, and a held conversion that
+                // visit had already counted stays uncounted.
+                let opens = !self.storage_allowed()
+                    && self
+                        .core
+                        .try_borrow()
+                        .is_ok_and(|c| c.storage_allowed_with(u));
+                if let Some(v) = opens.then(|| self.stored_visit()).flatten() {
                     self.handle(Input::RestoreVisit(v));
                 }
+                self.handle(Input::Consent(u));
                 self.claim_stored();
                 true
             }
@@ -315,6 +345,8 @@ impl Runtime {
         }
         self.listen(doc, "visibilitychange", K_VISIBILITY);
         self.listen(win, "pagehide", K_HIDE);
+        // another tab's once-rules and funnel progress (where storage is allowed)
+        self.listen(win, "storage", K_STORAGE);
         // a frozen page may never run again: send as on hide
         self.listen(doc, "freeze", K_HIDE);
         self.install_capture();
@@ -358,6 +390,7 @@ impl Runtime {
                 }
             }
             K_HIDE => self.hide(),
+            K_STORAGE => self.on_storage(&a),
             K_ONLINE | K_OFFLINE => self.handle(Input::Online(code == K_ONLINE)),
             K_INTERSECTIONS.. => self.on_intersections(code - K_INTERSECTIONS, a.unchecked_ref()),
             _ => self.enter_capture(code, &a, &b),
@@ -454,10 +487,52 @@ impl Runtime {
             return;
         }
         let now = Millis(js_sys::Date::now() as u64);
-        if let Ok(mut core) = self.core.try_borrow_mut() {
+        {
+            let Ok(mut core) = self.core.try_borrow_mut() else {
+                self.defer(input);
+                return;
+            };
             core.handle(now, input);
+            // one generation: what these inputs defer in turn waits for the next call, so a
+            // page that re-enters on every call costs bounded work per call, not a loop
+            let deferred = match self.deferred.try_borrow_mut() {
+                Ok(mut d) => core::mem::take(&mut *d),
+                Err(_) => Vec::new(),
+            };
+            for next in deferred {
+                core.handle(now, next);
+            }
+            let lost = self.lost.take();
+            if lost > 0 {
+                core.handle(now, Input::Lost(lost));
+            }
         }
         self.pump(now);
+    }
+
+    /// An input that came while the tracker was busy: kept for the `handle` that holds it.
+    fn defer(&self, input: Input) {
+        match self.deferred.try_borrow_mut() {
+            Ok(mut d) if d.len() < DEFERRED_MAX => d.push(input),
+            _ => self.lost.set(self.lost.get().saturating_add(1)),
+        }
+    }
+
+    /// Another tab wrote to localStorage: if it was the visit, its once-rules and funnel
+    /// progress are merged in (where storage is allowed here too).
+    fn on_storage(&self, event: &JsValue) {
+        let field = |k: &str| js_sys::Reflect::get(event, &JsValue::from_str(k)).ok();
+        if field("key").and_then(|k| k.as_string()).as_deref() != Some(VISIT_KEY)
+            || !self.storage_allowed()
+        {
+            return;
+        }
+        let value = field("newValue")
+            .and_then(|v| v.as_string())
+            .and_then(|text| js_sys::JSON::parse(&text).ok());
+        if let Some(v) = value {
+            self.handle(Input::RestoreVisit(to_json(&v)));
+        }
     }
 
     /// The drain loop. The tracker is not borrowed while an output is performed, so a
@@ -514,8 +589,9 @@ impl Runtime {
             .unwrap_or(false)
     }
 
-    /// Where storage is allowed, the visit an earlier page stored (session, touches) continues.
-    fn restore_visit(&self) {
+    /// Where storage is allowed, the visit an earlier page stored (session, touches, once-rules,
+    /// funnels) continues; mid-page (back from the back-forward cache) it is merged in.
+    pub(crate) fn restore_visit(&self) {
         if let Some(v) = self
             .storage_allowed()
             .then(|| self.stored_visit())
@@ -658,6 +734,13 @@ fn reason(why: &Ignored) -> String {
             m.push_str("the collector refused a batch; its events are dropped")
         }
         Ignored::GaveUp { .. } => m.push_str("a batch failed too often; its events are dropped"),
+        Ignored::QueueFull { .. } => m.push_str("the queue is full; the oldest events are dropped"),
+        Ignored::Lost { .. } => m.push_str("inputs lost: the page re-entered goalpost too often"),
+        Ignored::NoKey { goal } => {
+            m.push_str("goal ");
+            m.push_str(goal);
+            m.push_str(" has no value for its once.per key: counted as every");
+        }
     }
     m
 }

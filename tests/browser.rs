@@ -261,7 +261,7 @@ fn shutdown_removes_every_listener_and_sends_what_was_queued() {
         r##"{"collector":"/collect","site":"t","goals":[{"id":"buy","on":"click","match":{"selector":"#buy"}}]}"##,
     )
     .unwrap();
-    let gp = Goalpost::start(&config, host, &[1, 2, 3, 4]).unwrap();
+    let gp = Goalpost::start(&config, host, &[1, 2, 3, 4], &JsValue::UNDEFINED).unwrap();
     assert_eq!(
         gp.listener_count(),
         8,
@@ -299,7 +299,9 @@ fn a_config_that_cannot_be_used_is_an_error_with_its_path() {
     let sent = Rc::new(RefCell::new(Vec::new()));
     let (host, _keep) = recording_host(sent);
     let config = js_sys::JSON::parse(r#"{"collector":"/c","site":"s","goals":{}}"#).unwrap();
-    let err = Goalpost::start(&config, host, &[1]).err().unwrap();
+    let err = Goalpost::start(&config, host, &[1], &JsValue::UNDEFINED)
+        .err()
+        .unwrap();
     assert_eq!(
         err.as_string().unwrap(),
         "goalpost: invalid config, tracking is off. goals: expected an array, found an object"
@@ -361,7 +363,7 @@ fn links_are_classified_in_the_browser_including_shadow_dom_and_middle_clicks() 
         {"id":"shadow","on":"click","match":{"selector":"#host"}}]}"##,
     )
     .unwrap();
-    let gp = Goalpost::start(&config, host, &[9]).unwrap();
+    let gp = Goalpost::start(&config, host, &[9], &JsValue::UNDEFINED).unwrap();
     for id in ["out", "tel", "mail", "wa", "pdf", "own"] {
         let a: HtmlElement = document()
             .get_element_by_id(id)

@@ -136,17 +136,7 @@ fn compile_goal<'a>(
     if get("on").is_none() {
         errors.push(ConfigError::new(&join_key(path, "on"), ErrorKind::Missing));
     }
-    let once = match choice(get("once"), &join_key(path, "once"), ONCE, errors) {
-        Some("every") => Once::Every,
-        Some("page") => Once::Page,
-        Some("session") => Once::Session,
-        Some("visitor") => Once::Visitor,
-        _ => match on {
-            Some("custom") => Once::Every,
-            Some("funnel" | "pageview") => Once::Session,
-            _ => Once::Page,
-        },
-    };
+    let once = once_rule(get("once"), &join_key(path, "once"), on, errors);
     let value = source(
         get("value"),
         &join_key(path, "value"),
@@ -700,6 +690,69 @@ pub(crate) fn name_value(
         ));
         None
     }
+}
+
+/// `once`: a scope name, or `{"per": {"prop": name}}` / `{"per": {"attr": name}}`; the
+/// default depends on the trigger.
+fn once_rule(
+    v: Option<&Json>,
+    path: &str,
+    on: Option<&str>,
+    errors: &mut Vec<ConfigError>,
+) -> Once {
+    let default = match on {
+        Some("custom") => Once::Every,
+        Some("funnel" | "pageview") => Once::Session,
+        _ => Once::Page,
+    };
+    let Some(Json::Object(fields)) = v else {
+        return match choice(v, path, ONCE, errors) {
+            Some("every") => Once::Every,
+            Some("page") => Once::Page,
+            Some("session") => Once::Session,
+            Some("visitor") => Once::Visitor,
+            _ => default,
+        };
+    };
+    const PER: &str = "{\"per\": {\"prop\": name}} or {\"per\": {\"attr\": name}}";
+    unknown_keys(fields, path, &["per"], errors);
+    let per_path = join_key(path, "per");
+    let (per_json, per) = match fields.iter().find(|(k, _)| k == "per") {
+        Some((_, j @ Json::Object(per))) => (j, per),
+        Some((_, other)) => {
+            errors.push(ConfigError::wrong_type(&per_path, PER, other));
+            return default;
+        }
+        None => {
+            errors.push(ConfigError::new(&per_path, ErrorKind::Missing));
+            return default;
+        }
+    };
+    // a prop comes with custom events, an attribute with the clicked element or the form
+    let field = match (per.as_slice(), on) {
+        ([(k, Json::String(name))], Some("custom")) if k == "prop" && !name.is_empty() => {
+            Field::Prop(name.clone())
+        }
+        ([(k, Json::String(name))], Some("click" | "link" | "download" | "submit"))
+            if k == "attr" && !name.is_empty() =>
+        {
+            Field::Attr(name.clone())
+        }
+        ([(k, Json::String(_))], _) if k == "prop" || k == "attr" => {
+            errors.push(ConfigError::new(
+                &join_key(&per_path, k),
+                ErrorKind::Invalid(
+                    "a key comes from a custom event's prop, or from the attribute of a clicked element or submitted form",
+                ),
+            ));
+            return default;
+        }
+        _ => {
+            errors.push(ConfigError::wrong_type(&per_path, PER, per_json));
+            return default;
+        }
+    };
+    Once::PerKey(field)
 }
 
 fn choice(

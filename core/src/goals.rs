@@ -27,7 +27,7 @@ impl GoalKind {
 }
 
 /// How often a goal may convert.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Once {
     /// Every time it matches (default for `custom`: page code decides).
     Every,
@@ -39,6 +39,12 @@ pub enum Once {
     Session,
     /// Once per visitor: kept in storage where consent allows; otherwise once per session.
     Visitor,
+    /// Once per value of a key (`"once": {"per": {"prop": "order_id"}}`, or `{"attr": …}` on
+    /// clicks and forms): the conversion's event id is derived from site, goal and key
+    /// ([`crate::EventId::derive`]), so the collector stores it once wherever it is sent from,
+    /// storage or not. A conversion without the key is counted as [`Once::Every`] (and the
+    /// debug log says so).
+    PerKey(crate::condition::Field),
 }
 
 /// Which selector list an index refers to.
@@ -322,6 +328,9 @@ impl GoalSet {
                 out.push(a.clone());
             }
             if let Source::Attr(a) = &g.currency {
+                out.push(a.clone());
+            }
+            if let Once::PerKey(crate::condition::Field::Attr(a)) = &g.once {
                 out.push(a.clone());
             }
         }

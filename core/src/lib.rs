@@ -64,6 +64,7 @@ mod policy;
 mod time;
 mod tracker;
 mod url;
+mod visit;
 
 pub use attribution::{Channel, Touch, CLICK_IDS};
 pub use compile_goals::{trigger_keys, TRIGGERS};
@@ -83,11 +84,12 @@ pub use payload::{
 };
 pub use policy::{BatchPolicy, RetryPolicy, SendStatus, Verdict};
 pub use time::Millis;
-pub use tracker::{Conversion, Ignored, Input, NoPatterns, Output, Page, Tracker, SESSION_TIMEOUT};
+pub use tracker::{Conversion, Ignored, Input, NoPatterns, Output, Page, Tracker};
 pub use url::{
     after_last, cut, parts, redact, sanitize, sanitize_with, truncate, up_to, ATTRIBUTION_PARAMS,
     MAX_URL_LEN,
 };
+pub use visit::{MAX_KEYS, MAX_LISTED, SESSION_TIMEOUT};
 
 /// Owned copies of a list of names: one loop shared by every such conversion (each collected
 /// iterator chain is code of its own in the wasm).

@@ -17,7 +17,6 @@
 //! assert_eq!((t.queued(), t.poll()), (0, None));
 //! ```
 
-use crate::attribution::{Channel, Touch};
 use crate::condition::{Field, Patterns};
 use crate::config::Config;
 use crate::config::Spa;
@@ -31,6 +30,7 @@ use crate::policy::{SendStatus, Verdict};
 use crate::prelude::*;
 use crate::time::Millis;
 use crate::url::{redact, sanitize_with, truncate};
+use crate::visit::{Progress, Visit};
 use alloc::rc::Rc;
 
 /// The page as the shell saw it.
@@ -75,6 +75,9 @@ pub enum Input {
     Online(bool),
     /// Send what is queued now, without waiting for the batch delay.
     Flush,
+    /// The shell lost this many inputs (a page that re-entered goalpost from inside it past
+    /// the shell's bound): counted and reported like every drop.
+    Lost(u32),
     /// The result of an [`Output::Send`].
     Sent {
         /// The batch it answers.
@@ -168,6 +171,23 @@ pub enum Ignored {
         /// How many events.
         events: usize,
     },
+    /// The queue (`batch.maxStored`) or the events held for a consent choice
+    /// (`consent.maxHeld`) were full: the oldest dropped.
+    QueueFull {
+        /// How many events.
+        events: usize,
+    },
+    /// The shell lost inputs ([`Input::Lost`]).
+    Lost {
+        /// How many inputs.
+        inputs: u32,
+    },
+    /// A goal counted once per key converted without its key (the prop or attribute was
+    /// missing or empty): counted as `every`, with a fresh event id.
+    NoKey {
+        /// The goal id.
+        goal: String,
+    },
 }
 
 struct Queued {
@@ -202,11 +222,9 @@ pub struct Tracker {
     rng: Rng,
     patterns: Box<dyn Patterns>,
     page: Option<PageState>,
-    session: Session,
-    /// Goals converted by this visitor (memory; storage comes with consent).
-    visitor: Vec<usize>,
-    /// The visitor's first touch and last non-direct touch.
-    touches: Option<(Touch, Touch)>,
+    /// Session, touches and what the once-rules and funnels remember (memory; stored where
+    /// consent allows).
+    visit: Visit,
     queue: Vec<Queued>,
     in_flight: Vec<InFlight>,
     /// Events handed to `sendBeacon`: the browser took them, but whether the collector stored
@@ -235,8 +253,13 @@ pub struct Tracker {
     hidden: bool,
     /// The visit changed since it was last stored.
     visit_dirty: bool,
-    /// Events collected before a choice in `required` mode, waiting for it.
-    held: Vec<Queued>,
+    /// Page views and interactions before a choice in `required` mode (with `hold`), with
+    /// their times: nothing is matched or collected until the choice, and then they are
+    /// handled in order as if they came then, after the stored visit the choice allows is
+    /// merged in (so once-rules, funnels and the session continue across documents).
+    held: Vec<(Millis, Input)>,
+    /// While the held inputs are handled: their events are stamped `pending`.
+    replaying: bool,
     /// Events dropped and not yet reported to the collector (sent as the batch's `dropped`).
     unreported_drops: u64,
     dropped: u64,
@@ -250,22 +273,6 @@ struct PageState {
     /// Shared with the candidates of an interaction (a count, not a copy, per interaction).
     fields: Rc<PageFields>,
     converted: Vec<usize>,
-}
-
-/// A session ends after this long without input (the industry's 30 minutes).
-pub const SESSION_TIMEOUT: Millis = Millis(30 * 60 * 1000);
-
-#[derive(Default)]
-struct Session {
-    /// Drawn at the session's first page view.
-    id: Option<EventId>,
-    /// The campaign that started it (a new campaign starts a new session).
-    campaign: String,
-    last: Millis,
-    pages: u32,
-    converted: Vec<usize>,
-    /// Per goal index: the next step expected and when the funnel started.
-    funnels: Vec<(usize, usize, Millis)>,
 }
 
 /// Matches no pattern: for configs without regexes, and natively without an engine.
@@ -294,9 +301,7 @@ impl Tracker {
             rng: Rng::new(seed),
             patterns,
             page: None,
-            session: Session::default(),
-            visitor: Vec::new(),
-            touches: None,
+            visit: Visit::default(),
             queue: Vec::new(),
             in_flight: Vec::new(),
             unconfirmed: Vec::new(),
@@ -316,6 +321,7 @@ impl Tracker {
             hidden: false,
             visit_dirty: false,
             held: Vec::new(),
+            replaying: false,
             unreported_drops: 0,
             dropped: 0,
             outputs: Vec::new(),
@@ -339,9 +345,17 @@ impl Tracker {
 
     /// Feeds one input.
     pub fn handle(&mut self, now: Millis, input: Input) {
+        let policy = &self.config.consent;
+        let holding = self.consent.collect(policy.mode, policy.hold) == Collect::Hold;
+        if holding && matches!(input, Input::PageView(_) | Input::Interact(_)) {
+            self.hold(input, now);
+            self.after(now);
+            return;
+        }
         match input {
             Input::PageView(page) => {
-                self.touch_session(now);
+                // (the page view draws the new session's id, if one starts)
+                self.visit.touch(now);
                 self.page_view(now, page);
                 self.interact(now, None);
             }
@@ -432,6 +446,7 @@ impl Tracker {
                 self.send_next(now);
             }
             Input::Sent { batch, status } => self.sent(now, batch, status),
+            Input::Lost(n) => self.drop_events(Ignored::Lost { inputs: n }, n as usize),
         }
         if core::mem::take(&mut self.send_due) {
             self.send_next(now);
@@ -446,69 +461,24 @@ impl Tracker {
         (!self.outputs.is_empty()).then(|| self.outputs.remove(0))
     }
 
+    /// Activity on the page: after [`crate::SESSION_TIMEOUT`] without any, a new session
+    /// starts here, with this page as its first (its events must not go out without a session
+    /// id where identifiers are allowed).
     fn touch_session(&mut self, now: Millis) {
-        if self.session.pages > 0 && now.0.saturating_sub(self.session.last.0) > SESSION_TIMEOUT.0 {
-            self.session = Session::default();
-        }
-        self.session.last = now;
-    }
-
-    /// Attribution for a page view: a new campaign starts a new session; the first touch is
-    /// kept, the last is replaced by any touch that is not direct.
-    fn attribute(&mut self, page: &Page) {
-        let touch = Touch::of(&page.url, &page.referrer, &self.config.goals.hosts);
-        let key = touch.as_ref().filter(|t| t.is_campaign()).map(|t| {
-            let mut k = t.source.clone();
-            for part in [&t.medium, &t.campaign, &t.click_id] {
-                k.push('|');
-                k.push_str(part);
-            }
-            k
-        });
-        if let Some(key) = key {
-            if self.session.id.is_some() && key != self.session.campaign {
-                let last = self.session.last;
-                self.session = Session {
-                    last,
-                    ..Session::default()
-                };
-            }
-            self.session.campaign = key;
-        }
-        if self.session.id.is_none() {
-            self.session.id = Some(self.rng.event_id());
-        }
-        let landing = || {
-            let (_, path) = crate::interaction::split_host(crate::url::up_to(&page.url, b"?#"));
-            Touch {
-                channel: Channel::Direct,
-                source: String::new(),
-                medium: String::new(),
-                campaign: String::new(),
-                term: String::new(),
-                content: String::new(),
-                click_id: String::new(),
-                landing: path,
-            }
-        };
-        match (&mut self.touches, touch) {
-            (None, t) => {
-                let t = t.unwrap_or_else(landing);
-                self.touches = Some((t.clone(), t));
-            }
-            (Some((_, last)), Some(t))
-                if t.channel != Channel::Direct || last.channel == Channel::Direct =>
-            {
-                *last = t
-            }
-            _ => {}
+        self.visit.touch(now);
+        if self.visit.session.id.is_none() && self.page.is_some() {
+            self.visit.session.id = Some(self.rng.event_id());
+            self.visit.session.pages = 1;
+            self.visit_dirty = true;
         }
     }
 
     fn page_view(&mut self, now: Millis, page: Page) {
-        self.attribute(&page);
+        let hosts = &self.config.goals.hosts;
+        self.visit
+            .attribute(&page.url, &page.referrer, hosts, &mut self.rng);
         self.visit_dirty = true;
-        let session = self.session.id;
+        let session = self.visit.session.id;
         let id = self.rng.event_id();
         let keep = &self.config.keep_params;
         let url = redact(&sanitize_with(
@@ -523,7 +493,7 @@ impl Tracker {
             fields,
             converted: Vec::new(),
         });
-        self.session.pages += 1;
+        self.visit.session.pages += 1;
         if self.config.pageviews {
             let mut title = redact(&page.title);
             truncate(&mut title, 300);
@@ -551,7 +521,7 @@ impl Tracker {
         let c = Candidate {
             page: &fields,
             interaction,
-            pages_in_session: self.session.pages,
+            pages_in_session: self.visit.session.pages,
         };
         let goals = &self.config.goals;
         let candidates = goals.candidates(interaction);
@@ -597,14 +567,20 @@ impl Tracker {
             if f.steps.is_empty() || self.config.goals.dead.contains(&gi) {
                 continue;
             }
-            let pos = match self.session.funnels.iter().position(|(g, _, _)| *g == gi) {
+            let funnels = &mut self.visit.session.funnels;
+            let pos = match funnels.iter().position(|p| p.goal == gi) {
                 Some(p) => p,
                 None => {
-                    self.session.funnels.push((gi, 0, now));
-                    self.session.funnels.len() - 1
+                    funnels.push(Progress {
+                        goal: gi,
+                        next: 0,
+                        started: now,
+                    });
+                    funnels.len() - 1
                 }
             };
-            let (_, mut next, mut started) = self.session.funnels[pos];
+            let before = funnels[pos];
+            let (mut next, mut started) = (before.next, before.started);
             if next > 0
                 && f.window
                     .is_some_and(|w| now.0.saturating_sub(started.0) > w.0)
@@ -631,7 +607,15 @@ impl Tracker {
                     next = 1;
                 }
             }
-            self.session.funnels[pos] = (gi, next, started);
+            let after = Progress {
+                goal: gi,
+                next,
+                started,
+            };
+            if after.next != before.next {
+                self.visit_dirty = true;
+            }
+            self.visit.session.funnels[pos] = after;
         }
     }
 
@@ -646,7 +630,7 @@ impl Tracker {
             ts: now,
             page: page.id,
             url: page.url.clone(),
-            session: self.session.id,
+            session: self.visit.session.id,
             consent: "",
             data: EventData::FunnelStep {
                 funnel,
@@ -663,11 +647,26 @@ impl Tracker {
         let Some(page) = self.page.as_mut() else {
             return;
         };
-        let seen = match goal.once {
+        // once per key: the event id is the key's, so the collector stores it once wherever
+        // it comes from; a conversion without its key counts every time
+        let keyed = match &goal.once {
+            Once::PerKey(field) => match c.value(field).filter(|v| !v.text().is_empty()) {
+                Some(v) => Some(EventId::derive(&self.config.site, &goal.id, &v.text())),
+                None => {
+                    self.outputs.push(Output::Ignored(Ignored::NoKey {
+                        goal: goal.id.clone(),
+                    }));
+                    None
+                }
+            },
+            _ => None,
+        };
+        let seen = match &goal.once {
             Once::Every => false,
             Once::Page => page.converted.contains(&gi),
-            Once::Session => self.session.converted.contains(&gi),
-            Once::Visitor => self.visitor.contains(&gi),
+            Once::Session => self.visit.session.converted.contains(&gi),
+            Once::Visitor => self.visit.visitor.contains(&gi),
+            Once::PerKey(_) => keyed.is_some_and(|k| self.visit.has_key(k)),
         };
         if seen {
             let id = goal.id.clone();
@@ -678,12 +677,18 @@ impl Tracker {
         // again must not grow them)
         for set in [
             &mut page.converted,
-            &mut self.session.converted,
-            &mut self.visitor,
+            &mut self.visit.session.converted,
+            &mut self.visit.visitor,
         ] {
             if !set.contains(&gi) {
                 set.push(gi);
             }
+        }
+        if let Some(k) = keyed {
+            self.visit.remember_key(k, now);
+        }
+        if matches!(goal.once, Once::Session | Once::Visitor | Once::PerKey(_)) {
+            self.visit_dirty = true;
         }
         let (page_id, url) = (page.id, page.url.clone());
         let value = match &goal.value {
@@ -707,7 +712,7 @@ impl Tracker {
             Some(Interaction::Custom { props, .. }) => props.clone(),
             _ => Vec::new(),
         };
-        let id = self.rng.event_id();
+        let id = keyed.unwrap_or_else(|| self.rng.event_id());
         let data = EventData::Conversion {
             goal: goal.id.clone(),
             kind: goal.kind,
@@ -721,7 +726,7 @@ impl Tracker {
             ts: now,
             page: page_id,
             url,
-            session: self.session.id,
+            session: self.visit.session.id,
             consent: "",
             data,
         };
@@ -745,7 +750,8 @@ impl Tracker {
         let policy = &self.config.consent;
         let collect = self.consent.collect(policy.mode, policy.hold);
         let touches = match collect {
-            Collect::Refuse => {
+            // (before a choice, `handle` holds the inputs that emit: nothing reaches here then)
+            Collect::Refuse | Collect::Hold => {
                 self.ignore(Ignored::NoConsent);
                 return;
             }
@@ -753,29 +759,25 @@ impl Tracker {
                 ev.session = None;
                 None
             }
-            Collect::Full | Collect::Hold => self.touches.as_ref(),
+            Collect::Full => self.visit.touches.as_ref(),
         };
-        ev.consent = self.consent.stamp(collect);
+        ev.consent = if self.replaying {
+            "pending"
+        } else {
+            self.consent.stamp(collect)
+        };
         let json = ev.to_json(touches, Consent::allows(self.consent.ads, policy.mode));
-        if collect == Collect::Hold {
-            if self.held.len() >= policy.max_held.max(1) {
-                self.held.remove(0);
-            }
-            self.held.push(Queued { json, urgent });
-            return;
-        }
         self.enqueue(now, json, urgent);
     }
 
     /// A new choice: a denial drops everything unsent and asks the shell to clear storage; a
-    /// grant releases what was held.
+    /// grant handles what was held.
     fn consent_changed(&mut self, _now: Millis, update: ConsentUpdate) {
         let was = self.consent;
         self.consent.apply(update);
         let c = self.consent;
         if c.analytics == Choice::Denied {
             self.queue.clear();
-            self.held.clear();
             self.unconfirmed.clear();
             self.dirty = true;
             self.flush_at = None;
@@ -786,9 +788,31 @@ impl Tracker {
         if denied(c.analytics, was.analytics) || denied(c.storage, was.storage) {
             self.outputs.push(Output::ClearStorage);
         }
-        if c.analytics == Choice::Granted && !self.held.is_empty() {
-            self.queue.append(&mut self.held);
-            self.send_due = true;
+        let policy = &self.config.consent;
+        let holding = self.consent.collect(policy.mode, policy.hold) == Collect::Hold;
+        if !holding && !self.held.is_empty() {
+            // handled now, in order, with their own times: after a grant collected as
+            // `pending`; after a denial refused (they still set up the page's state)
+            self.replaying = true;
+            for (at, input) in core::mem::take(&mut self.held) {
+                self.handle(at, input);
+            }
+            self.replaying = false;
+        }
+    }
+
+    /// Holds a page view or interaction until the choice, at most `maxHeld`: past that the
+    /// oldest interaction goes (the page view they belong to stays), counted and reported.
+    fn hold(&mut self, input: Input, now: Millis) {
+        self.held.push((now, input));
+        if self.held.len() > self.config.consent.max_held.max(1) {
+            let oldest = self
+                .held
+                .iter()
+                .position(|(_, i)| matches!(i, Input::Interact(_)))
+                .unwrap_or(0);
+            self.held.remove(oldest);
+            self.drop_events(Ignored::QueueFull { events: 1 }, 1);
         }
     }
 
@@ -809,7 +833,7 @@ impl Tracker {
             .saturating_sub(self.config.batch.max_stored.max(1));
         if over > 0 {
             self.queue.drain(..over);
-            self.drop_events(Ignored::GaveUp { events: over }, over);
+            self.drop_events(Ignored::QueueFull { events: over }, over);
         }
         if urgent {
             self.send_due = true;
@@ -1042,79 +1066,30 @@ impl Tracker {
         self.outputs.push(Output::Persist(o));
     }
 
-    /// The visit as JSON, for the next page: session id, last activity, page count, campaign,
-    /// touches.
+    /// The visit as JSON, for the next page ([`Visit::to_json`]).
     fn visit_json(&self) -> Option<String> {
-        let id = self.session.id?;
-        let (first, last) = self.touches.as_ref()?;
-        let mut o = String::from("{\"v\":1,\"session\":\"");
-        id.push_hex(&mut o);
-        o.push_str("\",\"at\":");
-        crate::json::push_u64(&mut o, self.session.last.0);
-        o.push_str(",\"pages\":");
-        crate::json::push_u64(&mut o, u64::from(self.session.pages));
-        o.push_str(",\"campaign\":");
-        crate::json::push_str_literal(&mut o, &self.session.campaign);
-        o.push_str(",\"first\":");
-        first.push_json(&mut o, true);
-        o.push_str(",\"last\":");
-        last.push_json(&mut o, true);
-        o.push('}');
-        Some(o)
+        self.visit.to_json(&self.config.goals)
     }
 
+    /// A stored visit merged in ([`Visit::merge`]): before the first page view it is taken
+    /// as it is; mid-page it is written back only if this page knows more.
     fn restore_visit(&mut self, now: Millis, v: &Json) {
-        let hex = |k: &str| match v.get(k) {
-            Some(Json::String(s)) => EventId::from_hex(s),
-            _ => None,
-        };
-        let num = |k: &str| match v.get(k) {
-            Some(Json::Number(n)) if *n >= 0.0 && n.is_finite() => Some(*n as u64),
-            _ => None,
-        };
-        let (Some(id), Some(at), Some(pages), Some(first), Some(last)) = (
-            hex("session"),
-            num("at"),
-            num("pages"),
-            v.get("first").and_then(Touch::from_json),
-            v.get("last").and_then(Touch::from_json),
-        ) else {
+        let goals = &self.config.goals;
+        let Some(stored) = Visit::parse(v, goals) else {
             return;
         };
-        let campaign = match v.get("campaign") {
-            Some(Json::String(c)) => c.clone(),
-            _ => String::new(),
-        };
-        if self.page.is_some() {
-            // Mid-page (storage consent arrived after this page's view): merge. The visitor's
-            // first touch is the stored one; this page's touch stays the last one unless it is
-            // direct; the stored session continues if it is still alive and this page did not
-            // start another campaign.
-            let here = self.touches.take();
-            let last = match here {
-                Some((_, l)) if l.channel != Channel::Direct => l,
-                _ => last,
-            };
-            self.touches = Some((first, last));
-            let alive = now.0.saturating_sub(at) <= SESSION_TIMEOUT.0;
-            let same_campaign =
-                self.session.campaign.is_empty() || self.session.campaign == campaign;
-            if alive && same_campaign {
-                self.session.id = Some(id);
-                self.session.campaign = campaign;
-                self.session.pages = self.session.pages.saturating_add(pages.min(100_000) as u32);
-            }
+        let mid_page = self.page.is_some();
+        if self.visit.merge(now, stored, goals, mid_page) {
             self.visit_dirty = true;
-            return;
         }
-        self.touches = Some((first, last));
-        self.session = Session {
-            id: Some(id),
-            campaign,
-            last: Millis(at),
-            pages: pages.min(100_000) as u32,
-            ..Session::default()
-        };
+    }
+
+    /// Whether goalpost may use storage once `update` is applied (the shell reads the stored
+    /// visit before applying a choice, and merges it first if the choice allows storage).
+    pub fn storage_allowed_with(&self, update: ConsentUpdate) -> bool {
+        let mut c = self.consent;
+        c.apply(update);
+        Consent::allows(c.storage, self.config.consent.mode)
     }
 
     /// Whether goalpost may use browser storage now.

@@ -163,6 +163,8 @@ impl Runtime {
                     == Some(true)
                 {
                     self.handle(Input::Shown);
+                    // what other pages of the visit did meanwhile (a conversion, a funnel step)
+                    self.restore_visit();
                     // (the URL is copied first: `new_page` replaces it, and a borrow held
                     // through the call trapped here, silencing goalpost for the page)
                     let url = self.capture.url.borrow().clone();

@@ -96,7 +96,8 @@ document.addEventListener('submit', (e) => {
   if (e.target.id !== 'checkout') return;
   e.preventDefault(); // the demo charges nothing
   const total = cart.total();
-  if (total > 0) window.goalpost('track', 'purchase', { total, currency: 'EUR', items: cart.items().length });
+  const order = 'BL-' + crypto.getRandomValues(new Uint32Array(1))[0].toString(36).toUpperCase();
+  if (total > 0) window.goalpost('track', 'purchase', { order_id: order, total, currency: 'EUR', items: cart.items().length });
   cart.clear();
   go('/shop/thanks');
 });

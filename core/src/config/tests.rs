@@ -1,5 +1,6 @@
 use super::*;
 use crate::compile_goals::{trigger_keys, GOAL_KEYS, KINDS, ONCE, TRIGGERS};
+use crate::condition::Field;
 use crate::goals::{Family, GoalKind, Once, Source};
 use crate::json::from_serde;
 use serde_json::json;
@@ -43,6 +44,33 @@ fn the_issue_example_compiles() {
     assert_eq!(g.once, Once::Page);
     assert_eq!(g.value, Source::None);
     assert_eq!(goals.selectors(Family::Click), ["#signup"]);
+}
+
+#[test]
+fn once_per_key_takes_a_prop_on_custom_events_and_an_attribute_on_clicks_and_forms() {
+    let c = compile(&from_serde(json!({
+        "collector": "/c", "site": "shop",
+        "goals": [
+            {"id": "purchase", "on": "custom", "once": {"per": {"prop": "order_id"}}},
+            {"id": "quote", "on": "submit", "once": {"per": {"attr": "data-quote"}}},
+            {"id": "book", "on": "click", "once": {"per": {"attr": "data-slot"}}, "match": {"selector": ".slot"}}
+        ]
+    })));
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+    let goals = c.config.unwrap().goals;
+    assert_eq!(
+        goals.goals()[0].once,
+        Once::PerKey(Field::Prop("order_id".into()))
+    );
+    assert_eq!(
+        goals.goals()[1].once,
+        Once::PerKey(Field::Attr("data-quote".into()))
+    );
+    assert_eq!(
+        goals.attributes(),
+        ["data-quote", "data-slot"],
+        "the shell reads the key attributes"
+    );
 }
 
 /// One line per mistake: the config (merged into a minimal one) and the exact message.
@@ -106,6 +134,19 @@ rejects! {
     visible_ratio_range: {"goals": [{"id": "a", "on": "visible", "match": {"selector": "#x", "ratio": 2}}]}
         => "goals[0].match.ratio: is not a number in the allowed range";
     once_typo: {"goals": [{"id": "a", "on": "custom", "once": "sesion"}]} => r#"goals[0].once: unknown value "sesion" — did you mean "session"?"#;
+    once_per_typo: {"goals": [{"id": "a", "on": "custom", "once": {"pre": {"prop": "order_id"}}}]}
+        => r#"goals[0].once.pre: unknown key — did you mean "per"?"#;
+    once_per_missing: {"goals": [{"id": "a", "on": "custom", "once": {}}]} => "goals[0].once.per: is required";
+    once_per_not_object: {"goals": [{"id": "a", "on": "custom", "once": {"per": "order_id"}}]}
+        => r#"goals[0].once.per: expected {"per": {"prop": name}} or {"per": {"attr": name}}, found a string"#;
+    once_per_two_keys: {"goals": [{"id": "a", "on": "custom", "once": {"per": {"prop": "a", "attr": "b"}}}]}
+        => r#"goals[0].once.per: expected {"per": {"prop": name}} or {"per": {"attr": name}}, found an object"#;
+    once_per_attr_on_custom: {"goals": [{"id": "a", "on": "custom", "once": {"per": {"attr": "data-order"}}}]}
+        => "goals[0].once.per.attr: a key comes from a custom event's prop, or from the attribute of a clicked element or submitted form";
+    once_per_prop_on_click: {"goals": [{"id": "a", "on": "click", "once": {"per": {"prop": "order_id"}}}]}
+        => "goals[0].once.per.prop: a key comes from a custom event's prop, or from the attribute of a clicked element or submitted form";
+    once_per_on_pageview: {"goals": [{"id": "a", "on": "pageview", "once": {"per": {"attr": "x"}}}]}
+        => "goals[0].once.per.attr: a key comes from a custom event's prop, or from the attribute of a clicked element or submitted form";
     bad_currency: {"goals": [{"id": "a", "on": "custom", "currency": "eur"}]}
         => r#"goals[0].currency: expected a 3-letter ISO 4217 code like "EUR", {"prop": name} or {"attr": name}, found a string"#;
     bad_value: {"goals": [{"id": "a", "on": "custom", "value": "10"}]}

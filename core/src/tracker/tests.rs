@@ -10,6 +10,11 @@ use crate::tracker::KEEPALIVE_BUDGET;
 use serde_json::{json, Value};
 
 fn tracker_with(extra: Value) -> Tracker {
+    tracker_seeded(extra, &[9, 9, 9, 9])
+}
+
+/// A tracker whose ids come from `seed` (two documents of one visit draw different ids).
+fn tracker_seeded(extra: Value, seed: &[u32]) -> Tracker {
     let mut v = json!({
         "collector": "/collect", "site": "shop",
         "goals": [
@@ -23,7 +28,7 @@ fn tracker_with(extra: Value) -> Tracker {
     }
     let c = compile(&from_serde(v));
     assert!(c.errors.is_empty(), "{:?}", c.errors);
-    Tracker::new(c.config.unwrap(), &[9, 9, 9, 9])
+    Tracker::new(c.config.unwrap(), seed)
 }
 
 fn tracker() -> Tracker {
@@ -757,6 +762,37 @@ fn emails_and_phone_numbers_never_leave_in_urls_titles_or_referrers() {
 }
 
 #[test]
+fn an_interaction_after_the_session_timed_out_on_the_same_page_starts_a_new_session() {
+    let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), click(&[1]));
+    let mut sent = all_sent_after_flush(&mut t);
+    let late = Millis(1 + crate::SESSION_TIMEOUT.0 + 1);
+    t.handle(late, click(&[1]));
+    let v = visit(&drain(&mut t)).expect("the new session is stored at once");
+    assert_eq!(v["pages"], 1, "this page is the new session's first");
+    t.handle(late.plus(Millis(10)), click(&[1]));
+    sent.extend(all_sent_after_flush(&mut t));
+    let sessions: Vec<&Value> = sent.iter().map(|e| &e["session"]).collect();
+    assert!(
+        sessions.iter().all(|s| s.is_string()),
+        "never without a session: {sessions:?}"
+    );
+    assert_eq!(sessions[0], sessions[1], "page view and first click");
+    assert_ne!(
+        sessions[1], sessions[2],
+        "idle past the timeout: a new session"
+    );
+    assert_eq!(sessions[2], sessions[3], "which goes on");
+    assert_eq!(&v["session"], sessions[2]);
+}
+
+fn all_sent_after_flush(t: &mut Tracker) -> Vec<Value> {
+    t.handle(Millis(0), Input::Flush);
+    all_sent(t)
+}
+
+#[test]
 fn sessions_and_first_and_last_touch_on_conversions() {
     let mut t = tracker_with(json!({"consent": {"mode": "implied"}}));
     let view = |t: &mut Tracker, at: u64, url: &str, referrer: &str| {
@@ -959,6 +995,60 @@ fn required_mode_denial_drops_what_was_held_and_clears_storage() {
     assert!(all_sent(&mut t).is_empty());
     t.handle(Millis(5), click(&[0]));
     assert!(drain(&mut t).contains(&Output::Ignored(Ignored::NoConsent)));
+}
+
+#[test]
+fn held_inputs_past_max_held_drop_the_oldest_interaction_counted_and_reported() {
+    let mut t = tracker_with(json!({"consent": {"mode": "required", "maxHeld": 3}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    for i in 1..=4 {
+        t.handle(Millis(i), click(&[0]));
+    }
+    let outs = drain(&mut t);
+    assert_eq!(
+        outs.iter()
+            .filter(|o| **o == Output::Ignored(Ignored::QueueFull { events: 1 }))
+            .count(),
+        2,
+        "five inputs held, three kept: two drops, each said"
+    );
+    assert!(
+        !outs.iter().any(|o| matches!(o, Output::Converted(_))),
+        "nothing is matched before the choice"
+    );
+    assert_eq!(t.dropped(), 2);
+    t.handle(Millis(10), Input::Consent(ConsentUpdate::all(true)));
+    let outs = drain(&mut t);
+    assert_eq!(
+        outs.iter()
+            .filter(|o| matches!(o, Output::Converted(_)))
+            .count(),
+        2
+    );
+    let sent = sends(&outs);
+    assert_eq!(
+        sent[0].1["dropped"], 2,
+        "reported to the collector like every drop"
+    );
+    let mut events = sent[0].1["events"].as_array().unwrap().clone();
+    t.handle(
+        Millis(11),
+        Input::Sent {
+            batch: sent[0].0,
+            status: SendStatus::Http(204),
+        },
+    );
+    t.handle(Millis(12), Input::Flush);
+    events.extend(all_sent(&mut t));
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["page_view", "conversion", "conversion"],
+        "the page view stays; the oldest clicks went"
+    );
+    let times: Vec<u64> = events.iter().map(|e| e["ts"].as_u64().unwrap()).collect();
+    assert_eq!(times, [0, 3, 4], "each at the time it happened");
+    assert!(events.iter().all(|e| e["consent"] == "pending"));
 }
 
 #[test]
@@ -1390,7 +1480,7 @@ fn storage_consent_given_mid_page_stores_the_visit_and_continues_the_stored_one(
 
     // page 2 of the site: an internal page; the site tells goalpost the remembered choice
     // after this page's view
-    let mut b = tracker();
+    let mut b = tracker_seeded(json!({}), &[2]);
     b.handle(
         Millis(60_000),
         Input::PageView(Page {
@@ -1426,7 +1516,7 @@ fn storage_consent_given_mid_page_stores_the_visit_and_continues_the_stored_one(
     );
 
     // after the session timed out, only the first touch carries over
-    let mut c = tracker();
+    let mut c = tracker_seeded(json!({}), &[3]);
     c.handle(Millis(60_000 + 31 * 60_000), page("https://shop.test/"));
     c.handle(
         Millis(60_000 + 31 * 60_000 + 1),
@@ -1438,7 +1528,6 @@ fn storage_consent_given_mid_page_stores_the_visit_and_continues_the_stored_one(
     );
     c.handle(Millis(60_000 + 31 * 60_000 + 1), Input::Hidden);
     let v = visit(&drain(&mut c)).unwrap();
-    // (the three trackers share one seed, so ids can't tell them apart: page counts can)
     assert_eq!(v["pages"], 1, "a new session: only this page");
     assert_eq!(v["first"]["campaign"], "nov");
 }
@@ -1451,8 +1540,8 @@ fn a_goal_converting_again_and_again_does_not_grow_the_trackers_state() {
         t.handle(Millis(i), click(&[1])); // "cta": once every
         let _ = all_sent(&mut t);
     }
-    assert_eq!(t.visitor, vec![1]);
-    assert_eq!(t.session.converted, vec![1]);
+    assert_eq!(t.visit.visitor, vec![1]);
+    assert_eq!(t.visit.session.converted, vec![1]);
     assert_eq!(t.page.as_ref().unwrap().converted, vec![1]);
 }
 
