@@ -5,8 +5,10 @@
 //
 // Each visitor arrives from a campaign (UTM-tagged e-mail, paid search with a click id,
 // social), an organic search or a referring site, or directly; answers the consent banner (or
-// not); and follows a journey with realistic branching: browse, add to cart, abandon or buy;
-// read the journal, download the price list, watch the video, subscribe; book a tasting.
+// not); and follows a journey with realistic branching: browse, add to cart, abandon or buy, in
+// the single-page shop (/shop/) or the multi-page store (/store/, where some buyers reload the
+// thank-you page or come back to it); read the journal, download the price list, watch the
+// video, subscribe; book a tasting.
 import { pathToFileURL } from 'node:url';
 import { prng, arg } from './lib/random.mjs';
 import { launch } from '../tests/e2e/harness.mjs';
@@ -20,8 +22,18 @@ const SOURCES = [
   [3, '?utm_source=google&utm_medium=cpc&utm_campaign=grinder-sale&gclid=sim', '', '/shop/p/conical-grinder'],
   [2, '?utm_source=instagram&utm_medium=social&utm_campaign=latte-art', '', '/'],
   [1, '', 'https://coffeeforum.example/t/best-grinder', '/shop/p/conical-grinder'],
+  [3, '?utm_source=newsletter&utm_medium=email&utm_campaign=november', '', '/store/'],
+  [2, '', 'https://www.google.com/', '/store/'],
   [3, '', '', '/'],
 ];
+
+const ready = (page) => page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+
+/** A link to another document of the store, then goalpost ready there. */
+async function follow(page, selector) {
+  await Promise.all([page.waitForNavigation(), page.click(selector)]);
+  await ready(page);
+}
 
 async function spa(page, selector) {
   await page.click(selector);
@@ -45,9 +57,10 @@ async function visit(browser, base, rng) {
     await page.click(`#consent [data-consent=${answer}]`);
     did.push('consent ' + answer);
   }
-  const journey = landing.startsWith('/shop') ? rng.pick([[8, 'shop'], [1, 'read']])
+  const journey = landing.startsWith('/store') ? rng.pick([[8, 'store'], [1, 'read']])
+    : landing.startsWith('/shop') ? rng.pick([[8, 'shop'], [1, 'read']])
     : landing.startsWith('/blog') ? rng.pick([[6, 'read'], [2, 'shop'], [2, 'lead']])
-      : rng.pick([[4, 'shop'], [2, 'read'], [2, 'lead'], [3, 'home']]);
+      : rng.pick([[3, 'shop'], [2, 'store'], [2, 'read'], [2, 'lead'], [3, 'home']]);
   did.push(journey);
 
   if (journey === 'home') {
@@ -112,6 +125,32 @@ async function visit(browser, base, rng) {
             await page.click('#pay');
             await page.waitForURL('**/shop/thanks');
             did.push('purchase');
+          }
+        }
+      }
+    }
+  }
+  if (journey === 'store') {
+    if (!page.url().includes('/store/')) { await page.goto(base + '/store/'); await ready(page); }
+    const slug = rng.pick([[3, 'conical-grinder'], [2, 'gooseneck-kettle'], [2, 'brew-scale'], [3, 'house-beans']]);
+    if (rng.chance(0.6)) {
+      await page.click(`[data-slug=${slug}]`);
+      did.push('add to cart');
+      if (rng.chance(0.75)) {
+        await follow(page, '#to-cart');
+        if (rng.chance(0.7)) {
+          await follow(page, '#to-checkout');
+          did.push('checkout');
+          if (rng.chance(0.65)) {
+            await page.fill('#name', 'A. Buyer');
+            await page.fill('#email', 'buyer@example.com');
+            await page.fill('#address', '1 Coffee Street');
+            await page.fill('#card', '4242 4242 4242 4242');
+            await follow(page, '#pay');
+            did.push('purchase');
+            // the thank-you page shown again: each time it reports the order, counted once
+            if (rng.chance(0.3)) { await page.reload(); await ready(page); did.push('reload'); }
+            if (rng.chance(0.2)) { await page.goBack(); await ready(page); await page.goForward(); await ready(page); did.push('back and forward'); }
           }
         }
       }

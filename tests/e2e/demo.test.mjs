@@ -38,7 +38,9 @@ test('a campaign visitor buys through the single-page shop: page views, cart, pu
   assert.equal(conv('checkout_started').length, 1);
   const [buy] = conv('purchase');
   assert.deepEqual([buy.kind, buy.value, buy.currency, buy.category], ['macro', 39, 'EUR', 'sales']);
-  assert.deepEqual(buy.props, { total: 39, currency: 'EUR', items: 1 });
+  const { order_id: order, ...props } = buy.props;
+  assert.deepEqual(props, { total: 39, currency: 'EUR', items: 1 });
+  assert.match(order, /^BL-[0-9A-Z]+$/, 'the order number, the purchase goal\'s once.per key');
   assert.match(buy.id, HEX32);
   assert.ok(buy.ts >= t0);
   assert.equal(conv('checkout').length, 1, 'the funnel completed');
