@@ -108,3 +108,34 @@ test('under a CSP that forbids wasm: one warning, page unharmed, nothing sent', 
   assert.deepEqual(await env.collector.events('cspblocked'), []);
   await context.close();
 });
+
+test('a page that re-enters goalpost from inside it (a patched RegExp calling track) loses nothing', async () => {
+  const { page, context, log } = await openPage(env.browser);
+  await page.addInitScript(() => {
+    window.goalpostConfig = {
+      collector: '/collect', site: 'reenter',
+      goals: [
+        { id: 'outer', on: 'click', match: { selector: '#own', text: { matches: '^own$' } } },
+        { id: 'inner', on: 'custom', match: { event: 'inner' } },
+      ],
+    };
+    // the page's own code, run by goalpost's regular expression test while the tracker is busy
+    const test = RegExp.prototype.test;
+    RegExp.prototype.test = function (s) {
+      if (window.goalpost && window.goalpost.gp) window.goalpost('track', 'inner', { n: 1 });
+      return test.call(this, s);
+    };
+  });
+  await page.goto(env.collector.base + '/window-config.html');
+  await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  await page.click('#own');
+  await page.evaluate(() => new Promise((r) => window.goalpost('flush', r)));
+  const rows = await waitFor('both conversions', async () => {
+    const r = (await env.collector.events('reenter')).filter((e) => e.type === 'conversion');
+    return r.length >= 2 && r;
+  });
+  assert.deepEqual(rows.map((r) => r.goal).sort(), ['inner', 'outer'], 'the re-entrant track call was handled, not dropped');
+  assert.deepEqual(rows.find((r) => r.goal === 'inner').props, { n: 1 });
+  assert.deepEqual(log.errors, []);
+  await context.close();
+});
