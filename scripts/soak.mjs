@@ -260,6 +260,8 @@ export async function soak({ sessions = 200, concurrency = 6, seed = 1, visitors
     generatedMemory: generatedIn.anonymous, lostMemory: t.lost.anonymous,
     missing: t.missing.slice(0, 50),
     received: receipts.events, duplicatesAtCollector: receipts.duplicates,
+    // what the collector says it stored, counted by the collector, not by the ledger above
+    stored: receipts.events - receipts.duplicates,
     batchesReceived: receipts.batches, attemptsSeen: attempts, droppedReported: dropped,
     faults: storm.done, actions,
   };
@@ -358,6 +360,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const command = `npm run soak -- --sessions ${sessions} --concurrency ${concurrency} --seed ${seed}`;
   writeFileSync(out, report(s, rates, command));
   log(`wrote ${out}`);
-  // memory-only visitors can lose a page's last beacon to an outage (see README, Delivery)
+  // memory-only visitors can lose a page's last beacon to an outage (see docs/delivery.md)
   if (s.lostStored || s.doubleCounted) process.exitCode = 1;
 }

@@ -264,8 +264,8 @@ fn shutdown_removes_every_listener_and_sends_what_was_queued() {
     let gp = Goalpost::start(&config, host, &[1, 2, 3, 4], &JsValue::UNDEFINED).unwrap();
     assert_eq!(
         gp.listener_count(),
-        8,
-        "click, auxclick, visibilitychange, pagehide, freeze, online, offline, pageshow"
+        9,
+        "click, auxclick, visibilitychange, pagehide, freeze, storage, online, offline, pageshow"
     );
     let buy: HtmlElement = document()
         .get_element_by_id("buy")

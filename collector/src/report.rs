@@ -1,6 +1,6 @@
 //! Conversion reports: computed from the stored events of one site and date range.
 //!
-//! Definitions (README, Reports, says the same for users):
+//! Definitions (docs/collector.md, Reports, says the same for users):
 //! - A *session* is the tracker's session id. An event without one (collected before consent,
 //!   in `anonymous` mode) belongs to the session of its page's other events if they have one
 //!   (consent given on that page), else to its page alone. Sessions are counted over every

@@ -2,7 +2,6 @@
 //! channel derived from them, and the first and last touch of a visitor.
 
 use crate::interaction::{query_param, split_host};
-use crate::json::push_str_literal;
 use crate::prelude::*;
 use crate::url::{cut, up_to};
 
@@ -58,39 +57,8 @@ const MAIL: &[&str] = &[
     "mail.proton.",
 ];
 
-/// The marketing channel of a touch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Channel {
-    /// No referrer, no campaign.
-    Direct,
-    /// A search engine, unpaid.
-    OrganicSearch,
-    /// A search ad (click id or a paid medium).
-    PaidSearch,
-    /// A social network (referrer, medium, or a social ad click id).
-    Social,
-    /// An e-mail (medium or a webmail referrer).
-    Email,
-    /// Another site.
-    Referral,
-    /// A campaign whose medium says nothing known.
-    Other,
-}
-
-impl Channel {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Direct => "direct",
-            Channel::OrganicSearch => "organic_search",
-            Channel::PaidSearch => "paid_search",
-            Channel::Social => "social",
-            Channel::Email => "email",
-            Channel::Referral => "referral",
-            Channel::Other => "other",
-        }
-    }
-}
+pub use goalpost_protocol::Channel;
+use goalpost_protocol::{TouchRef, MAX_TOUCH_FIELD_LEN};
 
 /// One touch: how a visit arrived.
 #[derive(Clone, Debug, PartialEq)]
@@ -196,31 +164,23 @@ impl Touch {
         !self.campaign.is_empty() || !self.click_id.is_empty() || !self.medium.is_empty()
     }
 
-    /// Appends the touch as a JSON object (empty fields left out). `click_id`: whether the
-    /// click id's name is written (only where ad purposes are allowed). The fields are
-    /// redacted and capped when the touch is made ([`Touch::of`], [`Touch::from_json`]), so
-    /// writing it allocates nothing.
-    pub fn push_json(&self, o: &mut String, click_id: bool) {
-        o.push_str("{\"channel\":\"");
-        o.push_str(self.channel.as_str());
-        o.push('"');
-        for (k, v) in [
-            ("source", &self.source),
-            ("medium", &self.medium),
-            ("campaign", &self.campaign),
-            ("term", &self.term),
-            ("content", &self.content),
-            ("click_id", &self.click_id),
-            ("landing", &self.landing),
-        ] {
-            if !v.is_empty() && (click_id || k != "click_id") {
-                o.push_str(",\"");
-                o.push_str(k);
-                o.push_str("\":");
-                push_str_literal(o, v);
-            }
+    /// The touch as the protocol writes it.
+    pub fn wire(&self) -> TouchRef<'_> {
+        TouchRef {
+            channel: self.channel,
+            source: &self.source,
+            medium: &self.medium,
+            campaign: &self.campaign,
+            term: &self.term,
+            content: &self.content,
+            click_id: &self.click_id,
+            landing: &self.landing,
         }
-        o.push('}');
+    }
+
+    /// Appends the touch as a JSON object ([`TouchRef::push_json`]).
+    pub fn push_json(&self, o: &mut String, click_id: bool) {
+        self.wire().push_json(o, click_id);
     }
 
     /// Every text field redacted (e-mail addresses, phone numbers) and capped at 200 bytes.
@@ -235,26 +195,9 @@ impl Touch {
             &mut self.landing,
         ] {
             *v = crate::url::redact(v);
-            crate::url::truncate(v, 200);
+            crate::url::truncate(v, MAX_TOUCH_FIELD_LEN);
         }
         self
-    }
-}
-
-impl Channel {
-    /// The channel with this wire name.
-    pub fn from_name(name: &str) -> Option<Channel> {
-        [
-            Channel::Direct,
-            Channel::OrganicSearch,
-            Channel::PaidSearch,
-            Channel::Social,
-            Channel::Email,
-            Channel::Referral,
-            Channel::Other,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == name)
     }
 }
 
@@ -262,7 +205,7 @@ impl Touch {
     /// A touch back from its JSON (as [`Touch::push_json`] wrote it); `None` if malformed.
     pub fn from_json(j: &crate::Json) -> Option<Touch> {
         let text = |k: &str| match j.get(k) {
-            Some(crate::Json::String(s)) if s.len() <= 200 => Some(s.clone()),
+            Some(crate::Json::String(s)) if s.len() <= MAX_TOUCH_FIELD_LEN => Some(s.clone()),
             None => Some(String::new()),
             _ => None,
         };

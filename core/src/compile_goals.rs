@@ -151,9 +151,7 @@ fn compile_goal<'a>(
         &join_key(path, "currency"),
         errors,
         |v| match v {
-            Json::String(s) if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) => {
-                Ok(s.clone())
-            }
+            Json::String(s) if goalpost_protocol::valid_currency(s) => Ok(s.clone()),
             _ => Err("a 3-letter ISO 4217 code like \"EUR\", {\"prop\": name} or {\"attr\": name}"),
         },
     );

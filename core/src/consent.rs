@@ -3,12 +3,14 @@
 //! | mode | before a choice | after a grant | after a denial |
 //! |---|---|---|---|
 //! | `anonymous` (default) | sent without identifiers (no session, no touches), nothing stored | full | nothing sent, queue dropped, storage cleared |
-//! | `required` | held in memory (bounded) or dropped (`beforeGrant`), nothing sent or stored | full; held events are released | nothing sent, held and queued events dropped, storage cleared |
+//! | `required` | page views and interactions held in memory, unmatched (bounded), or dropped (`beforeGrant`); nothing sent or stored | full; the held inputs are handled | nothing sent, held and queued events dropped, storage cleared |
 //! | `implied` | full | full | nothing sent, queue dropped, storage cleared |
 //!
 //! The default is `anonymous`: a site that adds goalpost without a consent tool measures its
 //! conversions without identifying anyone or storing anything, and gets full attribution as
 //! soon as its consent tool grants.
+
+use goalpost_protocol::ConsentStamp;
 
 /// The site's consent mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,12 +161,12 @@ impl Consent {
 
     /// The stamp events carry: the state they were collected under. `pending`: collected
     /// before a choice in `required` mode, sent only after a grant.
-    pub fn stamp(&self, collect: Collect) -> &'static str {
+    pub fn stamp(&self, collect: Collect) -> ConsentStamp {
         match (collect, self.analytics) {
-            (Collect::Anonymous, _) => "anonymous",
-            (Collect::Hold, _) => "pending",
-            (_, Choice::Granted) => "granted",
-            _ => "implied",
+            (Collect::Anonymous, _) => ConsentStamp::Anonymous,
+            (Collect::Hold, _) => ConsentStamp::Pending,
+            (_, Choice::Granted) => ConsentStamp::Granted,
+            _ => ConsentStamp::Implied,
         }
     }
 }
@@ -219,6 +221,6 @@ mod tests {
         assert!(Consent::allows(Unknown, Mode::Implied));
         assert!(!Consent::allows(Unknown, Mode::Anonymous));
         assert!(!Consent::allows(Denied, Mode::Implied));
-        assert_eq!(c.stamp(Collect::Full), "implied");
+        assert_eq!(c.stamp(Collect::Full), ConsentStamp::Implied);
     }
 }

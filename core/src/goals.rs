@@ -6,25 +6,7 @@ use crate::interaction::{classify_link, extension, Candidate, Interaction, LinkK
 use crate::prelude::*;
 use crate::time::Millis;
 
-/// Macro conversions are the business outcomes (purchase, lead, paid sign-up); micro
-/// conversions the steps towards them (add to cart, newsletter). Default: micro.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GoalKind {
-    /// A business outcome.
-    Macro,
-    /// A step towards one.
-    Micro,
-}
-
-impl GoalKind {
-    /// The wire name: "macro" or "micro".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GoalKind::Macro => "macro",
-            GoalKind::Micro => "micro",
-        }
-    }
-}
+pub use goalpost_protocol::GoalKind;
 
 /// How often a goal may convert.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,7 +23,7 @@ pub enum Once {
     Visitor,
     /// Once per value of a key (`"once": {"per": {"prop": "order_id"}}`, or `{"attr": …}` on
     /// clicks and forms): the conversion's event id is derived from site, goal and key
-    /// ([`crate::EventId::derive`]), so the collector stores it once wherever it is sent from,
+    /// ([`crate::derive_id`]), so the collector stores it once wherever it is sent from,
     /// storage or not. A conversion without the key is counted as [`Once::Every`] (and the
     /// debug log says so).
     PerKey(crate::condition::Field),

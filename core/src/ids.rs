@@ -2,62 +2,31 @@
 //! `crypto.getRandomValues`; tests seed it with a constant).
 
 use crate::prelude::*;
-/// 128 random bits, written as 32 lowercase hex digits. Unique per event: the collector
-/// de-duplicates on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct EventId(pub u64, pub u64);
+pub use goalpost_protocol::EventId;
 
-impl EventId {
-    /// Appends the 32 hex digits.
-    pub fn push_hex(&self, out: &mut String) {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for word in [self.0, self.1] {
-            for shift in (0..16).rev() {
-                out.push(HEX[((word >> (shift * 4)) & 15) as usize] as char);
-            }
+/// The id of a conversion counted once per key (`"once": {"per": …}`): the same for the
+/// same site, goal and key wherever and whenever it is computed (a reload, another tab,
+/// another device, a retry), so the collector's exactly-once storage keeps the first and
+/// drops every repeat. SipHash-2-4 with 128-bit output over `site \0 goal \0 key`
+/// (site and goal ids cannot contain a NUL, so the three parts cannot be confused).
+///
+/// The hash key is a constant: it separates this use from any other, it is no secret.
+/// Anyone can compute an id, as anyone can send any id to a collector; what it adds is
+/// that two different keys never share an id by accident (2⁻¹²⁸ per pair), and that the
+/// key itself (an order number) cannot be read back from the id.
+pub fn derive_id(site: &str, goal: &str, key: &str) -> EventId {
+    let mut message = Vec::with_capacity(site.len() + goal.len() + key.len() + 2);
+    for (i, part) in [site, goal, key].iter().enumerate() {
+        if i > 0 {
+            message.push(0);
         }
+        message.extend_from_slice(part.as_bytes());
     }
-
-    /// An id back from its 32 hex digits.
-    pub fn from_hex(s: &str) -> Option<EventId> {
-        if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        let n = |r: &str| u64::from_str_radix(r, 16).ok();
-        Some(EventId(n(s.get(..16)?)?, n(s.get(16..)?)?))
-    }
-
-    /// The 32 hex digits.
-    pub fn hex(&self) -> String {
-        let mut s = String::with_capacity(32);
-        self.push_hex(&mut s);
-        s
-    }
-
-    /// The id of a conversion counted once per key (`"once": {"per": …}`): the same for the
-    /// same site, goal and key wherever and whenever it is computed (a reload, another tab,
-    /// another device, a retry), so the collector's exactly-once storage keeps the first and
-    /// drops every repeat. SipHash-2-4 with 128-bit output over `site \0 goal \0 key`
-    /// (site and goal ids cannot contain a NUL, so the three parts cannot be confused).
-    ///
-    /// The hash key is a constant: it separates this use from any other, it is no secret.
-    /// Anyone can compute an id, as anyone can send any id to a collector; what it adds is
-    /// that two different keys never share an id by accident (2⁻¹²⁸ per pair), and that the
-    /// key itself (an order number) cannot be read back from the id.
-    pub fn derive(site: &str, goal: &str, key: &str) -> EventId {
-        let mut message = Vec::with_capacity(site.len() + goal.len() + key.len() + 2);
-        for (i, part) in [site, goal, key].iter().enumerate() {
-            if i > 0 {
-                message.push(0);
-            }
-            message.extend_from_slice(part.as_bytes());
-        }
-        let (h1, h2) = siphash_128(DERIVE_KEY, &message);
-        EventId(h1, h2)
-    }
+    let (h1, h2) = siphash_128(DERIVE_KEY, &message);
+    EventId(h1, h2)
 }
 
-/// The SipHash key of [`EventId::derive`]: "goalpost" and "once-v1", little-endian.
+/// The SipHash key of [`derive_id`]: "goalpost" and "once-v1", little-endian.
 const DERIVE_KEY: (u64, u64) = (
     u64::from_le_bytes(*b"goalpost"),
     u64::from_le_bytes(*b"once-v1\0"),
@@ -197,20 +166,20 @@ mod tests {
 
     #[test]
     fn derived_ids_are_stable_per_site_goal_and_key_and_differ_otherwise() {
-        let a = EventId::derive("shop", "purchase", "A-1001");
-        assert_eq!(a, EventId::derive("shop", "purchase", "A-1001"));
+        let a = derive_id("shop", "purchase", "A-1001");
+        assert_eq!(a, derive_id("shop", "purchase", "A-1001"));
         for other in [
-            EventId::derive("shop", "purchase", "A-1002"),
-            EventId::derive("shop2", "purchase", "A-1001"),
-            EventId::derive("shop", "lead", "A-1001"),
+            derive_id("shop", "purchase", "A-1002"),
+            derive_id("shop2", "purchase", "A-1001"),
+            derive_id("shop", "lead", "A-1001"),
             // the separator keeps the parts apart
-            EventId::derive("shop", "purchaseA", "-1001"),
-            EventId::derive("shop", "purchase", "A-1001 "),
+            derive_id("shop", "purchaseA", "-1001"),
+            derive_id("shop", "purchase", "A-1001 "),
         ] {
             assert_ne!(a, other);
         }
         let ids: HashSet<EventId> = (0..10_000)
-            .map(|i| EventId::derive("shop", "purchase", &i.to_string()))
+            .map(|i| derive_id("shop", "purchase", &i.to_string()))
             .collect();
         assert_eq!(ids.len(), 10_000);
     }

@@ -5,8 +5,8 @@ use crate::prelude::*;
 use alloc::borrow::Cow;
 
 use crate::condition::Field;
-use crate::payload::Prop;
 use crate::url::{after_last, cut, parts, up_to};
+use goalpost_protocol::Prop;
 
 /// Something the visitor did on a page.
 #[derive(Clone, Debug, PartialEq)]

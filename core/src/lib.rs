@@ -59,7 +59,6 @@ mod goals;
 mod ids;
 mod interaction;
 mod json;
-mod payload;
 mod policy;
 mod time;
 mod tracker;
@@ -72,16 +71,17 @@ pub use condition::{Condition, Conditions, Field, Op, Pattern, Patterns, FIELDS,
 pub use config::{compile, Compiled, Config, Spa};
 pub use consent::{Choice, Collect, Consent, ConsentPolicy, ConsentUpdate, Gpc, Mode};
 pub use error::{nearest, ConfigError, ErrorKind};
+pub use goalpost_protocol::{
+    batch_body, ConsentStamp, Event, EventData, EventType, Prop, TouchRef, MAX_BATCH_EVENTS,
+    MAX_PROPS, MAX_PROP_LEN, VERSION,
+};
 pub use goals::{Family, Funnel, Goal, GoalKind, GoalSet, Once, Rule, Source, Trigger, Watch};
-pub use ids::{EventId, Rng};
+pub use ids::{derive_id, EventId, Rng};
 pub use interaction::{
     classify_link, extension, query_param, Candidate, Element, Form, Interaction, LinkKinds, Media,
     MediaEvent, PageFields, DOWNLOAD_EXTENSIONS, MESSENGERS,
 };
 pub use json::{push_f64, push_str_literal, push_u64, Json};
-pub use payload::{
-    batch_body, Event, EventData, Prop, MAX_BATCH_EVENTS, MAX_PROPS, MAX_PROP_LEN, VERSION,
-};
 pub use policy::{BatchPolicy, RetryPolicy, SendStatus, Verdict};
 pub use time::Millis;
 pub use tracker::{Conversion, Ignored, Input, NoPatterns, Output, Page, Tracker};

@@ -25,13 +25,16 @@ use crate::goals::{GoalKind, Once, Source};
 use crate::ids::{EventId, Rng};
 use crate::interaction::{Candidate, Interaction, PageFields};
 use crate::json::Json;
-use crate::payload::{batch_body, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN};
 use crate::policy::{SendStatus, Verdict};
 use crate::prelude::*;
 use crate::time::Millis;
 use crate::url::{redact, sanitize_with, truncate};
 use crate::visit::{Progress, Visit};
 use alloc::rc::Rc;
+use goalpost_protocol::{
+    batch_body, ConsentStamp, Event, EventData, Prop, BATCH_OVERHEAD, MAX_BATCH_EVENTS, MAX_PROPS,
+    MAX_PROP_LEN, MAX_TITLE_LEN,
+};
 
 /// The page as the shell saw it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -496,7 +499,7 @@ impl Tracker {
         self.visit.session.pages += 1;
         if self.config.pageviews {
             let mut title = redact(&page.title);
-            truncate(&mut title, 300);
+            truncate(&mut title, MAX_TITLE_LEN);
             let referrer = redact(&sanitize_with(&page.referrer, keep, false));
             let ev = Event {
                 id,
@@ -504,7 +507,7 @@ impl Tracker {
                 page: id,
                 url,
                 session,
-                consent: "",
+                consent: ConsentStamp::Anonymous, // (stamped by `emit`)
                 data: EventData::PageView { title, referrer },
             };
             self.emit(now, ev, false);
@@ -631,7 +634,7 @@ impl Tracker {
             page: page.id,
             url: page.url.clone(),
             session: self.visit.session.id,
-            consent: "",
+            consent: ConsentStamp::Anonymous, // (stamped by `emit`)
             data: EventData::FunnelStep {
                 funnel,
                 step,
@@ -651,7 +654,11 @@ impl Tracker {
         // it comes from; a conversion without its key counts every time
         let keyed = match &goal.once {
             Once::PerKey(field) => match c.value(field).filter(|v| !v.text().is_empty()) {
-                Some(v) => Some(EventId::derive(&self.config.site, &goal.id, &v.text())),
+                Some(v) => Some(crate::ids::derive_id(
+                    &self.config.site,
+                    &goal.id,
+                    &v.text(),
+                )),
                 None => {
                     self.outputs.push(Output::Ignored(Ignored::NoKey {
                         goal: goal.id.clone(),
@@ -707,7 +714,7 @@ impl Tracker {
                 .value(&Field::Attr(a.clone()))
                 .map(|v| v.text().into_owned()),
         }
-        .filter(|cur| cur.len() == 3 && cur.bytes().all(|b| b.is_ascii_uppercase()));
+        .filter(|cur| goalpost_protocol::valid_currency(cur));
         let props = match c.interaction {
             Some(Interaction::Custom { props, .. }) => props.clone(),
             _ => Vec::new(),
@@ -727,7 +734,7 @@ impl Tracker {
             page: page_id,
             url,
             session: self.visit.session.id,
-            consent: "",
+            consent: ConsentStamp::Anonymous, // (stamped by `emit`)
             data,
         };
         self.outputs.push(Output::Converted(Conversion {
@@ -762,10 +769,11 @@ impl Tracker {
             Collect::Full => self.visit.touches.as_ref(),
         };
         ev.consent = if self.replaying {
-            "pending"
+            ConsentStamp::Pending
         } else {
             self.consent.stamp(collect)
         };
+        let touches = touches.map(|(first, last)| (first.wire(), last.wire()));
         let json = ev.to_json(touches, Consent::allows(self.consent.ads, policy.mode));
         self.enqueue(now, json, urgent);
     }
@@ -838,7 +846,7 @@ impl Tracker {
         if urgent {
             self.send_due = true;
         } else if self.queue.len() >= self.config.batch.max_events {
-            if self.batch_size(crate::payload::MAX_BATCH_EVENTS) < self.queue.len() {
+            if self.batch_size(MAX_BATCH_EVENTS) < self.queue.len() {
                 // a full request is queued, and more: waiting cannot add to it, and a burst of
                 // more than `max_stored` in one task (a thousand single-page navigations) must
                 // not push events out of the queue
@@ -889,7 +897,7 @@ impl Tracker {
 
     /// Takes events from the head of the queue up to the byte limit (at least one), and asks
     /// the shell to send them. A fetch takes up to
-    /// [`MAX_BATCH_EVENTS`](crate::payload::MAX_BATCH_EVENTS): `max_events` is when it is due,
+    /// [`MAX_BATCH_EVENTS`](MAX_BATCH_EVENTS): `max_events` is when it is due,
     /// not its size, so events that queued up while a send was out (a burst) go in one request
     /// instead of one per `max_events`; a failed fetch is retried, so its size risks nothing. A
     /// beacon takes up to `max_events`: nothing can retry it once the page is gone, and the
@@ -898,7 +906,7 @@ impl Tracker {
         let most = if beacon {
             self.config.batch.max_events
         } else {
-            crate::payload::MAX_BATCH_EVENTS
+            MAX_BATCH_EVENTS
         };
         let take = self.batch_size(most);
         let rest = self.queue.split_off(take);
@@ -929,7 +937,7 @@ impl Tracker {
     /// How many events from the head of the queue one batch takes: as many as fit in
     /// `max_bytes` (at least one), at most `most`.
     fn batch_size(&self, most: usize) -> usize {
-        let mut bytes = self.config.site.len() + crate::payload::BATCH_OVERHEAD;
+        let mut bytes = self.config.site.len() + BATCH_OVERHEAD;
         let mut take = 0;
         for next in &self.queue {
             let fits = bytes + next.json.len() < self.config.batch.max_bytes;

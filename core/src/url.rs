@@ -23,8 +23,7 @@ pub const ATTRIBUTION_PARAMS: &[&str] = &[
     "li_fat_id",
 ];
 
-/// The longest URL kept; longer ones are cut (the collector rejects longer fields).
-pub const MAX_URL_LEN: usize = 2048;
+pub use goalpost_protocol::MAX_URL_LEN;
 
 /// `s` up to its first byte among `stops` (ASCII), or all of `s`: `up_to("/a?b#c", b"?#")` is
 /// `"/a"`. URL parts are cut with these byte scans rather than `str::split` and friends, whose

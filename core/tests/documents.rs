@@ -360,7 +360,7 @@ fn implied_a_once_per_key_purchase_counts_each_order_once_and_a_repeat_is_not_an
     assert_eq!(orders, ["A-1", "B-2"]);
     assert_eq!(
         purchases[0]["id"].as_str().unwrap(),
-        goalpost_core::EventId::derive("t", "purchase", "A-1").hex(),
+        goalpost_core::derive_id("t", "purchase", "A-1").hex(),
         "the event id is the key's"
     );
 }
@@ -382,7 +382,7 @@ fn anonymous_nothing_is_stored_and_a_keyed_purchase_is_stored_once_by_the_collec
     assert!(b.stored_visit.is_none());
     let purchases = b.conversions("purchase");
     assert_eq!(purchases.len(), 2, "one per order");
-    let a = goalpost_core::EventId::derive("t", "purchase", "A-1").hex();
+    let a = goalpost_core::derive_id("t", "purchase", "A-1").hex();
     assert_eq!(b.arrived(&a), 4, "sent by four documents, stored once");
     assert!(purchases.iter().all(|e| e["session"].is_null()));
     // without storage, funnel progress cannot cross documents: honest, step 1 only

@@ -3,7 +3,7 @@
 // DevTools' ScriptDuration (Performance.getMetrics) is not enough for a tracker that starts
 // asynchronously: it counts scripts and callbacks, but not promise continuations. Work after
 // `await`, after `fetch().then`, after `WebAssembly.instantiateStreaming` resolves or in a module
-// that awaits is invisible to it (tests/e2e/bench-metric.test.mjs shows each case). goalpost's
+// that awaits is invisible to it (scripts/lib/script-time.test.mjs shows each case). goalpost's
 // whole start-up runs in such continuations, so ScriptDuration undercounted it.
 //
 // This measure takes every main-thread event that runs script (a script evaluated, a callback,

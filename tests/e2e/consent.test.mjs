@@ -1,7 +1,7 @@
 // Consent: every request and every storage area inspected, for each mode and signal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { goalpostMessages, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
+import { countSends, goalpostMessages, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
 const env = useCollectorAndBrowser();
 
@@ -30,6 +30,7 @@ async function open(config, before) {
       set: (v) => { window.storageWrites.push('cookie:' + v); cookie.set.call(document, v); },
     });
   });
+  await countSends(o.page);
   if (before) await o.page.addInitScript(before);
   await o.page.addInitScript((c) => { window.goalpostConfig = c; }, config);
   await o.page.goto(env.collector.base + '/window-config.html');
@@ -174,9 +175,10 @@ test('with a TCF tool in implied mode, nothing leaves before its answer (bounded
   };
   const { page, context, requests, log } = await open(config('c-tcf-wait', { mode: 'implied', waitMs: 10000 }), cmp);
   assert.deepEqual(goalpostMessages(log), [], 'goalpost is running (a valid config)');
-  await track(page); // a macro conversion: without the wait it would go at once
-  await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
-  assert.equal(requests.length, 0, 'held back while the consent tool has not answered');
+  // a macro conversion: without the wait it would be sent within this very call
+  const sends = await page.evaluate(() => { window.goalpost('track', 'buy'); return window.goalpostSends; });
+  assert.equal(sends, 0, 'held back while the consent tool has not answered');
+  assert.equal(requests.length, 0);
   await page.evaluate(() => window.answerTcf({ 1: true, 7: false, 8: true, 9: false }));
   const rows = await waitFor('events after the answer', async () => {
     const r = await env.collector.events('c-tcf-wait');

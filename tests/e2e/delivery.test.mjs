@@ -3,7 +3,7 @@
 // drops are counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
+import { countSends, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
 const env = useCollectorAndBrowser({ faults: true });
 
@@ -14,6 +14,7 @@ async function open(site, extra = {}) {
   o.failed = [];
   o.page.on('request', (r) => r.url().endsWith('/collect') && o.requests.push({ at: Date.now(), r }));
   o.page.on('requestfailed', (r) => r.url().endsWith('/collect') && o.failed.push(r));
+  await countSends(o.page);
   await o.page.addInitScript((c) => { window.goalpostConfig = c; }, {
     collector: '/collect', site, retry: { baseMs: 100, maxMs: 400 },
     goals: [{ id: 'buy', kind: 'macro', on: 'custom' }], ...extra,
@@ -75,12 +76,19 @@ test('offline: nothing is attempted; back online, everything is delivered once',
   const { page, context, requests } = await open('offline');
   await page.evaluate(() => window.goalpost.gp.flush()); // the page view
   const before = requests.length;
+  // a listener added after goalpost's runs after it: once it has, goalpost knows
+  await page.evaluate(() => addEventListener('offline', () => { window.offlineSeen = true; }));
   await context.setOffline(true);
-  await page.waitForFunction(() => navigator.onLine === false);
-  await track(page, { n: 1 });
-  await track(page, { n: 2 });
-  await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
-  assert.equal(requests.length, before, 'no request while offline');
+  await page.waitForFunction(() => window.offlineSeen === true);
+  const sends = await page.evaluate(() => {
+    const before = window.goalpostSends;
+    window.goalpost('track', 'buy', { n: 1 }); // macro: online, each would be sent at once
+    window.goalpost('track', 'buy', { n: 2 });
+    window.goalpost('flush');
+    return window.goalpostSends - before;
+  });
+  assert.equal(sends, 0, 'nothing attempted while offline');
+  assert.equal(requests.length, before);
   await context.setOffline(false);
   const rows = await waitFor('delivery after going online', async () => {
     const r = await env.collector.events('offline');

@@ -141,5 +141,25 @@ export function useCollectorAndBrowser(options) {
   return env;
 }
 
+/**
+ * Counts, in the page, every call goalpost makes to send (`fetch` and `navigator.sendBeacon` to a
+ * `/collect` URL) in `window.goalpostSends`. goalpost calls them synchronously from the input
+ * that decides to send, so "nothing was sent" is checked right after that input, without waiting.
+ * Call before the page loads.
+ */
+export async function countSends(page) {
+  await page.addInitScript(() => {
+    window.goalpostSends = 0;
+    const hit = (url) => String(url).includes('/collect');
+    const fetch0 = window.fetch;
+    window.fetch = function (url, ...rest) {
+      if (hit(url)) window.goalpostSends++;
+      return fetch0.call(this, url, ...rest);
+    };
+    const beacon0 = navigator.sendBeacon && navigator.sendBeacon.bind(navigator);
+    if (beacon0) navigator.sendBeacon = (url, body) => { if (hit(url)) window.goalpostSends++; return beacon0(url, body); };
+  });
+}
+
 /** The goal ids of the stored conversions, in order. */
 export const conversions = (rows) => rows.filter((r) => r.type === 'conversion').map((r) => r.goal);

@@ -18,6 +18,13 @@ fn minimal() -> serde_json::Value {
 }
 
 #[test]
+fn the_name_rule_message_states_the_protocols_limit() {
+    let n = goalpost_protocol::MAX_NAME_LEN;
+    assert!(super::NAME_RULE.contains(&format!("1 to {n} characters")));
+    assert!(valid_name(&"a".repeat(n)) && !valid_name(&"a".repeat(n + 1)));
+}
+
+#[test]
 fn minimal_config_has_documented_defaults() {
     let c = compile(&from_serde(minimal()));
     assert!(c.errors.is_empty());

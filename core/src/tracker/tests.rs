@@ -5,8 +5,8 @@ use crate::config::compile;
 use crate::consent::ConsentUpdate;
 use crate::interaction::{Element, Interaction};
 use crate::json::from_serde;
-use crate::payload::MAX_BATCH_EVENTS;
 use crate::tracker::KEEPALIVE_BUDGET;
+use goalpost_protocol::MAX_BATCH_EVENTS;
 use serde_json::{json, Value};
 
 fn tracker_with(extra: Value) -> Tracker {

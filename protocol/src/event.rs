@@ -1,31 +1,23 @@
-//! Beacon protocol v1: the JSON that goes to the collector. See `schema/beacon-v1.json` and
-//! `docs/protocol.md`; the collector's tests check that what this writes is accepted.
+//! The encoder: events and batch bodies written as the collector reads them (`wire::parse`),
+//! by hand, without `core::fmt` (see `json.rs`).
 
-use crate::attribution::Touch;
-use crate::goals::GoalKind;
-use crate::ids::EventId;
+use crate::enums::{Channel, ConsentStamp, EventType, GoalKind};
+use crate::id::{EventId, Millis};
 use crate::json::{push_f64, push_str_literal, push_u64};
-use crate::prelude::*;
-use crate::time::Millis;
-
-/// The protocol version, sent as `"v"`.
-pub const VERSION: u64 = 1;
+use crate::VERSION;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// A property value from page code (`track(name, props)`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Prop {
-    /// A string, capped at [`MAX_PROP_LEN`] bytes.
+    /// A string, capped at [`MAX_PROP_LEN`](crate::MAX_PROP_LEN) bytes.
     Str(String),
     /// A finite number.
     Num(f64),
     /// A boolean.
     Bool(bool),
 }
-
-/// At most this many props per event; more are ignored.
-pub const MAX_PROPS: usize = 20;
-/// The longest prop key or string value kept, in bytes.
-pub const MAX_PROP_LEN: usize = 200;
 
 /// What happened.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +55,68 @@ pub enum EventData {
     },
 }
 
+impl EventData {
+    /// The event type this data makes.
+    pub fn kind(&self) -> EventType {
+        match self {
+            EventData::PageView { .. } => EventType::PageView,
+            EventData::Conversion { .. } => EventType::Conversion,
+            EventData::FunnelStep { .. } => EventType::FunnelStep,
+        }
+    }
+}
+
+/// One touch as the protocol writes it (the tracker's touches lend their fields): how a
+/// visit arrived.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TouchRef<'a> {
+    /// The derived channel.
+    pub channel: Channel,
+    /// `utm_source`, or the referrer's host.
+    pub source: &'a str,
+    /// `utm_medium`.
+    pub medium: &'a str,
+    /// `utm_campaign`.
+    pub campaign: &'a str,
+    /// `utm_term`.
+    pub term: &'a str,
+    /// `utm_content`.
+    pub content: &'a str,
+    /// The name of the ad click id present (`gclid`, …), not its value.
+    pub click_id: &'a str,
+    /// The landing page's path.
+    pub landing: &'a str,
+}
+
+impl TouchRef<'_> {
+    /// Appends the touch as a JSON object (empty fields left out). `click_id`: whether the
+    /// click id's name is written (only where ad purposes are allowed). Fields must be within
+    /// [`MAX_TOUCH_FIELD_LEN`](crate::MAX_TOUCH_FIELD_LEN) (the tracker caps them when it makes
+    /// a touch), so writing allocates nothing but the output.
+    pub fn push_json(&self, o: &mut String, click_id: bool) {
+        o.push_str("{\"channel\":\"");
+        o.push_str(self.channel.as_str());
+        o.push('"');
+        for (k, v) in [
+            ("source", self.source),
+            ("medium", self.medium),
+            ("campaign", self.campaign),
+            ("term", self.term),
+            ("content", self.content),
+            ("click_id", self.click_id),
+            ("landing", self.landing),
+        ] {
+            if !v.is_empty() && (click_id || k != "click_id") {
+                o.push_str(",\"");
+                o.push_str(k);
+                o.push_str("\":");
+                push_str_literal(o, v);
+            }
+        }
+        o.push('}');
+    }
+}
+
 /// One event, ready to be written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
@@ -76,8 +130,8 @@ pub struct Event {
     pub url: String,
     /// The session it belongs to (`None`: sent without identifiers).
     pub session: Option<EventId>,
-    /// The consent it was collected under: "granted", "implied" or "anonymous".
-    pub consent: &'static str,
+    /// The consent it was collected under.
+    pub consent: ConsentStamp,
     /// What happened.
     pub data: EventData,
 }
@@ -85,16 +139,14 @@ pub struct Event {
 impl Event {
     /// Writes the event as one JSON object; a conversion with the visitor's first and last
     /// `touches` when given, their click ids only with `click_ids` (ad purposes allowed).
-    pub fn to_json(&self, touches: Option<&(Touch, Touch)>, click_ids: bool) -> String {
+    pub fn to_json(&self, touches: Option<(TouchRef, TouchRef)>, click_ids: bool) -> String {
         let mut o = String::with_capacity(160);
         o.push_str("{\"id\":\"");
         self.id.push_hex(&mut o);
         o.push_str("\",\"type\":");
-        o.push_str(match self.data {
-            EventData::PageView { .. } => "\"page_view\"",
-            EventData::Conversion { .. } => "\"conversion\"",
-            EventData::FunnelStep { .. } => "\"funnel_step\"",
-        });
+        o.push('"');
+        o.push_str(self.data.kind().as_str());
+        o.push('"');
         o.push_str(",\"ts\":");
         push_u64(&mut o, self.ts.0);
         o.push_str(",\"page\":\"");
@@ -106,7 +158,7 @@ impl Event {
             o.push('"');
         }
         o.push_str(",\"consent\":\"");
-        o.push_str(self.consent);
+        o.push_str(self.consent.as_str());
         o.push_str("\",\"url\":");
         push_str_literal(&mut o, &self.url);
         if let (Some((first, last)), EventData::Conversion { .. }) = (touches, &self.data) {
@@ -218,6 +270,3 @@ pub fn batch_body(
 
 /// The bytes a batch of no events takes beyond its site name (for size planning).
 pub const BATCH_OVERHEAD: usize = 120;
-
-/// The most events one batch may carry (the collector refuses more: protocol v1).
-pub const MAX_BATCH_EVENTS: usize = 500;

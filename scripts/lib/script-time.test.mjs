@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { launch } from './harness.mjs';
-import { traced } from '../../scripts/lib/script-time.mjs';
+import { launch } from '../../tests/e2e/harness.mjs';
+import { traced } from './script-time.mjs';
 
 // A fixed amount of work (not a fixed wall time: the measure is thread time)
 const WORK = 'let x=0;for(let i=0;i<1e7;i++)x=(x*31+i)%1000003;window.sink=x;window.done=1;';
