@@ -208,10 +208,17 @@ impl Runtime {
     /// Whether `el` already counted for `watch` on this page view; with `mark`, records it.
     fn seen(&self, el: &Element, watch: u32, mark: bool) -> bool {
         let page = self.capture.page_no();
-        let bits = page_bits(el, "__goalpostSeen", page);
+        // 32 watches per property: `__goalpostSeen`, then `__goalpostSeen1`, … (one word for
+        // every watch aliased watch 32 with watch 0: the second never counted on an element
+        // the first had)
+        let mut key = String::from("__goalpostSeen");
+        if watch >= 32 {
+            goalpost_core::push_u64(&mut key, u64::from(watch / 32));
+        }
+        let bits = page_bits(el, &key, page);
         let bit = 1u32 << (watch % 32);
         if mark && bits & bit == 0 {
-            set_page_bits(el, "__goalpostSeen", page, bits | bit);
+            set_page_bits(el, &key, page, bits | bit);
         }
         bits & bit != 0
     }

@@ -43,3 +43,18 @@ test('an element counts once it was visible long enough; late elements are watch
   assert.deepEqual(all.sort(), ['saw_late', 'saw_pricing', 'saw_witness'], 'once each; the footer needs a minute');
   await context.close();
 });
+
+test('more than 32 visible goals on one element each count once', async () => {
+  const { page, context } = await openPage(env.browser);
+  const goals = Array.from({ length: 34 }, (_, i) => ({ id: `seen_${i}`, on: 'visible', match: { selector: '#own', ms: 0 } }));
+  await page.addInitScript((g) => { window.goalpostConfig = { collector: '/collect', site: 'visible-many', goals: g }; }, goals);
+  await page.goto(env.collector.base + '/window-config.html');
+  await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  const rows = await waitFor('34 conversions', async () => {
+    await page.evaluate(() => window.goalpost.gp.flush());
+    const c = conversions(await env.collector.events('visible-many'));
+    return c.length >= 34 && c;
+  });
+  assert.deepEqual([...rows].sort(), goals.map((g) => g.id).sort(), 'each goal once, goal 32 and 33 included');
+  await context.close();
+});
