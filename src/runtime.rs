@@ -249,11 +249,18 @@ impl Runtime {
         self.handle(Input::Flush);
     }
 
+    /// Sends what is queued (by beacon), then removes everything goalpost installed.
     pub fn shutdown(&self) {
         if self.stopped.get() {
             return;
         }
         self.handle(Input::Hidden);
+        self.release();
+    }
+
+    /// Removes every listener, timer, observer and hook, and settles waiting `flush()` calls;
+    /// nothing is sent. Idempotent: `shutdown()` and dropping the runtime both end here.
+    fn release(&self) {
         self.stopped.set(true);
         self.listeners.borrow_mut().clear();
         self.uninstall_capture();
@@ -684,6 +691,14 @@ impl Runtime {
             m.push_str(detail);
             log(false, &m);
         }
+    }
+}
+
+/// Dropping the runtime (the JS side freed its `Goalpost`) removes what it installed, as
+/// `shutdown()` does, without sending: no listener, timer, observer or hook outlives it.
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 

@@ -433,3 +433,97 @@ fn consent_mode_ad_signals_replace_ads_and_all_given_must_be_granted() {
         .unwrap();
     assert_eq!(update_from_js(&bare).map(|u| u.ads), Some(Some(true)));
 }
+
+/// Counts what the page has live: event listeners, pending timers, connected observers. Installed
+/// once per page; returns a function giving `[listeners, timers, observers]`.
+fn live_resources() -> Function {
+    js_sys::eval(
+        r#"(() => {
+  if (window.__live) return window.__live;
+  const listeners = new Set(), timers = new Set(), observers = new Set();
+  const key = (t, type, fn, opt) => [t, type, fn, typeof opt === 'object' ? !!opt.capture : !!opt];
+  const same = (a, b) => a.every((x, i) => x === b[i]);
+  const add = EventTarget.prototype.addEventListener, remove = EventTarget.prototype.removeEventListener;
+  EventTarget.prototype.addEventListener = function (type, fn, opt) {
+    const k = key(this, type, fn, opt);
+    if (![...listeners].some((l) => same(l, k))) listeners.add(k);
+    return add.call(this, type, fn, opt);
+  };
+  EventTarget.prototype.removeEventListener = function (type, fn, opt) {
+    const k = key(this, type, fn, opt);
+    for (const l of listeners) if (same(l, k)) listeners.delete(l);
+    return remove.call(this, type, fn, opt);
+  };
+  const st = window.setTimeout, ct = window.clearTimeout;
+  window.setTimeout = function (fn, ms, ...a) {
+    const id = st.call(window, (...b) => { timers.delete(id); if (typeof fn === 'function') fn(...b); }, ms, ...a);
+    timers.add(id);
+    return id;
+  };
+  window.clearTimeout = function (id) { timers.delete(id); return ct.call(window, id); };
+  for (const name of ['IntersectionObserver', 'MutationObserver']) {
+    const Base = window[name];
+    window[name] = class extends Base {
+      observe(...a) { observers.add(this); return super.observe(...a); }
+      disconnect() { observers.delete(this); return super.disconnect(); }
+    };
+  }
+  window.__live = () => [listeners.size, timers.size, observers.size];
+  return window.__live;
+})()"#,
+    )
+    .unwrap()
+    .dyn_into()
+    .unwrap()
+}
+
+fn counts(live: &Function) -> Vec<u32> {
+    Array::from(&live.call0(&JsValue::NULL).unwrap())
+        .iter()
+        .map(|v| v.as_f64().unwrap() as u32)
+        .collect()
+}
+
+#[wasm_bindgen_test]
+fn dropping_goalpost_leaves_no_listener_timer_or_observer() {
+    let live = live_resources();
+    mount(r#"<button id="buy2">Buy</button><div id="seen">seen</div>"#);
+    let before = counts(&live);
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let (host, _keep) = recording_host(sent.clone());
+    let config = js_sys::JSON::parse(
+        r##"{"collector":"/collect","site":"t","goals":[
+          {"id":"buy","on":"click","match":{"selector":"#buy2"}},
+          {"id":"seen","on":"visible","match":{"selector":"#seen","ms":5000}},
+          {"id":"dom","on":"visible","match":{"selector":".later","ms":0}}
+        ]}"##,
+    )
+    .unwrap();
+    let gp = Goalpost::start(&config, host, &[5, 6, 7, 8], &JsValue::UNDEFINED).unwrap();
+    let during = counts(&live);
+    assert!(
+        during[0] > before[0],
+        "listeners installed: {during:?} {before:?}"
+    );
+    assert!(
+        during[1] > before[1],
+        "the batch timer is pending: {during:?}"
+    );
+    assert!(during[2] > before[2], "observers connected: {during:?}");
+    drop(gp);
+    assert_eq!(
+        counts(&live),
+        before,
+        "[listeners, timers, observers] as before the start"
+    );
+    let buy: HtmlElement = document()
+        .get_element_by_id("buy2")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    buy.click();
+    assert!(
+        sent.borrow().is_empty(),
+        "nothing is sent on drop, nor after"
+    );
+}
