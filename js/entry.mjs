@@ -110,12 +110,14 @@ function depth(percentsView, pixelsView, reached) {
 
 const noop = () => {};
 
-// -1: network error, -2: beacon refused, -3: beacon accepted; otherwise the HTTP status.
+// send's codes besides HTTP statuses (src/host.rs, SENT_*)
+const NETWORK_ERROR = -1, BEACON_REFUSED = -2, BEACON_TAKEN = -3;
+
 function send(url, body, beacon, batch, timeout, done) {
   if (beacon && navigator.sendBeacon) {
     let ok = false;
     try { ok = navigator.sendBeacon(url, body); } catch (_) {}
-    done(batch, ok ? -3 : -2, -1);
+    done(batch, ok ? BEACON_TAKEN : BEACON_REFUSED, -1);
     return;
   }
   let timer = 0;
@@ -130,7 +132,7 @@ function send(url, body, beacon, batch, timeout, done) {
         done(batch, res.status, retryAfter(res.headers.get('retry-after')));
       }, () => {
         clearTimeout(timer);
-        done(batch, -1, -1);
+        done(batch, NETWORK_ERROR, -1);
       });
   } catch (_) {
     clearTimeout(timer);

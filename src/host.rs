@@ -6,8 +6,8 @@
 //! - `send(url, body, beacon, batch, timeoutMs, done)`: `sendBeacon` or `fetch` with keepalive
 //!   (aborted after `timeoutMs`), reading
 //!   every response body (Chromium keeps the keepalive budget until it is read), and calls
-//!   `done(batch, status, retryAfterMs)` with the HTTP status, -1 for a network error, -2 for a
-//!   refused beacon, -3 for an accepted one; `retryAfterMs` is -1 without a `Retry-After`. Promise plumbing is smaller in JS than in wasm.
+//!   `done(batch, status, retryAfterMs)` with the HTTP status or one of the `SENT_*` codes
+//!   below; `retryAfterMs` is -1 without a `Retry-After`. Promise plumbing is smaller in JS than in wasm.
 //! - `announce(goal, kind, label, category, value, currency, layer)`: dispatches the
 //!   `goalpost:conversion` event and, when `layer` names an event, pushes to `dataLayer`.
 //! - `depth(percents, pixels, reached)`: scroll depth read at most every 250 ms, reported
@@ -156,12 +156,21 @@ impl Host {
     }
 }
 
+/// `send`'s codes besides HTTP statuses (`js/entry.mjs` names the same three).
+/// No answer: offline, refused, reset, timed out, aborted.
+pub const SENT_NETWORK_ERROR: i32 = -1;
+/// `navigator.sendBeacon` returned false.
+pub const SENT_BEACON_REFUSED: i32 = -2;
+/// `navigator.sendBeacon` returned true.
+pub const SENT_BEACON_TAKEN: i32 = -3;
+
 /// The status code `send` reports, as the core's [`SendStatus`].
 /// `retry_after` is the `Retry-After` header in milliseconds, or negative when absent.
 pub fn status_from_code(code: i32, retry_after: f64) -> SendStatus {
     match code {
-        -3 => SendStatus::Beacon(true),
-        -2 => SendStatus::Beacon(false),
+        SENT_BEACON_TAKEN => SendStatus::Beacon(true),
+        SENT_BEACON_REFUSED => SendStatus::Beacon(false),
+        SENT_NETWORK_ERROR => SendStatus::NetworkError,
         429 | 503 if retry_after >= 0.0 => SendStatus::Throttled {
             status: code as u16,
             retry_after: goalpost_core::Millis(retry_after.min(1e12) as u64),

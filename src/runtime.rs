@@ -182,7 +182,7 @@ impl Runtime {
                     classes: cfg.goals.reads(&Field::Classes),
                     tag: cfg.goals.reads(&Field::Tag),
                 },
-                uses_click: cfg.goals.uses("click"),
+                uses_click: cfg.goals.uses(goalpost_core::Listener::Click),
                 click_filter: click_filter(&cfg.goals, &document),
                 last_active: Cell::new(0.0),
                 data_layer: cfg.data_layer.clone(),
@@ -566,7 +566,7 @@ impl Runtime {
                 }
                 Output::Drained => self.settle_waiters(),
                 Output::ClearStorage => crate::consent::clear_storage(&self.window),
-                Output::Persist(snapshot) => self.store_queue(&snapshot),
+                Output::Persist(snapshot) => self.store_queue(snapshot.as_deref()),
                 Output::PersistVisit(visit) => {
                     if let Ok(Some(s)) = self.window.local_storage() {
                         let _ = s.set_item(VISIT_KEY, &visit);
@@ -576,14 +576,13 @@ impl Runtime {
         }
     }
 
-    /// Writes this page's unsent events (an empty list removes the key). Storage errors (quota,
-    /// private mode, disabled) leave them in memory only.
-    fn store_queue(&self, snapshot: &str) {
+    /// Writes this page's unsent events (`None`, nothing left: removes the key). Storage errors
+    /// (quota, private mode, disabled) leave them in memory only.
+    fn store_queue(&self, snapshot: Option<&str>) {
         if let Ok(Some(s)) = self.window.local_storage() {
-            let _ = if snapshot.ends_with("[]}") {
-                s.remove_item(&self.queue_key)
-            } else {
-                s.set_item(&self.queue_key, snapshot)
+            let _ = match snapshot {
+                Some(events) => s.set_item(&self.queue_key, events),
+                None => s.remove_item(&self.queue_key),
             };
         }
     }

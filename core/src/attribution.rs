@@ -1,9 +1,8 @@
 //! Attribution: where a visit came from (campaign parameters, ad click ids, referrer), the
 //! channel derived from them, and the first and last touch of a visitor.
 
-use crate::interaction::{query_param, split_host};
 use crate::prelude::*;
-use crate::url::{cut, up_to};
+use crate::url::{cut, query_param, split_host, up_to};
 
 /// Ad click ids, in the order they are looked for; each names its ad platform's channel.
 pub const CLICK_IDS: &[(&str, Channel)] = &[

@@ -679,12 +679,12 @@ pub(crate) fn name_value(
         errors.push(ConfigError::new(path, ErrorKind::Missing));
     }
     let s = string_value(v, path, errors)?;
-    if crate::config::valid_name(&s) {
+    if goalpost_protocol::valid_name(&s) {
         Some(s)
     } else {
         errors.push(ConfigError::new(
             path,
-            ErrorKind::Invalid(crate::config::NAME_RULE),
+            ErrorKind::Invalid(crate::error::NAME_RULE),
         ));
         None
     }

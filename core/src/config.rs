@@ -253,9 +253,7 @@ fn compile_batch(json: &Json, errors: &mut Vec<ConfigError>) -> BatchPolicy {
     policy
 }
 
-/// What [`valid_name`] requires, for error messages (`MAX_NAME_LEN` is 64).
-pub(crate) const NAME_RULE: &str = "must be 1 to 64 characters from A-Z a-z 0-9 _ . -";
-
+pub(crate) use crate::error::NAME_RULE;
 pub(crate) use goalpost_protocol::valid_name;
 
 fn valid_collector(s: &str) -> bool {

@@ -1,6 +1,10 @@
 //! Config errors: a JSON path and a reason, with a "did you mean" for misspelt names.
 
 use crate::prelude::*;
+
+/// What a site, goal or category name must be, for error messages (the protocol's
+/// `valid_name`; `MAX_NAME_LEN` is 64).
+pub(crate) const NAME_RULE: &str = "must be 1 to 64 characters from A-Z a-z 0-9 _ . -";
 /// One problem found in a config, located by its JSON path (`goals[3].match.selector`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfigError {

@@ -29,6 +29,32 @@ pub enum Once {
     PerKey(crate::condition::Field),
 }
 
+/// A listener the shell installs only when a goal needs it ([`GoalSet::uses`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listener {
+    /// `click` and `auxclick`: click, link and download goals.
+    Click,
+    /// `submit`.
+    Submit,
+    /// `play`, `timeupdate`, `ended`.
+    Media,
+}
+
+/// A measure the shell reports at the thresholds goals use ([`GoalSet::thresholds`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Media progress, percent.
+    MediaPercent,
+    /// Media position, seconds.
+    MediaSeconds,
+    /// Scroll depth, percent.
+    ScrollPercent,
+    /// Scroll depth, pixels.
+    ScrollPixels,
+    /// Engaged time, seconds.
+    EngagedSeconds,
+}
+
 /// Which selector list an index refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
@@ -327,23 +353,33 @@ impl GoalSet {
         self.rules.iter().any(|r| r.conditions.reads(field))
     }
 
-    /// Whether any rule has this trigger slot (so the shell can skip listeners nobody needs).
-    pub fn uses(&self, trigger: &str) -> bool {
-        self.rules.iter().any(|r| r.trigger.name() == trigger)
-            || (trigger == "click"
-                && self
-                    .rules
-                    .iter()
-                    .any(|r| matches!(r.trigger, Trigger::Link(_) | Trigger::Download(_))))
+    /// Whether any rule needs this listener (so the shell can skip listeners nobody needs).
+    pub fn uses(&self, listener: Listener) -> bool {
+        self.rules.iter().any(|r| match listener {
+            Listener::Click => matches!(
+                r.trigger,
+                Trigger::Click | Trigger::Link(_) | Trigger::Download(_)
+            ),
+            Listener::Submit => r.trigger == Trigger::Submit,
+            Listener::Media => matches!(r.trigger, Trigger::Media(_)),
+        })
     }
 
-    /// Thresholds the shell should report for a numeric field of a trigger (scroll percent,
-    /// media percent/seconds, engaged seconds), sorted, from the rules' `gt`/`gte` conditions.
-    pub fn thresholds(&self, trigger: &str, field: &str) -> Vec<f64> {
+    /// The values the shell should report for a measure (scroll percent, media
+    /// percent/seconds, engaged seconds), sorted, from the rules' `gt`/`gte` conditions.
+    pub fn thresholds(&self, measure: Measure) -> Vec<f64> {
+        use crate::condition::Field;
+        let (field, on): (Field, fn(&Trigger) -> bool) = match measure {
+            Measure::MediaPercent => (Field::Percent, |t| matches!(t, Trigger::Media(_))),
+            Measure::MediaSeconds => (Field::Seconds, |t| matches!(t, Trigger::Media(_))),
+            Measure::ScrollPercent => (Field::Percent, |t| *t == Trigger::Scroll),
+            Measure::ScrollPixels => (Field::Pixels, |t| *t == Trigger::Scroll),
+            Measure::EngagedSeconds => (Field::Seconds, |t| *t == Trigger::Engaged),
+        };
         let mut out: Vec<f64> = Vec::new();
-        for r in self.rules.iter().filter(|r| r.trigger.name() == trigger) {
+        for r in self.rules.iter().filter(|r| on(&r.trigger)) {
             for c in r.conditions.list() {
-                if c.field.name() != field {
+                if c.field != field {
                     continue;
                 }
                 if let crate::condition::Op::Gte(n)

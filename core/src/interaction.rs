@@ -4,8 +4,8 @@
 use crate::prelude::*;
 use alloc::borrow::Cow;
 
-use crate::condition::Field;
-use crate::url::{after_last, cut, parts, up_to};
+use crate::field::Field;
+use crate::url::{after_last, cut, query_param, split_host, up_to};
 use goalpost_protocol::Prop;
 
 /// Something the visitor did on a page.
@@ -140,64 +140,6 @@ impl PageFields {
             referrer: referrer.to_string(),
         }
     }
-}
-
-/// `(hostname, path)` of an absolute URL without query or fragment (lowercase host).
-pub fn split_host(base: &str) -> (String, String) {
-    match crate::json::find_str(base, "://").and_then(|i| base.get(i + 3..)) {
-        Some(rest) => {
-            let authority = up_to(rest, b"/");
-            let path = rest.get(authority.len()..).unwrap_or("");
-            let host = after_last(authority, b'@');
-            let host = match host.strip_prefix('[') {
-                Some(v6) => up_to(v6, b"]"),
-                None => up_to(host, b":"),
-            };
-            (
-                host.to_ascii_lowercase(),
-                if path.is_empty() {
-                    "/".into()
-                } else {
-                    path.into()
-                },
-            )
-        }
-        None => (String::new(), base.to_string()),
-    }
-}
-
-/// The value of query parameter `name` in a raw query string (first occurrence, `+` and
-/// percent-escapes decoded).
-pub fn query_param(query: &str, name: &str) -> Option<String> {
-    parts(query, b'&').into_iter().find_map(|pair| {
-        let (k, v) = cut(pair, b'=').unwrap_or((pair, ""));
-        (decode(k) == name).then(|| decode(v))
-    })
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    // not UTF-8 once decoded (`%FF`): the text as written, rather than std's lossy decoder
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 /// A value read from a candidate: text or number.
@@ -445,25 +387,4 @@ pub fn classify_link(
         kinds = kinds.with(LinkKinds::OUTBOUND);
     }
     kinds
-}
-
-#[cfg(test)]
-mod tests {
-    use super::query_param;
-
-    #[test]
-    fn query_params_are_decoded_and_bad_escapes_kept_as_written() {
-        let q = "a=1&utm_source=caf%C3%A9+bar&x=%FFab&y=%4&utm_source=second";
-        assert_eq!(query_param(q, "utm_source").as_deref(), Some("café bar"));
-        assert_eq!(query_param(q, "x").as_deref(), Some("%FFab"), "not UTF-8");
-        assert_eq!(query_param(q, "y").as_deref(), Some("%4"), "a cut escape");
-        assert_eq!(query_param(q, "a").as_deref(), Some("1"));
-        assert_eq!(query_param(q, "missing"), None);
-        assert_eq!(query_param("", "a"), None);
-        assert_eq!(
-            query_param("a", "a").as_deref(),
-            Some(""),
-            "a key without a value"
-        );
-    }
 }

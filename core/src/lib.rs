@@ -54,11 +54,14 @@ mod compile_goals;
 mod condition;
 mod config;
 mod consent;
+mod delivery;
 mod error;
+mod field;
 mod goals;
 mod ids;
 mod interaction;
 mod json;
+mod output;
 mod policy;
 mod time;
 mod tracker;
@@ -75,19 +78,21 @@ pub use goalpost_protocol::{
     batch_body, ConsentStamp, Event, EventData, EventType, Prop, TouchRef, MAX_BATCH_EVENTS,
     MAX_PROPS, MAX_PROP_LEN, VERSION,
 };
-pub use goals::{Family, Funnel, Goal, GoalKind, GoalSet, Once, Rule, Source, Trigger, Watch};
+pub use goals::{
+    Family, Funnel, Goal, GoalKind, GoalSet, Listener, Measure, Once, Rule, Source, Trigger, Watch,
+};
 pub use ids::{derive_id, EventId, Rng};
 pub use interaction::{
-    classify_link, extension, query_param, Candidate, Element, Form, Interaction, LinkKinds, Media,
-    MediaEvent, PageFields, DOWNLOAD_EXTENSIONS, MESSENGERS,
+    classify_link, extension, Candidate, Element, Form, Interaction, LinkKinds, Media, MediaEvent,
+    PageFields, DOWNLOAD_EXTENSIONS, MESSENGERS,
 };
 pub use json::{push_f64, push_str_literal, push_u64, Json};
 pub use policy::{BatchPolicy, RetryPolicy, SendStatus, Verdict};
 pub use time::Millis;
 pub use tracker::{Conversion, Ignored, Input, NoPatterns, Output, Page, Tracker};
 pub use url::{
-    after_last, cut, parts, redact, sanitize, sanitize_with, truncate, up_to, ATTRIBUTION_PARAMS,
-    MAX_URL_LEN,
+    after_last, cut, parts, query_param, redact, sanitize, sanitize_with, split_host, truncate,
+    up_to, ATTRIBUTION_PARAMS, MAX_URL_LEN,
 };
 pub use visit::{MAX_KEYS, MAX_LISTED, SESSION_TIMEOUT};
 

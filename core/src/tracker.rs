@@ -21,19 +21,20 @@ use crate::condition::{Field, Patterns};
 use crate::config::Config;
 use crate::config::Spa;
 use crate::consent::{Choice, Collect, Consent, ConsentUpdate};
+use crate::delivery::{Cx, Delivery};
 use crate::goals::{GoalKind, Once, Source};
 use crate::ids::{EventId, Rng};
 use crate::interaction::{Candidate, Interaction, PageFields};
 use crate::json::Json;
-use crate::policy::{SendStatus, Verdict};
+pub use crate::output::{Conversion, Ignored, Output};
+use crate::policy::SendStatus;
 use crate::prelude::*;
 use crate::time::Millis;
 use crate::url::{redact, sanitize_with, truncate};
 use crate::visit::{Progress, Visit};
 use alloc::rc::Rc;
 use goalpost_protocol::{
-    batch_body, ConsentStamp, Event, EventData, Prop, BATCH_OVERHEAD, MAX_BATCH_EVENTS, MAX_PROPS,
-    MAX_PROP_LEN, MAX_TITLE_LEN,
+    ConsentStamp, Event, EventData, Prop, MAX_PROPS, MAX_PROP_LEN, MAX_TITLE_LEN,
 };
 
 /// The page as the shell saw it.
@@ -90,134 +91,12 @@ pub enum Input {
     },
 }
 
-/// A conversion, as page callbacks and `dataLayer` see it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Conversion {
-    /// The goal's position in the config's goals (as [`crate::GoalSet::goals`] lists them).
-    pub index: usize,
-    /// The goal id.
-    pub goal: String,
-    /// Macro or micro.
-    pub kind: GoalKind,
-    /// The goal's label.
-    pub label: Option<String>,
-    /// The goal's category.
-    pub category: Option<String>,
-    /// The value, if any.
-    pub value: Option<f64>,
-    /// Its currency.
-    pub currency: Option<String>,
-    /// Whether ad purposes are allowed: only then is it forwarded to `dataLayer`.
-    pub forward: bool,
-}
-
-/// Something for the shell to do, drained with [`Tracker::poll`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum Output {
-    /// POST `body` to the collector (by `sendBeacon` when `beacon`, else `fetch` with
-    /// keepalive), then report the result as [`Input::Sent`] with this `batch`.
-    Send {
-        /// Identifies the send in [`Input::Sent`].
-        batch: u32,
-        /// The JSON body.
-        body: String,
-        /// Use `navigator.sendBeacon` (the page is going away).
-        beacon: bool,
-    },
-    /// Feed [`Input::Tick`] at this time (replaces any earlier wake-up).
-    WakeAt(Millis),
-    /// A goal was reached (for page callbacks, `dataLayer` and debug logs).
-    Converted(Conversion),
-    /// An input led to nothing, and why (debug mode logs it).
-    Ignored(Ignored),
-    /// Nothing is queued or in flight any more (settles `flush()` promises).
-    Drained,
-    /// Consent was denied: delete everything goalpost stored in the browser.
-    ClearStorage,
-    /// Store this snapshot of the unsent events (only emitted where storage consent allows;
-    /// replaces the previous one).
-    Persist(String),
-    /// Store the visit (session, page count, touches) for the next page of the site (only
-    /// where storage consent allows).
-    PersistVisit(String),
-}
-
-/// Why an input produced nothing, or why events were dropped. Every "don't send" of the
-/// tracker goes through here.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Ignored {
-    /// No goal has a rule for this kind of interaction (the trigger's name).
-    NoRule(&'static str),
-    /// A custom event matched no goal.
-    NoGoalForEvent(String),
-    /// A goal's rule was considered and did not match: the trigger or the field that failed.
-    NotMatched {
-        /// The goal id (empty for an inline funnel step).
-        goal: String,
-        /// The trigger or condition field that failed.
-        failed: &'static str,
-    },
-    /// The goal matched but already converted within its `once` scope.
-    AlreadyConverted(String),
-    /// An event was not collected: consent denied (or not given, in `required` mode without
-    /// holding).
-    NoConsent,
-    /// The collector refused a batch for good (a 4xx other than 408/429): its events dropped.
-    Refused {
-        /// How many events.
-        events: usize,
-        /// The HTTP status.
-        status: u16,
-    },
-    /// A batch failed too often: its events dropped.
-    GaveUp {
-        /// How many events.
-        events: usize,
-    },
-    /// The queue (`batch.maxStored`) or the events held for a consent choice
-    /// (`consent.maxHeld`) were full: the oldest dropped.
-    QueueFull {
-        /// How many events.
-        events: usize,
-    },
-    /// The shell lost inputs ([`Input::Lost`]).
-    Lost {
-        /// How many inputs.
-        inputs: u32,
-    },
-    /// A goal counted once per key converted without its key (the prop or attribute was
-    /// missing or empty): counted as `every`, with a fresh event id.
-    NoKey {
-        /// The goal id.
-        goal: String,
-    },
-}
-
-struct Queued {
-    json: String,
-    urgent: bool,
-}
-
-struct InFlight {
-    batch: u32,
-    events: Vec<Queued>,
-    beacon: bool,
-    /// Body size, counted against the browser's keepalive budget.
-    bytes: usize,
-    /// Drops this batch reports.
-    drops: u64,
-}
-
 /// The stored snapshot (where consent allows storage) is written at most this often while the
 /// page is shown: the first change at once, later ones together after this long, and at once
 /// while the page is hidden (from [`Input::Hidden`], which a page going away sends). Each write
 /// is a synchronous `localStorage` write of the whole queue; written after every event it cost
 /// a converting click ~0.3 ms in a burst (the bench page, consent `implied`).
 pub const PERSIST_EVERY: Millis = Millis(1_000);
-
-/// Chromium shares 64 KiB among all in-flight keepalive fetches and beacons of a page; goalpost
-/// keeps its own bodies below this, leaving room for the page's.
-pub const KEEPALIVE_BUDGET: usize = 48 * 1024;
 
 /// The tracker state machine. It never reads a clock: every input comes with `now`.
 pub struct Tracker {
@@ -228,27 +107,10 @@ pub struct Tracker {
     /// Session, touches and what the once-rules and funnels remember (memory; stored where
     /// consent allows).
     visit: Visit,
-    queue: Vec<Queued>,
-    in_flight: Vec<InFlight>,
-    /// Events handed to `sendBeacon`: the browser took them, but whether the collector stored
-    /// them is unknown. They stay in the stored snapshot, so that the next page of the site
-    /// sends them again by fetch (the collector de-duplicates), and go back to the queue if
-    /// this page is shown again. Bounded by `max_stored`, oldest out.
-    unconfirmed: Vec<Queued>,
-    next_batch: u32,
-    flush_at: Option<Millis>,
-    retry_at: Option<Millis>,
-    failures: u32,
+    /// The queue, batches in flight, retries, the keepalive budget, drops.
+    delivery: Delivery,
     wake: Option<Millis>,
-    drain_wanted: bool,
-    /// An urgent or full queue asks for a send once the current input is fully handled.
-    send_due: bool,
-    offline: bool,
     consent: Consent,
-    /// Until when nothing is sent, waiting for a consent tool's answer.
-    consent_wait: Option<Millis>,
-    /// The unsent events changed since the last snapshot.
-    dirty: bool,
     /// When the last snapshot was written, and when the next one is due (throttled).
     persisted_at: Option<Millis>,
     persist_at: Option<Millis>,
@@ -263,9 +125,6 @@ pub struct Tracker {
     held: Vec<(Millis, Input)>,
     /// While the held inputs are handled: their events are stamped `pending`.
     replaying: bool,
-    /// Events dropped and not yet reported to the collector (sent as the batch's `dropped`).
-    unreported_drops: u64,
-    dropped: u64,
     outputs: Vec<Output>,
 }
 
@@ -305,28 +164,15 @@ impl Tracker {
             patterns,
             page: None,
             visit: Visit::default(),
-            queue: Vec::new(),
-            in_flight: Vec::new(),
-            unconfirmed: Vec::new(),
-            next_batch: 1,
-            flush_at: None,
-            retry_at: None,
-            failures: 0,
+            delivery: Delivery::new(),
             wake: None,
-            drain_wanted: false,
-            send_due: false,
-            offline: false,
             consent: Consent::default(),
-            consent_wait: None,
-            dirty: false,
             persisted_at: None,
             persist_at: None,
             hidden: false,
             visit_dirty: false,
             held: Vec::new(),
             replaying: false,
-            unreported_drops: 0,
-            dropped: 0,
             outputs: Vec::new(),
         }
     }
@@ -338,12 +184,24 @@ impl Tracker {
 
     /// Events dropped so far (refused or given up).
     pub fn dropped(&self) -> u64 {
-        self.dropped
+        self.delivery.dropped()
     }
 
     /// Events queued and not yet sent.
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.delivery.queued()
+    }
+
+    /// The delivery and what it needs for a call, borrowed apart from the rest.
+    fn delivery(&mut self) -> (&mut Delivery, Cx<'_>) {
+        let cx = Cx {
+            site: &self.config.site,
+            batch: &self.config.batch,
+            retry: &self.config.retry,
+            rng: &mut self.rng,
+            outputs: &mut self.outputs,
+        };
+        (&mut self.delivery, cx)
     }
 
     /// Feeds one input.
@@ -377,83 +235,51 @@ impl Tracker {
                 self.interact(now, Some(&i));
             }
             Input::Tick => {
-                if self.consent_wait.is_some_and(|t| t <= now) {
-                    self.consent_wait = None;
-                    self.send_due = true;
-                }
-                let retry_due = self.retry_at.is_some_and(|t| t <= now);
-                let flush_due = self.flush_at.is_some_and(|t| t <= now);
-                if retry_due {
-                    self.retry_at = None;
-                }
-                if flush_due {
-                    self.flush_at = None;
-                }
-                if retry_due || flush_due {
-                    self.send_next(now);
-                }
+                let (d, mut cx) = self.delivery();
+                d.tick(now, &mut cx);
             }
             Input::Hidden => {
                 // (and until shown, snapshots are written at once: no visitor waits for them)
                 self.hidden = true;
-                self.send_all_by_beacon(now);
+                let (d, mut cx) = self.delivery();
+                d.send_all_by_beacon(now, &mut cx);
             }
             Input::Shown => {
                 self.hidden = false;
-                if !self.unconfirmed.is_empty() {
-                    let back = core::mem::take(&mut self.unconfirmed);
-                    self.requeue(back);
-                    self.dirty = true;
-                    if self.flush_at.is_none() {
-                        self.flush_at = Some(now.plus(self.config.batch.max_delay));
-                    }
-                }
+                let max_delay = self.config.batch.max_delay;
+                self.delivery.shown(now, max_delay);
             }
             Input::Consent(update) => {
                 self.consent_changed(now, update);
-                if self.consent_wait.take().is_some() {
-                    self.send_due = true;
-                }
+                self.delivery.consent_answered();
             }
-            Input::AwaitConsent(until) => self.consent_wait = Some(until),
+            Input::AwaitConsent(until) => self.delivery.await_consent(until),
             Input::RestoreVisit(visit) => self.restore_visit(now, &visit),
             Input::Restore(events) => {
-                // older than anything queued now; each must look like one event object
-                let mut restored = Vec::new();
-                for json in events {
-                    if json.starts_with('{')
-                        && json.ends_with('}')
-                        && json.len() < self.config.batch.max_bytes
-                    {
-                        restored.push(Queued {
-                            json,
-                            urgent: false,
-                        });
-                    }
-                }
-                self.requeue(restored);
-                self.dirty = true;
-                self.send_due = true;
+                // older than anything queued now
+                let max_bytes = self.config.batch.max_bytes;
+                self.delivery.restore(events, max_bytes);
             }
             Input::Online(online) => {
-                self.offline = !online;
-                if online {
-                    self.retry_at = None;
-                    self.send_next(now);
-                }
+                let (d, mut cx) = self.delivery();
+                d.online(now, online, &mut cx);
             }
             Input::Flush => {
-                self.drain_wanted = true;
-                self.retry_at = None;
-                self.flush_at = None;
-                self.send_next(now);
+                let (d, mut cx) = self.delivery();
+                d.flush(now, &mut cx);
             }
-            Input::Sent { batch, status } => self.sent(now, batch, status),
-            Input::Lost(n) => self.drop_events(Ignored::Lost { inputs: n }, n as usize),
+            Input::Sent { batch, status } => {
+                let denied = self.consent.analytics == Choice::Denied;
+                let (d, mut cx) = self.delivery();
+                d.sent(now, batch, status, denied, &mut cx);
+            }
+            Input::Lost(n) => {
+                let (d, mut cx) = self.delivery();
+                d.drop_events(&mut cx, Ignored::Lost { inputs: n }, n as usize);
+            }
         }
-        if core::mem::take(&mut self.send_due) {
-            self.send_next(now);
-        }
+        let (d, mut cx) = self.delivery();
+        d.send_if_due(now, &mut cx);
         self.persist(now);
         self.after(now);
     }
@@ -775,7 +601,8 @@ impl Tracker {
         };
         let touches = touches.map(|(first, last)| (first.wire(), last.wire()));
         let json = ev.to_json(touches, Consent::allows(self.consent.ads, policy.mode));
-        self.enqueue(now, json, urgent);
+        let (d, mut cx) = self.delivery();
+        d.enqueue(now, json, urgent, &mut cx);
     }
 
     /// A new choice: a denial drops everything unsent and asks the shell to clear storage; a
@@ -785,11 +612,7 @@ impl Tracker {
         self.consent.apply(update);
         let c = self.consent;
         if c.analytics == Choice::Denied {
-            self.queue.clear();
-            self.unconfirmed.clear();
-            self.dirty = true;
-            self.flush_at = None;
-            self.retry_at = None;
+            self.delivery.clear();
         }
         let denied =
             |now: Choice, before: Choice| now == Choice::Denied && before != Choice::Denied;
@@ -820,201 +643,8 @@ impl Tracker {
                 .position(|(_, i)| matches!(i, Input::Interact(_)))
                 .unwrap_or(0);
             self.held.remove(oldest);
-            self.drop_events(Ignored::QueueFull { events: 1 }, 1);
-        }
-    }
-
-    /// Puts events back at the head of the queue, in their order (they are older than
-    /// anything queued since).
-    fn requeue(&mut self, events: Vec<Queued>) {
-        self.queue.splice(0..0, events);
-    }
-
-    fn enqueue(&mut self, now: Millis, json: String, urgent: bool) {
-        self.dirty = true;
-        self.queue.push(Queued { json, urgent });
-        // bounded: a collector that is down for long costs at most `max_stored` events of
-        // memory and storage; the oldest go first, counted and reported
-        let over = self
-            .queue
-            .len()
-            .saturating_sub(self.config.batch.max_stored.max(1));
-        if over > 0 {
-            self.queue.drain(..over);
-            self.drop_events(Ignored::QueueFull { events: over }, over);
-        }
-        if urgent {
-            self.send_due = true;
-        } else if self.queue.len() >= self.config.batch.max_events {
-            if self.batch_size(MAX_BATCH_EVENTS) < self.queue.len() {
-                // a full request is queued, and more: waiting cannot add to it, and a burst of
-                // more than `max_stored` in one task (a thousand single-page navigations) must
-                // not push events out of the queue
-                self.send_due = true;
-            } else if self.flush_at.is_none_or(|t| t > now) {
-                // due now, sent on the next tick: in the browser a zero-delay timer, so the
-                // request leaves the task that queued the event (a click handler: the visitor's
-                // next frame does not wait for it), together with whatever else that task queues.
-                // Already due, it stays due from then: no new timer for each further event.
-                self.flush_at = Some(now);
-            }
-        } else if self.flush_at.is_none() {
-            self.flush_at = Some(now.plus(self.config.batch.max_delay));
-        }
-    }
-
-    /// Sends the next batch by fetch, unless one is in flight or a retry is pending.
-    fn send_next(&mut self, now: Millis) {
-        let busy = self.in_flight.iter().any(|f| !f.beacon);
-        let waiting = self.consent_wait.is_some_and(|t| t > now);
-        if busy
-            || waiting
-            || self.offline
-            || self.retry_at.is_some_and(|t| t > now)
-            || self.queue.is_empty()
-        {
-            return;
-        }
-        self.flush_at = None;
-        self.send_batch(now, false);
-    }
-
-    /// Sends the queue by beacon, within the keepalive budget: what does not fit stays queued
-    /// (a beacon over the budget would be refused anyway).
-    fn send_all_by_beacon(&mut self, now: Millis) {
-        if self.consent_wait.is_some_and(|t| t > now) || self.offline {
-            return; // no answer from the consent tool yet, or offline (kept, and stored)
-        }
-        self.flush_at = None;
-        while !self.queue.is_empty() {
-            let in_flight: usize = self.in_flight.iter().map(|f| f.bytes).sum();
-            if in_flight + self.config.batch.max_bytes > KEEPALIVE_BUDGET {
-                break;
-            }
-            self.send_batch(now, true);
-        }
-    }
-
-    /// Takes events from the head of the queue up to the byte limit (at least one), and asks
-    /// the shell to send them. A fetch takes up to
-    /// [`MAX_BATCH_EVENTS`](MAX_BATCH_EVENTS): `max_events` is when it is due,
-    /// not its size, so events that queued up while a send was out (a burst) go in one request
-    /// instead of one per `max_events`; a failed fetch is retried, so its size risks nothing. A
-    /// beacon takes up to `max_events`: nothing can retry it once the page is gone, and the
-    /// smaller each is, the fewer events one failed beacon loses.
-    fn send_batch(&mut self, now: Millis, beacon: bool) {
-        let most = if beacon {
-            self.config.batch.max_events
-        } else {
-            MAX_BATCH_EVENTS
-        };
-        let take = self.batch_size(most);
-        let rest = self.queue.split_off(take);
-        let events = core::mem::replace(&mut self.queue, rest);
-        let batch = self.next_batch;
-        self.next_batch = self.next_batch.wrapping_add(1);
-        let wire = self.rng.event_id();
-        let mut parts: Vec<&str> = Vec::new();
-        for q in &events {
-            parts.push(&q.json);
-        }
-        let drops = self.unreported_drops;
-        let body = batch_body(&self.config.site, wire, now, drops, &parts);
-        self.in_flight.push(InFlight {
-            batch,
-            events,
-            beacon,
-            bytes: body.len(),
-            drops,
-        });
-        self.outputs.push(Output::Send {
-            batch,
-            body,
-            beacon,
-        });
-    }
-
-    /// How many events from the head of the queue one batch takes: as many as fit in
-    /// `max_bytes` (at least one), at most `most`.
-    fn batch_size(&self, most: usize) -> usize {
-        let mut bytes = self.config.site.len() + BATCH_OVERHEAD;
-        let mut take = 0;
-        for next in &self.queue {
-            let fits = bytes + next.json.len() < self.config.batch.max_bytes;
-            if take > 0 && (take >= most || !fits) {
-                break;
-            }
-            bytes += next.json.len() + 1;
-            take += 1;
-        }
-        take
-    }
-
-    fn sent(&mut self, now: Millis, batch: u32, status: SendStatus) {
-        let Some(pos) = self.in_flight.iter().position(|f| f.batch == batch) else {
-            return;
-        };
-        let flight = self.in_flight.remove(pos);
-        self.dirty = true;
-        match self.config.retry.verdict(status) {
-            Verdict::Delivered => {
-                if flight.beacon {
-                    self.unconfirmed.extend(flight.events);
-                    let over = self
-                        .unconfirmed
-                        .len()
-                        .saturating_sub(self.config.batch.max_stored);
-                    self.unconfirmed.drain(..over);
-                }
-                self.failures = 0;
-                self.unreported_drops = self.unreported_drops.saturating_sub(flight.drops);
-                // Events queued while this batch was out are sent now if they are due (full
-                // batch, urgent, a flush asked for, or their delay already passed).
-                let due = self.queue.len() >= self.config.batch.max_events
-                    || self.queue.iter().any(|q| q.urgent)
-                    || self.drain_wanted
-                    || self.flush_at.is_none_or(|t| t <= now);
-                if due {
-                    self.send_next(now);
-                }
-            }
-            Verdict::Retry if self.consent.analytics == Choice::Denied => {
-                // collected before the denial, not sent again after it
-            }
-            Verdict::Retry if self.offline && status == SendStatus::NetworkError => {
-                // offline: wait for the browser to be back, without spending an attempt
-                self.requeue(flight.events);
-            }
-            Verdict::Retry => {
-                self.failures += 1;
-                if self.failures > self.config.retry.max_attempts {
-                    self.failures = 0;
-                    self.drop_events(
-                        Ignored::GaveUp {
-                            events: flight.events.len(),
-                        },
-                        flight.events.len(),
-                    );
-                    self.send_next(now);
-                } else {
-                    self.requeue(flight.events);
-                    let delay = self
-                        .config
-                        .retry
-                        .wait(self.failures, self.rng.next_u64(), status);
-                    self.retry_at = Some(now.plus(delay));
-                }
-            }
-            Verdict::Drop => {
-                let status = if let SendStatus::Http(s) = status {
-                    s
-                } else {
-                    0
-                };
-                let n = flight.events.len();
-                self.drop_events(Ignored::Refused { events: n, status }, n);
-                self.send_next(now);
-            }
+            let (d, mut cx) = self.delivery();
+            d.drop_events(&mut cx, Ignored::QueueFull { events: 1 }, 1);
         }
     }
 
@@ -1025,7 +655,7 @@ impl Tracker {
         if !Consent::allows(self.consent.storage, self.config.consent.mode) {
             return;
         }
-        if !self.dirty && !self.visit_dirty {
+        if !self.delivery.dirty && !self.visit_dirty {
             self.persist_at = None;
             return;
         }
@@ -1033,8 +663,7 @@ impl Tracker {
         // localStorage write of the whole snapshot); the first at once, at once while hidden,
         // and at once when nothing is left to store (a removal, cheap: storage is tidy as soon
         // as everything is delivered)
-        let nothing_left =
-            self.unconfirmed.is_empty() && self.in_flight.is_empty() && self.queue.is_empty();
+        let nothing_left = self.delivery.is_empty();
         if let Some(due) = self.persisted_at.map(|t| t.plus(PERSIST_EVERY)) {
             if !self.hidden && !nothing_left && now < due {
                 self.persist_at = Some(due);
@@ -1048,30 +677,11 @@ impl Tracker {
                 self.outputs.push(Output::PersistVisit(v));
             }
         }
-        if !core::mem::take(&mut self.dirty) {
-            return;
+        if core::mem::take(&mut self.delivery.dirty) {
+            let d = &self.delivery;
+            self.outputs
+                .push(Output::Persist((!d.is_empty()).then(|| d.snapshot())));
         }
-        let mut events: Vec<&str> = Vec::new();
-        for q in &self.unconfirmed {
-            events.push(&q.json);
-        }
-        for f in &self.in_flight {
-            for q in &f.events {
-                events.push(&q.json);
-            }
-        }
-        for q in &self.queue {
-            events.push(&q.json);
-        }
-        let mut o = String::from("{\"v\":1,\"events\":[");
-        for (i, e) in events.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            o.push_str(e);
-        }
-        o.push_str("]}");
-        self.outputs.push(Output::Persist(o));
     }
 
     /// The visit as JSON, for the next page ([`Visit::to_json`]).
@@ -1105,12 +715,6 @@ impl Tracker {
         Consent::allows(self.consent.storage, self.config.consent.mode)
     }
 
-    fn drop_events(&mut self, why: Ignored, n: usize) {
-        self.dropped += n as u64;
-        self.unreported_drops += n as u64;
-        self.ignore(why);
-    }
-
     fn ignore(&mut self, why: Ignored) {
         self.outputs.push(Output::Ignored(why));
     }
@@ -1118,12 +722,7 @@ impl Tracker {
     /// After every input: ask for the next wake-up (a pending retry comes first: nothing is
     /// sent before it), and report a drain.
     fn after(&mut self, _now: Millis) {
-        let send = if self.queue.is_empty() {
-            None
-        } else {
-            // while waiting for a consent tool, nothing can go before the wait ends
-            self.consent_wait.or(self.retry_at.or(self.flush_at))
-        };
+        let send = self.delivery.next_send();
         // the earlier of the next send and a throttled snapshot
         let next = match (send, self.persist_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -1133,8 +732,7 @@ impl Tracker {
             self.outputs.push(Output::WakeAt(t));
         }
         self.wake = next;
-        if self.drain_wanted && self.queue.is_empty() && self.in_flight.is_empty() {
-            self.drain_wanted = false;
+        if self.delivery.take_drained() {
             self.outputs.push(Output::Drained);
         }
     }

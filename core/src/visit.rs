@@ -110,7 +110,7 @@ impl Visit {
             self.session.id = Some(rng.event_id());
         }
         let landing = || {
-            let (_, path) = crate::interaction::split_host(crate::url::up_to(url, b"?#"));
+            let (_, path) = crate::url::split_host(crate::url::up_to(url, b"?#"));
             Touch {
                 channel: Channel::Direct,
                 source: String::new(),

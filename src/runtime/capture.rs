@@ -6,7 +6,9 @@ use crate::prelude::*;
 use core::cell::{Cell, OnceCell, RefCell};
 use goalpost_core::{cut, up_to};
 
-use goalpost_core::{Config, Family, Form, Input, Interaction, Media, MediaEvent, Page, Spa};
+use goalpost_core::{
+    Config, Family, Form, Input, Interaction, Listener, Measure, Media, MediaEvent, Page, Spa,
+};
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -61,21 +63,21 @@ impl Capture {
     pub fn new(cfg: &Config, url: String) -> Capture {
         let g = &cfg.goals;
         Capture {
-            uses_submit: g.uses("submit"),
+            uses_submit: g.uses(Listener::Submit),
             form_selectors: Selectors::new(&g.selectors(Family::Form)),
             form_attrs: g.attributes(),
-            uses_media: g.uses("media"),
+            uses_media: g.uses(Listener::Media),
             media_selectors: Selectors::new(&g.selectors(Family::Media)),
-            media_percents: g.thresholds("media", "percent"),
-            media_seconds: g.thresholds("media", "seconds"),
-            scroll_percents: g.thresholds("scroll", "percent"),
-            scroll_pixels: g.thresholds("scroll", "pixels"),
+            media_percents: g.thresholds(Measure::MediaPercent),
+            media_seconds: g.thresholds(Measure::MediaSeconds),
+            scroll_percents: g.thresholds(Measure::ScrollPercent),
+            scroll_pixels: g.thresholds(Measure::ScrollPixels),
             spa: cfg.spa,
             depth: RefCell::new(None),
             unwatch: RefCell::new(None),
             url: RefCell::new(url),
             page_no: Cell::new(1),
-            engaged_marks: g.thresholds("engaged", "seconds"),
+            engaged_marks: g.thresholds(Measure::EngagedSeconds),
             engaged_ms: Cell::new(0.0),
             since: Cell::new(None),
             engaged_timer: Cell::new(None),

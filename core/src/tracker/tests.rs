@@ -3,9 +3,9 @@
 use super::*;
 use crate::config::compile;
 use crate::consent::ConsentUpdate;
+use crate::delivery::KEEPALIVE_BUDGET;
 use crate::interaction::{Element, Interaction};
 use crate::json::from_serde;
-use crate::tracker::KEEPALIVE_BUDGET;
 use goalpost_protocol::MAX_BATCH_EVENTS;
 use serde_json::{json, Value};
 
@@ -1171,11 +1171,14 @@ fn visit(outs: &[Output]) -> Option<Value> {
 /// The last snapshot among outputs, as the list of its event ids.
 fn snapshot(outs: &[Output]) -> Option<Vec<String>> {
     outs.iter().rev().find_map(|o| match o {
-        Output::Persist(s) => {
+        Output::Persist(Some(s)) => {
             let v: Value = serde_json::from_str(s).unwrap();
             assert_eq!(v["v"], 1);
-            Some(ids(&v))
+            let events = ids(&v);
+            assert!(!events.is_empty(), "an empty snapshot is a removal (None)");
+            Some(events)
         }
+        Output::Persist(None) => Some(Vec::new()),
         _ => None,
     })
 }
