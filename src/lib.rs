@@ -15,7 +15,7 @@ extern crate alloc;
 /// What the std prelude would give (the browser build has no std).
 mod prelude {
     pub use alloc::boxed::Box;
-    pub use alloc::string::{String, ToString};
+    pub use alloc::string::String;
     pub use alloc::vec::Vec;
 }
 #[allow(unused_imports)]

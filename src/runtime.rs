@@ -93,8 +93,6 @@ pub struct Runtime {
     /// A selector list outside of which no click can match a goal (`None`: every click must be
     /// examined). Clicks outside it cost one `closest()` call.
     click_filter: Option<crate::dom::ClickFilter>,
-    /// When a filtered-out click last told the core the visitor is active (ms).
-    last_active: Cell<f64>,
     data_layer: Option<String>,
     debug: bool,
     capture: capture::Capture,
@@ -137,27 +135,7 @@ impl Runtime {
         };
         let window = crate::dom::window().ok_or("goalpost: no window")?;
         let document = window.document().ok_or("goalpost: no document")?;
-        if let Some(probe) = document.document_element() {
-            for family in [Family::Click, Family::Form, Family::Media] {
-                let bad = invalid_selectors(&probe, &cfg.goals.selectors(family));
-                for i in bad {
-                    errors.extend(cfg.goals.reject_selector_errors(family, i));
-                }
-            }
-            let watches = cfg.goals.watches();
-            if watches.iter().any(|w| probe.matches(&w.selector).is_err()) {
-                errors.push(ConfigError {
-                    path: "goals".into(),
-                    kind: goalpost_core::ErrorKind::Invalid(
-                        "a visible goal has an invalid CSS selector",
-                    ),
-                });
-            }
-        }
-        let (patterns, bad) = BrowserPatterns::compile(cfg.goals.patterns());
-        for i in bad {
-            errors.extend(cfg.goals.reject_pattern_errors(i));
-        }
+        let patterns = browser_checks(&mut cfg.goals, &document, &mut errors);
         if !errors.is_empty() {
             log(
                 true,
@@ -184,7 +162,6 @@ impl Runtime {
                 },
                 uses_click: cfg.goals.uses(goalpost_core::Listener::Click),
                 click_filter: click_filter(&cfg.goals, &document),
-                last_active: Cell::new(0.0),
                 data_layer: cfg.data_layer.clone(),
                 debug: cfg.debug,
                 capture: capture::Capture::new(&cfg, window.location().href().unwrap_or_default()),
@@ -330,7 +307,10 @@ impl Runtime {
             let a = js_sys::Array::from(value);
             let b = |i: u32| a.get(i).as_bool().unwrap_or(false);
             // GDPR not applying is an answer too: it ends the wait, changing nothing
-            Some(crate::consent::update_from_tcf(b(0), b(1), b(2), b(3), b(4)).unwrap_or_default())
+            Some(
+                goalpost_core::ConsentUpdate::from_tcf(b(0), b(1), b(2), b(3), b(4))
+                    .unwrap_or_default(),
+            )
         };
         if let Some(u) = update {
             self.handle(Input::Consent(u));
@@ -456,12 +436,9 @@ impl Runtime {
         if let Some(filter) = self.click_filter.as_ref().filter(|_| shadow) {
             let inside = |e: &web_sys::Element| filter.admits(e);
             if !inside(&target) && !outer.as_ref().is_some_and(inside) {
-                // no goal can match this click: at most once a minute, it keeps the session alive
-                let now = js_sys::Date::now();
-                if now - self.last_active.get() > 60_000.0 {
-                    self.last_active.set(now);
-                    self.handle(Input::Active);
-                }
+                // no goal can match this click: it only keeps the session alive (the JS guard
+                // lets one such click a minute through for the rest; a shadow host's is rarer)
+                self.handle(Input::Active);
                 return;
             }
         }
@@ -714,6 +691,40 @@ fn queue_key(seed: &[u32]) -> String {
     );
     k.push_str(id.hex().get(..16).unwrap_or_default());
     k
+}
+
+/// What only the browser can check: CSS selectors (the goals using one it rejects are
+/// skipped) and regular expressions (compiled here, for the core's `matches`).
+fn browser_checks(
+    goals: &mut goalpost_core::GoalSet,
+    document: &Document,
+    errors: &mut Vec<ConfigError>,
+) -> BrowserPatterns {
+    if let Some(probe) = document.document_element() {
+        for family in [Family::Click, Family::Form, Family::Media] {
+            let bad = invalid_selectors(&probe, &goals.selectors(family));
+            for i in bad {
+                errors.extend(goals.reject_selector_errors(family, i));
+            }
+        }
+        if goals
+            .watches()
+            .iter()
+            .any(|w| probe.matches(&w.selector).is_err())
+        {
+            errors.push(ConfigError {
+                path: "goals".into(),
+                kind: goalpost_core::ErrorKind::Invalid(
+                    "a visible goal has an invalid CSS selector",
+                ),
+            });
+        }
+    }
+    let (patterns, bad) = BrowserPatterns::compile(goals.patterns());
+    for i in bad {
+        errors.extend(goals.reject_pattern_errors(i));
+    }
+    patterns
 }
 
 /// A debug line for an ignored input.

@@ -307,199 +307,243 @@ impl<'a> SessionKeys<'a> {
 /// Computes the report of `facts` (one site's events in `range`, ordered by time).
 pub fn build(site: &str, range: &Range, goal: Option<&str>, facts: &[Fact]) -> Report {
     let sessions_of = SessionKeys::new(facts);
-    let key = |f| sessions_of.of(f);
-    let wanted = |f: &Fact| goal.is_none() || f.goal.as_deref() == goal;
-    let all_sessions: BTreeSet<&str> = facts.iter().map(key).collect();
-    let sessions = all_sessions.len() as u64;
-    let page_views = facts.iter().filter(|f| f.kind == "page_view").count() as u64;
-
-    // goals
-    // goal → (kind, conversions, sessions, value per currency)
-    type GoalSum<'a> = (String, u64, BTreeSet<&'a str>, BTreeMap<String, f64>);
-    let mut goals: BTreeMap<&str, GoalSum> = BTreeMap::new();
-    let mut by_kind: HashMap<&str, (u64, BTreeSet<&str>)> = HashMap::new();
-    let mut revenue = BTreeMap::new();
-    for f in facts.iter().filter(|f| f.kind == "conversion" && wanted(f)) {
-        let (Some(g), Some(k)) = (f.goal.as_deref(), f.goal_kind.as_deref()) else {
-            continue;
-        };
-        let e = goals
-            .entry(g)
-            .or_insert_with(|| (k.to_string(), 0, BTreeSet::new(), BTreeMap::new()));
-        e.1 += 1;
-        e.2.insert(key(f));
-        add_value(&mut e.3, f, 1.0);
-        let t = by_kind.entry(k).or_default();
-        t.0 += 1;
-        t.1.insert(key(f));
-        if k == "macro" {
-            add_value(&mut revenue, f, 1.0);
-        }
-    }
-    let goals = goals
-        .into_iter()
-        .map(|(g, (kind, conversions, s, value))| GoalRow {
-            goal: g.to_string(),
-            kind,
-            conversions,
-            sessions: s.len() as u64,
-            rate: rate(s.len() as u64, sessions),
-            value,
-        })
-        .collect();
-    let totals = |k: &str| {
-        by_kind
-            .get(k)
-            .map(|(c, s)| Totals {
-                conversions: *c,
-                sessions: s.len() as u64,
-                rate: rate(s.len() as u64, sessions),
-            })
-            .unwrap_or_default()
+    let all_sessions: BTreeSet<&str> = facts.iter().map(|f| sessions_of.of(f)).collect();
+    let r = Reporter {
+        facts,
+        sessions_of,
+        goal,
+        sessions: all_sessions.len() as u64,
     };
-
-    // funnels
-    let mut steps: BTreeMap<&str, BTreeMap<i64, BTreeSet<&str>>> = BTreeMap::new();
-    for f in facts
-        .iter()
-        .filter(|f| f.kind == "funnel_step" && wanted(f))
-    {
-        // `step` is 0-based on the wire; reports number steps from 1
-        if let (Some(g), Some(s)) = (f.goal.as_deref(), f.step.map(|s| s + 1)) {
-            steps
-                .entry(g)
-                .or_default()
-                .entry(s)
-                .or_default()
-                .insert(key(f));
-        }
-    }
-    let funnels = steps
-        .into_iter()
-        .map(|(g, by_step)| {
-            let last = by_step.keys().max().copied().unwrap_or(0);
-            let count = |s: i64| by_step.get(&s).map_or(0, |x| x.len() as u64);
-            let first = count(1);
-            let steps = (1..=last)
-                .map(|s| Step {
-                    step: s,
-                    sessions: count(s),
-                    retained: rate(count(s), first),
-                    from_previous: if s == 1 {
-                        1.0
-                    } else {
-                        rate(count(s), count(s - 1))
-                    },
-                })
-                .collect();
-            Funnel {
-                goal: g.to_string(),
-                steps,
-            }
-        })
-        .collect();
-
-    // attribution
-    let mut paths: HashMap<&str, Vec<TouchKey>> = HashMap::new();
-    let (mut first_t, mut last_t, mut linear) = (
-        HashMap::new(),
-        HashMap::new(),
-        HashMap::<TouchKey, CreditSum>::new(),
-    );
-    for f in facts {
-        let path = paths.entry(key(f)).or_default();
-        if path.is_empty() {
-            path.push(touch_key(f.first.as_ref().or(f.last.as_ref())));
-        }
-        let last = touch_key(f.last.as_ref().or(f.first.as_ref()));
-        if path.last() != Some(&last) {
-            path.push(last.clone());
-        }
-        if f.kind != "conversion" || !wanted(f) {
-            continue;
-        }
-        let credit = |map: &mut HashMap<TouchKey, CreditSum>, key: TouchKey, share: f64| {
-            let c = map.entry(key).or_default();
-            c.conversions += share;
-            add_value(&mut c.value, f, share);
-        };
-        credit(
-            &mut first_t,
-            touch_key(f.first.as_ref().or(f.last.as_ref())),
-            1.0,
-        );
-        credit(&mut last_t, last, 1.0);
-        let share = 1.0 / path.len() as f64;
-        for key in path.clone() {
-            credit(&mut linear, key, share);
-        }
-    }
-
-    // daily
-    let mut days: BTreeMap<i64, (BTreeSet<&str>, Day)> = (range.from..=range.to)
-        .map(|d| {
-            (
-                d,
-                (
-                    BTreeSet::new(),
-                    Day {
-                        date: format_day(d),
-                        sessions: 0,
-                        page_views: 0,
-                        conversions: 0,
-                        macro_conversions: 0,
-                        micro_conversions: 0,
-                        value: BTreeMap::new(),
-                    },
-                ),
-            )
-        })
-        .collect();
-    for f in facts {
-        let Some((s, day)) = days.get_mut(&f.ts.div_euclid(DAY_MS)) else {
-            continue;
-        };
-        s.insert(key(f));
-        match f.kind.as_str() {
-            "page_view" => day.page_views += 1,
-            "conversion" if wanted(f) => {
-                day.conversions += 1;
-                match f.goal_kind.as_deref() {
-                    Some("macro") => day.macro_conversions += 1,
-                    _ => day.micro_conversions += 1,
-                }
-                add_value(&mut day.value, f, 1.0);
-            }
-            _ => {}
-        }
-    }
-    let daily = days
-        .into_values()
-        .map(|(s, mut d)| {
-            d.sessions = s.len() as u64;
-            d
-        })
-        .collect();
-
+    let (goals, macro_totals, micro_totals, revenue) = r.goals();
     Report {
         site: site.to_string(),
         from: format_day(range.from),
         to: format_day(range.to),
         goal: goal.map(str::to_string),
-        sessions,
+        sessions: r.sessions,
         visitors: None,
-        page_views,
+        page_views: facts.iter().filter(|f| f.kind == "page_view").count() as u64,
         goals,
-        macro_totals: totals("macro"),
-        micro_totals: totals("micro"),
+        macro_totals,
+        micro_totals,
         revenue,
-        funnels,
-        attribution: Attribution {
+        funnels: r.funnels(),
+        attribution: r.attribution(),
+        daily: r.daily(range),
+    }
+}
+
+/// One report's facts, how they group into sessions, and the goal filter: each section of the
+/// report is one method.
+struct Reporter<'a> {
+    facts: &'a [Fact],
+    sessions_of: SessionKeys<'a>,
+    goal: Option<&'a str>,
+    /// Sessions in the range (the denominator of every rate).
+    sessions: u64,
+}
+
+impl<'a> Reporter<'a> {
+    fn wanted(&self, f: &Fact) -> bool {
+        self.goal.is_none() || f.goal.as_deref() == self.goal
+    }
+
+    /// Conversions per goal, totals per kind, revenue.
+    fn goals(&self) -> (Vec<GoalRow>, Totals, Totals, BTreeMap<String, f64>) {
+        let (facts, sessions) = (self.facts, self.sessions);
+        let key = |f| self.sessions_of.of(f);
+        let wanted = |f: &Fact| self.wanted(f);
+        // goals
+        // goal → (kind, conversions, sessions, value per currency)
+        type GoalSum<'a> = (String, u64, BTreeSet<&'a str>, BTreeMap<String, f64>);
+        let mut goals: BTreeMap<&str, GoalSum> = BTreeMap::new();
+        let mut by_kind: HashMap<&str, (u64, BTreeSet<&str>)> = HashMap::new();
+        let mut revenue = BTreeMap::new();
+        for f in facts.iter().filter(|f| f.kind == "conversion" && wanted(f)) {
+            let (Some(g), Some(k)) = (f.goal.as_deref(), f.goal_kind.as_deref()) else {
+                continue;
+            };
+            let e = goals
+                .entry(g)
+                .or_insert_with(|| (k.to_string(), 0, BTreeSet::new(), BTreeMap::new()));
+            e.1 += 1;
+            e.2.insert(key(f));
+            add_value(&mut e.3, f, 1.0);
+            let t = by_kind.entry(k).or_default();
+            t.0 += 1;
+            t.1.insert(key(f));
+            if k == "macro" {
+                add_value(&mut revenue, f, 1.0);
+            }
+        }
+        let goals = goals
+            .into_iter()
+            .map(|(g, (kind, conversions, s, value))| GoalRow {
+                goal: g.to_string(),
+                kind,
+                conversions,
+                sessions: s.len() as u64,
+                rate: rate(s.len() as u64, sessions),
+                value,
+            })
+            .collect();
+        let totals = |k: &str| {
+            by_kind
+                .get(k)
+                .map(|(c, s)| Totals {
+                    conversions: *c,
+                    sessions: s.len() as u64,
+                    rate: rate(s.len() as u64, sessions),
+                })
+                .unwrap_or_default()
+        };
+        (goals, totals("macro"), totals("micro"), revenue)
+    }
+
+    /// Sessions per funnel step.
+    fn funnels(&self) -> Vec<Funnel> {
+        let facts = self.facts;
+        let key = |f| self.sessions_of.of(f);
+        let wanted = |f: &Fact| self.wanted(f);
+        // funnels
+        let mut steps: BTreeMap<&str, BTreeMap<i64, BTreeSet<&str>>> = BTreeMap::new();
+        for f in facts
+            .iter()
+            .filter(|f| f.kind == "funnel_step" && wanted(f))
+        {
+            // `step` is 0-based on the wire; reports number steps from 1
+            if let (Some(g), Some(s)) = (f.goal.as_deref(), f.step.map(|s| s + 1)) {
+                steps
+                    .entry(g)
+                    .or_default()
+                    .entry(s)
+                    .or_default()
+                    .insert(key(f));
+            }
+        }
+        let funnels = steps
+            .into_iter()
+            .map(|(g, by_step)| {
+                let last = by_step.keys().max().copied().unwrap_or(0);
+                let count = |s: i64| by_step.get(&s).map_or(0, |x| x.len() as u64);
+                let first = count(1);
+                let steps = (1..=last)
+                    .map(|s| Step {
+                        step: s,
+                        sessions: count(s),
+                        retained: rate(count(s), first),
+                        from_previous: if s == 1 {
+                            1.0
+                        } else {
+                            rate(count(s), count(s - 1))
+                        },
+                    })
+                    .collect();
+                Funnel {
+                    goal: g.to_string(),
+                    steps,
+                }
+            })
+            .collect();
+        funnels
+    }
+
+    /// Conversions and value credited to touches: first, last, linear.
+    fn attribution(&self) -> Attribution {
+        let facts = self.facts;
+        let key = |f| self.sessions_of.of(f);
+        let wanted = |f: &Fact| self.wanted(f);
+        // attribution
+        let mut paths: HashMap<&str, Vec<TouchKey>> = HashMap::new();
+        let (mut first_t, mut last_t, mut linear) = (
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::<TouchKey, CreditSum>::new(),
+        );
+        for f in facts {
+            let path = paths.entry(key(f)).or_default();
+            if path.is_empty() {
+                path.push(touch_key(f.first.as_ref().or(f.last.as_ref())));
+            }
+            let last = touch_key(f.last.as_ref().or(f.first.as_ref()));
+            if path.last() != Some(&last) {
+                path.push(last.clone());
+            }
+            if f.kind != "conversion" || !wanted(f) {
+                continue;
+            }
+            let credit = |map: &mut HashMap<TouchKey, CreditSum>, key: TouchKey, share: f64| {
+                let c = map.entry(key).or_default();
+                c.conversions += share;
+                add_value(&mut c.value, f, share);
+            };
+            credit(
+                &mut first_t,
+                touch_key(f.first.as_ref().or(f.last.as_ref())),
+                1.0,
+            );
+            credit(&mut last_t, last, 1.0);
+            let share = 1.0 / path.len() as f64;
+            for key in path.clone() {
+                credit(&mut linear, key, share);
+            }
+        }
+        Attribution {
             first_touch: credits(first_t),
             last_touch: credits(last_t),
             linear: credits(linear),
-        },
-        daily,
+        }
+    }
+
+    /// Sessions, page views, conversions and value per day of the range.
+    fn daily(&self, range: &Range) -> Vec<Day> {
+        let facts = self.facts;
+        let key = |f| self.sessions_of.of(f);
+        let wanted = |f: &Fact| self.wanted(f);
+        // daily
+        let mut days: BTreeMap<i64, (BTreeSet<&str>, Day)> = (range.from..=range.to)
+            .map(|d| {
+                (
+                    d,
+                    (
+                        BTreeSet::new(),
+                        Day {
+                            date: format_day(d),
+                            sessions: 0,
+                            page_views: 0,
+                            conversions: 0,
+                            macro_conversions: 0,
+                            micro_conversions: 0,
+                            value: BTreeMap::new(),
+                        },
+                    ),
+                )
+            })
+            .collect();
+        for f in facts {
+            let Some((s, day)) = days.get_mut(&f.ts.div_euclid(DAY_MS)) else {
+                continue;
+            };
+            s.insert(key(f));
+            match f.kind.as_str() {
+                "page_view" => day.page_views += 1,
+                "conversion" if wanted(f) => {
+                    day.conversions += 1;
+                    match f.goal_kind.as_deref() {
+                        Some("macro") => day.macro_conversions += 1,
+                        _ => day.micro_conversions += 1,
+                    }
+                    add_value(&mut day.value, f, 1.0);
+                }
+                _ => {}
+            }
+        }
+        days.into_values()
+            .map(|(s, mut d)| {
+                d.sessions = s.len() as u64;
+                d
+            })
+            .collect()
     }
 }
 

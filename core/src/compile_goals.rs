@@ -183,33 +183,7 @@ fn compile_goal<'a>(
                 ));
                 return None;
             };
-            let strict = match get("strict") {
-                None => false,
-                Some(Json::Bool(b)) => *b,
-                Some(o) => {
-                    errors.push(ConfigError::wrong_type(
-                        &join_key(path, "strict"),
-                        "true or false",
-                        o,
-                    ));
-                    false
-                }
-            };
-            let window = match get("windowMs") {
-                None => None,
-                Some(Json::Number(n))
-                    if *n >= 1.0 && *n <= 31_536_000_000.0 && crate::json::is_whole(*n) =>
-                {
-                    Some(Millis(*n as u64))
-                }
-                Some(_) => {
-                    errors.push(ConfigError::new(
-                        &join_key(path, "windowMs"),
-                        ErrorKind::Invalid("must be a whole number of milliseconds, at least 1"),
-                    ));
-                    None
-                }
-            };
+            let (strict, window) = funnel_options(fields, path, errors);
             goal.funnel = Some(Funnel {
                 steps: Vec::new(),
                 strict,
@@ -240,6 +214,43 @@ fn compile_goal<'a>(
     }
 }
 
+/// A funnel's `strict` and `windowMs`.
+fn funnel_options(
+    fields: &[(String, Json)],
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) -> (bool, Option<Millis>) {
+    let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v);
+    let strict = match get("strict") {
+        None => false,
+        Some(Json::Bool(b)) => *b,
+        Some(o) => {
+            errors.push(ConfigError::wrong_type(
+                &join_key(path, "strict"),
+                "true or false",
+                o,
+            ));
+            false
+        }
+    };
+    let window = match get("windowMs") {
+        None => None,
+        Some(Json::Number(n))
+            if *n >= 1.0 && *n <= 31_536_000_000.0 && crate::json::is_whole(*n) =>
+        {
+            Some(Millis(*n as u64))
+        }
+        Some(_) => {
+            errors.push(ConfigError::new(
+                &join_key(path, "windowMs"),
+                ErrorKind::Invalid("must be a whole number of milliseconds, at least 1"),
+            ));
+            None
+        }
+    };
+    (strict, window)
+}
+
 /// Compiles a trigger and its `match` into a rule in `set`; returns its index.
 fn compile_rule(
     set: &mut GoalSet,
@@ -253,129 +264,13 @@ fn compile_rule(
         errors.push(ConfigError::wrong_type(path, "an object", m));
         return None;
     };
-    let own = trigger_keys(on);
     let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v);
     let selector = string_value(get("selector"), &join_key(path, "selector"), errors);
-    let mut conditions = Conditions::default();
-    let numeric_threshold = matches!(on, "scroll" | "media" | "engaged");
-    for (key, v) in fields {
-        let p = join_key(path, key);
-        let k = key.as_str();
-        if k == "any" {
-            let Json::Array(groups) = v else {
-                errors.push(ConfigError::wrong_type(&p, "a list of objects", v));
-                continue;
-            };
-            for (gi, group) in groups.iter().enumerate() {
-                let gp = join_index(&p, gi);
-                let Json::Object(gf) = group else {
-                    errors.push(ConfigError::wrong_type(&gp, "an object", group));
-                    continue;
-                };
-                let mut conds = Vec::new();
-                for (gk, gv) in gf {
-                    field_condition(
-                        on,
-                        gk,
-                        gv,
-                        &join_key(&gp, gk),
-                        numeric_threshold,
-                        &mut set.patterns,
-                        &mut conds,
-                        errors,
-                    );
-                }
-                conditions.any.push(conds);
-            }
-        } else if matches!(
-            k,
-            "selector" | "type" | "extensions" | "addExtensions" | "event" | "ratio" | "ms"
-        ) && own.contains(&k)
-        {
-            // trigger keys, read below
-        } else if own.contains(&k) || PAGE_FIELDS.contains(&k) || FIELDS.contains(&k) {
-            field_condition(
-                on,
-                k,
-                v,
-                &p,
-                numeric_threshold,
-                &mut set.patterns,
-                &mut conditions.all,
-                errors,
-            );
-        } else {
-            let mut names: Vec<&'static str> = own.to_vec();
-            names.extend_from_slice(PAGE_FIELDS);
-            names.push("any");
-            errors.push(ConfigError::new(
-                &p,
-                ErrorKind::UnknownKey {
-                    suggestion: nearest(k, &names),
-                },
-            ));
-        }
-    }
+    let conditions = match_conditions(set, on, fields, path, errors);
     let trigger = match on {
         "click" => Trigger::Click,
-        "link" => {
-            let mut kinds = LinkKinds::default();
-            match get("type") {
-                None => kinds = LinkKinds(31),
-                Some(t) => {
-                    let list = match t {
-                        Json::String(s) => vec![s.clone()],
-                        Json::Array(items) => {
-                            strings(items, &join_key(path, "type"), errors).unwrap_or_default()
-                        }
-                        o => {
-                            errors.push(ConfigError::wrong_type(
-                                &join_key(path, "type"),
-                                "a link type or a list of them",
-                                o,
-                            ));
-                            Vec::new()
-                        }
-                    };
-                    for name in list {
-                        match LinkKinds::NAMES.iter().position(|n| *n == name) {
-                            Some(bit) => kinds = kinds.with(LinkKinds(1 << bit)),
-                            None => errors.push(ConfigError::new(
-                                &join_key(path, "type"),
-                                ErrorKind::UnknownName {
-                                    suggestion: nearest(&name, LinkKinds::NAMES),
-                                    found: name,
-                                },
-                            )),
-                        }
-                    }
-                }
-            }
-            Trigger::Link(kinds)
-        }
-        "download" => {
-            let list = |k: &str, errors: &mut Vec<ConfigError>| match get(k) {
-                None => None,
-                Some(Json::Array(items)) => strings(items, &join_key(path, k), errors),
-                Some(o) => {
-                    errors.push(ConfigError::wrong_type(
-                        &join_key(path, k),
-                        "a list of extensions",
-                        o,
-                    ));
-                    None
-                }
-            };
-            let mut exts: Vec<String> = match list("extensions", errors) {
-                Some(l) => l,
-                None => crate::owned(DOWNLOAD_EXTENSIONS),
-            };
-            exts.extend(list("addExtensions", errors).unwrap_or_default());
-            for e in exts.iter_mut() {
-                *e = e.trim_start_matches('.').to_ascii_lowercase();
-            }
-            Trigger::Download(exts)
-        }
+        "link" => Trigger::Link(link_kinds(get("type"), &join_key(path, "type"), errors)),
+        "download" => Trigger::Download(download_extensions(fields, path, errors)),
         "submit" => Trigger::Submit,
         "media" => Trigger::Media(
             match choice(get("event"), &join_key(path, "event"), MEDIA_EVENTS, errors) {
@@ -467,6 +362,144 @@ fn compile_rule(
         },
         family.zip(selector.filter(|_| on != "visible")),
     ))
+}
+
+/// The conditions of a goal's `match`: every key that is not the trigger's own, and `any`.
+fn match_conditions(
+    set: &mut GoalSet,
+    on: &str,
+    fields: &[(String, Json)],
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Conditions {
+    let own = trigger_keys(on);
+    let mut conditions = Conditions::default();
+    let numeric_threshold = matches!(on, "scroll" | "media" | "engaged");
+    for (key, v) in fields {
+        let p = join_key(path, key);
+        let k = key.as_str();
+        if k == "any" {
+            let Json::Array(groups) = v else {
+                errors.push(ConfigError::wrong_type(&p, "a list of objects", v));
+                continue;
+            };
+            for (gi, group) in groups.iter().enumerate() {
+                let gp = join_index(&p, gi);
+                let Json::Object(gf) = group else {
+                    errors.push(ConfigError::wrong_type(&gp, "an object", group));
+                    continue;
+                };
+                let mut conds = Vec::new();
+                for (gk, gv) in gf {
+                    field_condition(
+                        on,
+                        gk,
+                        gv,
+                        &join_key(&gp, gk),
+                        numeric_threshold,
+                        &mut set.patterns,
+                        &mut conds,
+                        errors,
+                    );
+                }
+                conditions.any.push(conds);
+            }
+        } else if matches!(
+            k,
+            "selector" | "type" | "extensions" | "addExtensions" | "event" | "ratio" | "ms"
+        ) && own.contains(&k)
+        {
+            // trigger keys, read below
+        } else if own.contains(&k) || PAGE_FIELDS.contains(&k) || FIELDS.contains(&k) {
+            field_condition(
+                on,
+                k,
+                v,
+                &p,
+                numeric_threshold,
+                &mut set.patterns,
+                &mut conditions.all,
+                errors,
+            );
+        } else {
+            let mut names: Vec<&'static str> = own.to_vec();
+            names.extend_from_slice(PAGE_FIELDS);
+            names.push("any");
+            errors.push(ConfigError::new(
+                &p,
+                ErrorKind::UnknownKey {
+                    suggestion: nearest(k, &names),
+                },
+            ));
+        }
+    }
+    conditions
+}
+
+/// A link goal's `type`: one link kind or a list (all kinds when absent).
+fn link_kinds(v: Option<&Json>, path: &str, errors: &mut Vec<ConfigError>) -> LinkKinds {
+    let mut kinds = LinkKinds::default();
+    match v {
+        None => kinds = LinkKinds(31),
+        Some(t) => {
+            let list = match t {
+                Json::String(s) => vec![s.clone()],
+                Json::Array(items) => strings(items, path, errors).unwrap_or_default(),
+                o => {
+                    errors.push(ConfigError::wrong_type(
+                        path,
+                        "a link type or a list of them",
+                        o,
+                    ));
+                    Vec::new()
+                }
+            };
+            for name in list {
+                match LinkKinds::NAMES.iter().position(|n| *n == name) {
+                    Some(bit) => kinds = kinds.with(LinkKinds(1 << bit)),
+                    None => errors.push(ConfigError::new(
+                        path,
+                        ErrorKind::UnknownName {
+                            suggestion: nearest(&name, LinkKinds::NAMES),
+                            found: name,
+                        },
+                    )),
+                }
+            }
+        }
+    }
+    kinds
+}
+
+/// A download goal's file extensions: `extensions` (or the defaults) and `addExtensions`,
+/// without dots, lowercase.
+fn download_extensions(
+    fields: &[(String, Json)],
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<String> {
+    let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v);
+    let list = |k: &str, errors: &mut Vec<ConfigError>| match get(k) {
+        None => None,
+        Some(Json::Array(items)) => strings(items, &join_key(path, k), errors),
+        Some(o) => {
+            errors.push(ConfigError::wrong_type(
+                &join_key(path, k),
+                "a list of extensions",
+                o,
+            ));
+            None
+        }
+    };
+    let mut exts: Vec<String> = match list("extensions", errors) {
+        Some(l) => l,
+        None => crate::owned(DOWNLOAD_EXTENSIONS),
+    };
+    exts.extend(list("addExtensions", errors).unwrap_or_default());
+    for e in exts.iter_mut() {
+        *e = e.trim_start_matches('.').to_ascii_lowercase();
+    }
+    exts
 }
 
 /// One field condition, checking that the trigger offers the field.

@@ -10,6 +10,7 @@
 //! conversions without identifying anyone or storing anything, and gets full attribution as
 //! soon as its consent tool grants.
 
+use crate::prelude::*;
 use goalpost_protocol::ConsentStamp;
 
 /// The site's consent mode.
@@ -54,6 +55,79 @@ impl ConsentUpdate {
             ads: Some(granted),
             storage: Some(granted),
         }
+    }
+
+    /// `consent('granted' | 'denied')`.
+    pub fn from_word(word: &str) -> Option<ConsentUpdate> {
+        match word {
+            "granted" => Some(ConsentUpdate::all(true)),
+            "denied" => Some(ConsentUpdate::all(false)),
+            _ => None,
+        }
+    }
+
+    /// `consent({…})`: goalpost's purposes (`analytics`, `ads`, `storage`) or Google Consent
+    /// Mode's keys, each read by `get` as granted (`true` or `'granted'`) or denied.
+    /// `analytics_storage` → analytics, and storage unless given; `ad_storage`,
+    /// `ad_user_data`, `ad_personalization` → ads, granted only if every one given is. `None`
+    /// when nothing known is given.
+    pub fn from_signals(get: impl Fn(&str) -> Option<bool>) -> Option<ConsentUpdate> {
+        let mut u = ConsentUpdate {
+            analytics: get("analytics"),
+            ads: get("ads"),
+            storage: get("storage"),
+        };
+        if let Some(a) = get("analytics_storage") {
+            u.analytics = Some(a);
+            u.storage = u.storage.or(Some(a));
+        }
+        let mut ad: Option<bool> = None;
+        for k in ["ad_storage", "ad_user_data", "ad_personalization"] {
+            if let Some(g) = get(k) {
+                ad = Some(g && ad.unwrap_or(true));
+            }
+        }
+        if ad.is_some() {
+            u.ads = ad;
+        }
+        (u != ConsentUpdate::default()).then_some(u)
+    }
+
+    /// A TCF answer: `gdpr_applies`, then purposes 1 (store), 7 (measure ads), 8 (measure
+    /// content), 9 (market research). Purpose 1 → storage; 7, 8 or 9 → analytics; 7 → ads.
+    /// `None` where GDPR does not apply (an answer all the same: it ends a wait).
+    pub fn from_tcf(gdpr_applies: bool, p1: bool, p7: bool, p8: bool, p9: bool) -> Option<Self> {
+        gdpr_applies.then_some(ConsentUpdate {
+            analytics: Some(p7 || p8 || p9),
+            ads: Some(p7),
+            storage: Some(p1),
+        })
+    }
+
+    /// What the browser says at start: the visitor's own opt-out, Global Privacy Control and
+    /// Do Not Track, as the site's policy reads them.
+    pub fn from_browser(
+        opted_out: bool,
+        gpc: bool,
+        dnt: bool,
+        policy: &ConsentPolicy,
+    ) -> Vec<Self> {
+        let mut out = Vec::new();
+        if opted_out {
+            out.push(ConsentUpdate::all(false));
+        }
+        match (gpc, policy.gpc) {
+            (true, Gpc::Ads) => out.push(ConsentUpdate {
+                ads: Some(false),
+                ..ConsentUpdate::default()
+            }),
+            (true, Gpc::All) => out.push(ConsentUpdate::all(false)),
+            _ => {}
+        }
+        if dnt && policy.dnt {
+            out.push(ConsentUpdate::all(false));
+        }
+        out
     }
 }
 
@@ -222,5 +296,104 @@ mod tests {
         assert!(!Consent::allows(Unknown, Mode::Anonymous));
         assert!(!Consent::allows(Denied, Mode::Implied));
         assert_eq!(c.stamp(Collect::Full), ConsentStamp::Implied);
+    }
+
+    #[test]
+    fn signals_map_to_purposes() {
+        let from = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            ConsentUpdate::from_signals(|k| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .and_then(|(_, v)| match v.as_str() {
+                        "granted" => Some(true),
+                        "denied" => Some(false),
+                        _ => None,
+                    })
+            })
+        };
+        let u = |a: Option<bool>, ads: Option<bool>, s: Option<bool>| ConsentUpdate {
+            analytics: a,
+            ads,
+            storage: s,
+        };
+        assert_eq!(
+            from(&[("analytics", "granted")]),
+            Some(u(Some(true), None, None))
+        );
+        assert_eq!(
+            from(&[("analytics_storage", "granted")]),
+            Some(u(Some(true), None, Some(true))),
+            "Consent Mode's analytics_storage covers storage unless it is given"
+        );
+        assert_eq!(
+            from(&[("analytics_storage", "granted"), ("storage", "denied")]),
+            Some(u(Some(true), None, Some(false)))
+        );
+        assert_eq!(
+            from(&[("ad_storage", "granted"), ("ad_user_data", "denied")]),
+            Some(u(None, Some(false), None)),
+            "ads granted only if every ad signal given is"
+        );
+        assert_eq!(
+            from(&[
+                ("ads", "denied"),
+                ("ad_storage", "granted"),
+                ("ad_personalization", "granted")
+            ]),
+            Some(u(None, Some(true), None)),
+            "the ad signals replace ads"
+        );
+        assert_eq!(from(&[("unknown", "granted")]), None);
+        assert_eq!(
+            ConsentUpdate::from_word("granted"),
+            Some(ConsentUpdate::all(true))
+        );
+        assert_eq!(ConsentUpdate::from_word("yes"), None);
+    }
+
+    #[test]
+    fn tcf_and_browser_signals() {
+        assert_eq!(ConsentUpdate::from_tcf(false, true, true, true, true), None);
+        assert_eq!(
+            ConsentUpdate::from_tcf(true, true, false, true, false),
+            Some(ConsentUpdate {
+                analytics: Some(true),
+                ads: Some(false),
+                storage: Some(true)
+            })
+        );
+        let p = ConsentPolicy::default();
+        assert_eq!(
+            ConsentUpdate::from_browser(false, false, true, &p),
+            Vec::new(),
+            "DNT is off by default"
+        );
+        assert_eq!(
+            ConsentUpdate::from_browser(false, true, false, &p),
+            [ConsentUpdate {
+                ads: Some(false),
+                ..ConsentUpdate::default()
+            }],
+            "GPC denies ads by default"
+        );
+        let strict = ConsentPolicy {
+            gpc: Gpc::All,
+            dnt: true,
+            ..ConsentPolicy::default()
+        };
+        assert_eq!(
+            ConsentUpdate::from_browser(true, true, true, &strict),
+            [ConsentUpdate::all(false); 3]
+        );
+        let off = ConsentPolicy {
+            gpc: Gpc::Off,
+            ..ConsentPolicy::default()
+        };
+        assert!(ConsentUpdate::from_browser(false, true, false, &off).is_empty());
     }
 }

@@ -55,6 +55,8 @@ mod condition;
 mod config;
 mod consent;
 mod delivery;
+mod dwell;
+mod engagement;
 mod error;
 mod field;
 mod goals;
@@ -73,6 +75,8 @@ pub use compile_goals::{trigger_keys, TRIGGERS};
 pub use condition::{Condition, Conditions, Field, Op, Pattern, Patterns, FIELDS, OPERATORS};
 pub use config::{compile, Compiled, Config, Spa};
 pub use consent::{Choice, Collect, Consent, ConsentPolicy, ConsentUpdate, Gpc, Mode};
+pub use dwell::{in_view, Dwell};
+pub use engagement::{Engagement, EngagementStep};
 pub use error::{nearest, ConfigError, ErrorKind};
 pub use goalpost_protocol::{
     batch_body, ConsentStamp, Event, EventData, EventType, Prop, TouchRef, MAX_BATCH_EVENTS,
@@ -91,8 +95,8 @@ pub use policy::{BatchPolicy, RetryPolicy, SendStatus, Verdict};
 pub use time::Millis;
 pub use tracker::{Conversion, Ignored, Input, NoPatterns, Output, Page, Tracker};
 pub use url::{
-    after_last, cut, parts, query_param, redact, sanitize, sanitize_with, split_host, truncate,
-    up_to, ATTRIBUTION_PARAMS, MAX_URL_LEN,
+    after_last, cut, page_change, parts, query_param, redact, sanitize, sanitize_with, split_host,
+    truncate, up_to, Navigation, PageChange, ATTRIBUTION_PARAMS, MAX_URL_LEN,
 };
 pub use visit::{MAX_KEYS, MAX_LISTED, SESSION_TIMEOUT};
 

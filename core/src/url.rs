@@ -228,6 +228,56 @@ fn decode(s: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
+/// How the page's URL changed in the page (the shell's history hooks report which).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Navigation {
+    /// `history.pushState`.
+    Push,
+    /// `history.replaceState`.
+    Replace,
+    /// `popstate` (back or forward within the page).
+    Pop,
+    /// `hashchange`.
+    Hash,
+}
+
+/// What an in-page navigation from `last` to `next` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageChange {
+    /// The same URL (for page views): nothing to do.
+    Same,
+    /// Only the query changed by `replaceState` (filters, sorting written into the URL): the
+    /// same page view, under the new URL.
+    Rewritten,
+    /// A new page view.
+    NewView,
+}
+
+/// The page-view rule for in-page navigations: the fragment counts only for hash routers
+/// (`spa: "hash"`); a `replaceState` that changes only the query is the same view.
+pub fn page_change(last: &str, next: &str, how: Navigation, hash_routes: bool) -> PageChange {
+    fn strip(u: &str, hash_routes: bool) -> &str {
+        if hash_routes {
+            u
+        } else {
+            up_to(u, b"#")
+        }
+    }
+    fn hash(u: &str) -> Option<&str> {
+        cut(u, b'#').map(|(_, h)| h)
+    }
+    if strip(next, hash_routes) == strip(last, hash_routes) {
+        return PageChange::Same;
+    }
+    if how == Navigation::Replace
+        && up_to(next, b"?#") == up_to(last, b"?#")
+        && (!hash_routes || hash(next) == hash(last))
+    {
+        return PageChange::Rewritten;
+    }
+    PageChange::NewView
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +395,42 @@ mod tests {
             Some(""),
             "a key without a value"
         );
+    }
+
+    #[test]
+    fn in_page_navigations_are_page_views_by_one_rule() {
+        use Navigation::*;
+        use PageChange::*;
+        let a = "https://s.test/shop?x=1";
+        for (last, next, how, hash_routes, want) in [
+            (a, a, Push, false, Same),
+            (a, "https://s.test/shop?x=1#top", Hash, false, Same),
+            (a, "https://s.test/shop?x=1#/cart", Hash, true, NewView),
+            (a, "https://s.test/cart", Push, false, NewView),
+            (a, "https://s.test/cart", Pop, false, NewView),
+            (a, "https://s.test/shop?x=2", Replace, false, Rewritten),
+            (a, "https://s.test/shop?x=2", Push, false, NewView),
+            (a, "https://s.test/other?x=1", Replace, false, NewView),
+            (
+                "https://s.test/#/a?x=1",
+                "https://s.test/#/b?x=1",
+                Replace,
+                true,
+                NewView,
+            ),
+            (
+                "https://s.test/?q=1#/a",
+                "https://s.test/?q=2#/a",
+                Replace,
+                true,
+                Rewritten,
+            ),
+        ] {
+            assert_eq!(
+                page_change(last, next, how, hash_routes),
+                want,
+                "{last} → {next} {how:?}"
+            );
+        }
     }
 }

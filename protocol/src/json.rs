@@ -75,7 +75,7 @@ pub fn push_f64(out: &mut String, x: f64) {
     if frac != 0 {
         out.push('.');
         let mut digits = 6;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             digits -= 1;
         }

@@ -4,10 +4,10 @@
 
 use crate::prelude::*;
 use core::cell::{Cell, OnceCell, RefCell};
-use goalpost_core::{cut, up_to};
 
 use goalpost_core::{
-    Config, Family, Form, Input, Interaction, Listener, Measure, Media, MediaEvent, Page, Spa,
+    page_change, Config, Engagement, Family, Form, Input, Interaction, Listener, Measure, Media,
+    MediaEvent, Navigation, Page, PageChange, Spa,
 };
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
@@ -52,9 +52,7 @@ pub struct Capture {
     page_no: Cell<u32>,
     /// Engaged-time thresholds in seconds, and the engagement clock of this page view:
     /// milliseconds engaged before `since`, and when the current engaged stretch began.
-    engaged_marks: Vec<f64>,
-    engaged_ms: Cell<f64>,
-    since: Cell<Option<f64>>,
+    engagement: RefCell<Engagement>,
     engaged_timer: Cell<Option<i32>>,
     engaged_tick: OnceCell<Function>,
 }
@@ -77,9 +75,7 @@ impl Capture {
             unwatch: RefCell::new(None),
             url: RefCell::new(url),
             page_no: Cell::new(1),
-            engaged_marks: g.thresholds(Measure::EngagedSeconds),
-            engaged_ms: Cell::new(0.0),
-            since: Cell::new(None),
+            engagement: RefCell::new(Engagement::new(&g.thresholds(Measure::EngagedSeconds))),
             engaged_timer: Cell::new(None),
             engaged_tick: OnceCell::new(),
         }
@@ -124,7 +120,7 @@ impl Runtime {
         if c.spa != Spa::Off {
             *c.unwatch.borrow_mut() = self.host.watch_history(&self.callback(K_NAVIGATED));
         }
-        if !c.engaged_marks.is_empty() {
+        if c.engagement.borrow().watched() {
             let _ = c.engaged_tick.set(self.callback(K_ENGAGED_TICK));
             for (target, kind) in [(win, "focus"), (win, "blur"), (doc, "visibilitychange")] {
                 self.listen(target, kind, K_ENGAGEMENT);
@@ -182,31 +178,20 @@ impl Runtime {
     /// since the last call, reports thresholds passed, and sets the timer for the next one.
     fn engagement_changed(&self) {
         let c = &self.capture;
-        let now = js_sys::Date::now();
-        let before = c.engaged_ms.get();
-        let total = before + c.since.get().map_or(0.0, |t| (now - t).max(0.0));
-        c.engaged_ms.set(total);
         let engaged = self.document.visibility_state() == web_sys::VisibilityState::Visible
             && self.document.has_focus().unwrap_or(false);
-        c.since.set(engaged.then_some(now));
-        if c.engaged_marks
-            .iter()
-            .any(|m| total >= m * 1000.0 && before < m * 1000.0)
-        {
-            self.handle(Input::Interact(Interaction::Engaged {
-                seconds: total / 1000.0,
-            }));
+        let step = c
+            .engagement
+            .borrow_mut()
+            .changed(js_sys::Date::now(), engaged);
+        if let Some(seconds) = step.reached {
+            self.handle(Input::Interact(Interaction::Engaged { seconds }));
         }
         if let Some(t) = c.engaged_timer.take() {
             self.window.clear_timeout_with_handle(t);
         }
-        let next = c
-            .engaged_marks
-            .iter()
-            .map(|m| m * 1000.0)
-            .find(|m| *m > total);
-        if let (true, Some(next), Some(tick)) = (engaged, next, c.engaged_tick.get()) {
-            let wait = super::timeout_ms(next - total);
+        if let (Some(wait), Some(tick)) = (step.wake_in, c.engaged_tick.get()) {
+            let wait = super::timeout_ms(wait);
             c.engaged_timer.set(
                 self.window
                     .set_timeout_with_callback_and_timeout_and_arguments_0(tick, wait)
@@ -343,28 +328,18 @@ impl Runtime {
     fn on_navigate(&self, kind: u32) {
         let c = &self.capture;
         let url = self.window.location().href().unwrap_or_default();
-        let strip = |u: &str| {
-            if c.spa == Spa::Hash {
-                u.to_string()
-            } else {
-                up_to(u, b"#").to_string()
-            }
+        let how = match kind {
+            0 => Navigation::Push,
+            1 => Navigation::Replace,
+            2 => Navigation::Pop,
+            _ => Navigation::Hash,
         };
-        let last = c.url.borrow().clone();
-        if strip(&url) == strip(&last) {
-            return; // the same URL again
+        let change = page_change(&c.url.borrow(), &url, how, c.spa == Spa::Hash);
+        match change {
+            PageChange::Same => {}
+            PageChange::Rewritten => *c.url.borrow_mut() = url,
+            PageChange::NewView => self.new_page(url),
         }
-        let path = |u: &str| up_to(u, b"?#").to_string();
-        let hash = |u: &str| cut(u, b'#').map(|(_, h)| h.to_string());
-        if kind == 1
-            && path(&url) == path(&last)
-            && (c.spa != Spa::Hash || hash(&url) == hash(&last))
-        {
-            // replaceState that only changed the query: the same page, not another view
-            *c.url.borrow_mut() = url;
-            return;
-        }
-        self.new_page(url);
     }
 
     /// A page view of `url` after an in-page navigation or a cache restore.
@@ -373,10 +348,7 @@ impl Runtime {
         let referrer = core::mem::replace(&mut *c.url.borrow_mut(), url.clone());
         c.page_no.set(c.page_no.get() + 1);
         // engaged time is per page view
-        c.engaged_ms.set(0.0);
-        if c.since.get().is_some() {
-            c.since.set(Some(js_sys::Date::now()));
-        }
+        c.engagement.borrow_mut().new_page(js_sys::Date::now());
         let page = Page {
             url,
             title: self.document.title(),

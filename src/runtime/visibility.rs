@@ -5,7 +5,7 @@
 use crate::prelude::*;
 use core::cell::{Cell, OnceCell, RefCell};
 
-use goalpost_core::{Input, Interaction, Watch};
+use goalpost_core::{in_view, Dwell, Input, Interaction, Watch};
 use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -23,8 +23,8 @@ pub struct Visibility {
     watches: Vec<Watch>,
     observers: RefCell<Vec<IntersectionObserver>>,
     mutations: RefCell<Option<MutationObserver>>,
-    /// (element, watch, deadline in ms since the epoch)
-    pending: RefCell<Vec<(Element, u32, f64)>>,
+    /// Elements in view, waiting for their time (the core's rule).
+    pending: RefCell<Dwell<Element>>,
     timer: Cell<Option<i32>>,
     tick: OnceCell<Function>,
 }
@@ -153,14 +153,11 @@ impl Runtime {
             // the observer's own entries: no type test needed
             let entry: IntersectionObserverEntry = e.unchecked_into();
             let el = entry.target();
-            let mut pending = v.pending.borrow_mut();
-            pending.retain(|(p, w, _)| !(*w == watch && *p == el));
-            if entry.is_intersecting()
-                && entry.intersection_ratio() + 1e-6 >= spec.ratio
-                && !self.seen(&el, watch, false)
-            {
-                pending.push((el, watch, now + spec.ms.0 as f64));
-            }
+            let shown = in_view(spec, entry.is_intersecting(), entry.intersection_ratio())
+                && !self.seen(&el, watch, false);
+            v.pending
+                .borrow_mut()
+                .changed(el, watch, shown, now, spec.ms.0 as f64);
         }
         self.visibility_due();
     }
@@ -169,18 +166,7 @@ impl Runtime {
     fn visibility_due(&self) {
         let v = &self.visibility;
         let now = js_sys::Date::now();
-        let due: Vec<(Element, u32)> = {
-            let mut pending = v.pending.borrow_mut();
-            let mut due = Vec::new();
-            pending.retain(|(e, w, t)| {
-                let keep = *t > now;
-                if !keep {
-                    due.push((e.clone(), *w));
-                }
-                keep
-            });
-            due
-        };
+        let (due, next) = v.pending.borrow_mut().due(now);
         for (el, watch) in due {
             if !self.seen(&el, watch, true) {
                 self.handle(Input::Interact(Interaction::Visible { watch }));
@@ -189,14 +175,8 @@ impl Runtime {
         if let Some(t) = v.timer.take() {
             self.window.clear_timeout_with_handle(t);
         }
-        let next = v
-            .pending
-            .borrow()
-            .iter()
-            .map(|(_, _, t)| *t)
-            .fold(f64::INFINITY, f64::min);
-        if let (true, Some(tick)) = (next.is_finite(), v.tick.get()) {
-            let wait = super::timeout_ms(next - now);
+        if let (Some(next), Some(tick)) = (next, v.tick.get()) {
+            let wait = super::timeout_ms(next);
             v.timer.set(
                 self.window
                     .set_timeout_with_callback_and_timeout_and_arguments_0(tick, wait)
