@@ -156,6 +156,75 @@ impl Drop for Listener {
     }
 }
 
+/// A pending `setTimeout`, cleared when dropped (clearing one that already fired is harmless).
+pub struct Timer {
+    window: web_sys::Window,
+    handle: i32,
+}
+
+impl Timer {
+    /// Calls `callback` (already guarded) after `ms`.
+    pub fn start(window: &web_sys::Window, callback: &Function, ms: i32) -> Option<Timer> {
+        let handle = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(callback, ms)
+            .ok()?;
+        Some(Timer {
+            window: window.clone(),
+            handle,
+        })
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.window.clear_timeout_with_handle(self.handle);
+    }
+}
+
+/// A JS function that undoes something goalpost did (restores the history functions, stops a
+/// watcher), called once when dropped; what it throws is ignored.
+pub struct Undo(Function);
+
+impl Undo {
+    /// The undo function a host call returned, if it returned one.
+    pub fn of(f: Option<Function>) -> Option<Undo> {
+        f.map(Undo)
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        let _ = self.0.call0(&JsValue::NULL);
+    }
+}
+
+/// An observer disconnected when dropped.
+pub struct Observing<T: Disconnect>(pub T);
+
+/// The observers goalpost uses.
+pub trait Disconnect {
+    /// Stops observing everything.
+    fn disconnect(&self);
+}
+
+impl Disconnect for web_sys::IntersectionObserver {
+    fn disconnect(&self) {
+        web_sys::IntersectionObserver::disconnect(self);
+    }
+}
+
+impl Disconnect for web_sys::MutationObserver {
+    fn disconnect(&self) {
+        web_sys::MutationObserver::disconnect(self);
+    }
+}
+
+impl<T: Disconnect> Drop for Observing<T> {
+    fn drop(&mut self) {
+        self.0.disconnect();
+    }
+}
+
 /// What a click element reports: the elements a goal can mean, closest first.
 const CLICKABLE: &str =
     "a,button,[role=button],input[type=submit],input[type=button],summary,label";

@@ -101,8 +101,8 @@ pub struct Runtime {
     /// This page's storage key for its unsent events, and whether stored queues were claimed.
     queue_key: String,
     claimed: Cell<bool>,
-    consent_unhook: RefCell<Option<Function>>,
-    timer: Cell<Option<i32>>,
+    consent_unhook: RefCell<Option<crate::dom::Undo>>,
+    timer: RefCell<Option<crate::dom::Timer>>,
     tick: OnceCell<Function>,
     done: OnceCell<Function>,
     waiters: RefCell<Vec<Function>>,
@@ -174,7 +174,7 @@ impl Runtime {
                 host,
                 window,
                 document,
-                timer: Cell::new(None),
+                timer: RefCell::new(None),
                 tick: OnceCell::new(),
                 done: OnceCell::new(),
                 waiters: RefCell::new(Vec::new()),
@@ -242,9 +242,7 @@ impl Runtime {
         self.listeners.borrow_mut().clear();
         self.uninstall_capture();
         self.uninstall_visibility();
-        if let Some(unhook) = self.consent_unhook.borrow_mut().take() {
-            let _ = unhook.call0(&JsValue::NULL);
-        }
+        drop(self.consent_unhook.borrow_mut().take());
         self.clear_timer();
         self.settle_waiters();
     }
@@ -295,7 +293,8 @@ impl Runtime {
             self.handle(Input::AwaitConsent(until));
         }
         let changed = self.callback(K_CONSENT);
-        *self.consent_unhook.borrow_mut() = self.host.watch_consent_signals(google, tcf, &changed);
+        *self.consent_unhook.borrow_mut() =
+            crate::dom::Undo::of(self.host.watch_consent_signals(google, tcf, &changed));
     }
 
     /// A consent signal from `watchConsent`: Google Consent Mode parameters (`kind` 0) or a
@@ -640,18 +639,12 @@ impl Runtime {
         self.clear_timer();
         if let Some(tick) = self.tick.get() {
             let ms = delay.min(i32::MAX as u64) as i32;
-            self.timer.set(
-                self.window
-                    .set_timeout_with_callback_and_timeout_and_arguments_0(tick, ms)
-                    .ok(),
-            );
+            *self.timer.borrow_mut() = crate::dom::Timer::start(&self.window, tick, ms);
         }
     }
 
     fn clear_timer(&self) {
-        if let Some(handle) = self.timer.take() {
-            self.window.clear_timeout_with_handle(handle);
-        }
+        drop(self.timer.borrow_mut().take());
     }
 
     fn settle_waiters(&self) {

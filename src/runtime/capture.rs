@@ -44,8 +44,8 @@ pub struct Capture {
     scroll_pixels: Vec<f64>,
     spa: Spa,
     /// Scroll depth is measured in JS (`Host::watch_depth`); this is its control function.
-    depth: RefCell<Option<Function>>,
-    unwatch: RefCell<Option<Function>>,
+    depth: RefCell<Option<DepthWatch>>,
+    unwatch: RefCell<Option<crate::dom::Undo>>,
     /// The current page's URL, for de-duplicating navigations.
     url: RefCell<String>,
     /// Page views so far (media progress is once per element per page view).
@@ -53,7 +53,7 @@ pub struct Capture {
     /// Engaged-time thresholds in seconds, and the engagement clock of this page view:
     /// milliseconds engaged before `since`, and when the current engaged stretch began.
     engagement: RefCell<Engagement>,
-    engaged_timer: Cell<Option<i32>>,
+    engaged_timer: RefCell<Option<crate::dom::Timer>>,
     engaged_tick: OnceCell<Function>,
 }
 
@@ -76,7 +76,7 @@ impl Capture {
             url: RefCell::new(url),
             page_no: Cell::new(1),
             engagement: RefCell::new(Engagement::new(&g.thresholds(Measure::EngagedSeconds))),
-            engaged_timer: Cell::new(None),
+            engaged_timer: RefCell::new(None),
             engaged_tick: OnceCell::new(),
         }
     }
@@ -88,6 +88,21 @@ impl Capture {
 
     fn uses_scroll(&self) -> bool {
         !self.scroll_percents.is_empty() || !self.scroll_pixels.is_empty()
+    }
+}
+
+/// The JS depth watcher's `control(what)` (see `Host::watch_depth`); stopped when dropped.
+pub(super) struct DepthWatch(Function);
+
+impl DepthWatch {
+    fn control(&self, what: u32) {
+        let _ = self.0.call1(&JsValue::NULL, &JsValue::from(what));
+    }
+}
+
+impl Drop for DepthWatch {
+    fn drop(&mut self) {
+        self.control(DEPTH_STOP);
     }
 }
 
@@ -111,14 +126,18 @@ impl Runtime {
         }
         if c.uses_scroll() {
             // read in JS at most every 250 ms: the wasm hears only of a threshold passed
-            *c.depth.borrow_mut() = self.host.watch_depth(
-                &c.scroll_percents,
-                &c.scroll_pixels,
-                &self.callback(K_DEPTH),
-            );
+            *c.depth.borrow_mut() = self
+                .host
+                .watch_depth(
+                    &c.scroll_percents,
+                    &c.scroll_pixels,
+                    &self.callback(K_DEPTH),
+                )
+                .map(DepthWatch);
         }
         if c.spa != Spa::Off {
-            *c.unwatch.borrow_mut() = self.host.watch_history(&self.callback(K_NAVIGATED));
+            *c.unwatch.borrow_mut() =
+                crate::dom::Undo::of(self.host.watch_history(&self.callback(K_NAVIGATED)));
         }
         if c.engagement.borrow().watched() {
             let _ = c.engaged_tick.set(self.callback(K_ENGAGED_TICK));
@@ -150,7 +169,7 @@ impl Runtime {
             })),
             K_NAVIGATED => self.on_navigate(number(a) as u32),
             K_ENGAGED_TICK => {
-                self.capture.engaged_timer.set(None);
+                drop(self.capture.engaged_timer.borrow_mut().take());
                 self.engagement_changed();
             }
             K_ENGAGEMENT => self.engagement_changed(),
@@ -187,17 +206,13 @@ impl Runtime {
         if let Some(seconds) = step.reached {
             self.handle(Input::Interact(Interaction::Engaged { seconds }));
         }
-        if let Some(t) = c.engaged_timer.take() {
-            self.window.clear_timeout_with_handle(t);
-        }
-        if let (Some(wait), Some(tick)) = (step.wake_in, c.engaged_tick.get()) {
-            let wait = super::timeout_ms(wait);
-            c.engaged_timer.set(
-                self.window
-                    .set_timeout_with_callback_and_timeout_and_arguments_0(tick, wait)
-                    .ok(),
-            );
-        }
+        let next = match (step.wake_in, c.engaged_tick.get()) {
+            (Some(wait), Some(tick)) => {
+                crate::dom::Timer::start(&self.window, tick, super::timeout_ms(wait))
+            }
+            _ => None,
+        };
+        *c.engaged_timer.borrow_mut() = next;
     }
 
     /// Reads the scroll depth now (the page is being hidden: a threshold passed since the
@@ -209,20 +224,16 @@ impl Runtime {
     /// Calls the JS depth watcher's `control(what)` (see `Host::watch_depth`), if it runs.
     fn control_depth(&self, what: u32) {
         if let Some(depth) = self.capture.depth.borrow().as_ref() {
-            let _ = depth.call1(&JsValue::NULL, &JsValue::from(what));
+            depth.control(what);
         }
     }
 
     /// Undoes what cannot be a dropped listener (the history hooks, the engagement timer).
     pub(super) fn uninstall_capture(&self) {
-        if let Some(t) = self.capture.engaged_timer.take() {
-            self.window.clear_timeout_with_handle(t);
-        }
-        if let Some(unwatch) = self.capture.unwatch.borrow_mut().take() {
-            let _ = unwatch.call0(&JsValue::NULL);
-        }
-        self.control_depth(DEPTH_STOP);
-        self.capture.depth.borrow_mut().take();
+        // each undoes itself when dropped
+        drop(self.capture.engaged_timer.borrow_mut().take());
+        drop(self.capture.unwatch.borrow_mut().take());
+        drop(self.capture.depth.borrow_mut().take());
     }
 
     /// A click, middle click or submit that happened before the listeners were installed (the

@@ -3,7 +3,7 @@
 //! watched too. Each element counts once per watch and page view.
 
 use crate::prelude::*;
-use core::cell::{Cell, OnceCell, RefCell};
+use core::cell::{OnceCell, RefCell};
 
 use goalpost_core::{in_view, Dwell, Input, Interaction, Watch};
 use js_sys::{Array, Function};
@@ -15,17 +15,17 @@ use web_sys::{
 };
 
 use super::{Runtime, K_INTERSECTIONS, K_MUTATIONS, K_VISIBLE_TICK};
-use crate::dom::{page_bits, set_page_bits};
+use crate::dom::{page_bits, set_page_bits, Observing, Timer};
 
 /// The observers, the elements waiting for their time, and the timer.
 #[derive(Default)]
 pub struct Visibility {
     watches: Vec<Watch>,
-    observers: RefCell<Vec<IntersectionObserver>>,
-    mutations: RefCell<Option<MutationObserver>>,
+    observers: RefCell<Vec<Observing<IntersectionObserver>>>,
+    mutations: RefCell<Option<Observing<MutationObserver>>>,
     /// Elements in view, waiting for their time (the core's rule).
     pending: RefCell<Dwell<Element>>,
-    timer: Cell<Option<i32>>,
+    timer: RefCell<Option<Timer>>,
     tick: OnceCell<Function>,
 }
 
@@ -50,7 +50,7 @@ impl Runtime {
             init.set_threshold(&JsValue::from_f64(watch.ratio));
             let callback = self.callback(K_INTERSECTIONS + i as u32);
             if let Ok(io) = IntersectionObserver::new_with_options(&callback, &init) {
-                v.observers.borrow_mut().push(io);
+                v.observers.borrow_mut().push(Observing(io));
             }
         }
         self.observe_all(false);
@@ -62,7 +62,7 @@ impl Runtime {
             init.set_child_list(true);
             init.set_subtree(true);
             if mo.observe_with_options(&root, &init).is_ok() {
-                *v.mutations.borrow_mut() = Some(mo);
+                *v.mutations.borrow_mut() = Some(Observing(mo));
             }
         }
     }
@@ -72,7 +72,7 @@ impl Runtime {
     pub(super) fn enter_visibility(&self, code: u32, a: &JsValue) {
         match code {
             K_VISIBLE_TICK => {
-                self.visibility.timer.set(None);
+                drop(self.visibility.timer.borrow_mut().take());
                 self.visibility_due();
             }
             K_MUTATIONS => self.on_mutations(a.unchecked_ref()),
@@ -82,15 +82,10 @@ impl Runtime {
 
     pub(super) fn uninstall_visibility(&self) {
         let v = &self.visibility;
-        for io in v.observers.borrow_mut().drain(..) {
-            io.disconnect();
-        }
-        if let Some(mo) = v.mutations.borrow_mut().take() {
-            mo.disconnect();
-        }
-        if let Some(t) = v.timer.take() {
-            self.window.clear_timeout_with_handle(t);
-        }
+        // each undoes itself when dropped
+        v.observers.borrow_mut().clear();
+        drop(v.mutations.borrow_mut().take());
+        drop(v.timer.borrow_mut().take());
         v.pending.borrow_mut().clear();
     }
 
@@ -99,7 +94,7 @@ impl Runtime {
     pub(super) fn observe_all(&self, again: bool) {
         let v = &self.visibility;
         let observers = v.observers.borrow();
-        for (io, watch) in observers.iter().zip(&v.watches) {
+        for (Observing(io), watch) in observers.iter().zip(&v.watches) {
             if let Ok(list) = self.document.query_selector_all(&watch.selector) {
                 for i in 0..list.length() {
                     // querySelectorAll finds only elements
@@ -126,7 +121,7 @@ impl Runtime {
                 let Some(el) = nodes.item(n).and_then(|n| n.dyn_into::<Element>().ok()) else {
                     continue;
                 };
-                for (io, watch) in observers.iter().zip(&v.watches) {
+                for (Observing(io), watch) in observers.iter().zip(&v.watches) {
                     if el.matches(&watch.selector).unwrap_or(false) {
                         io.observe(&el);
                     }
@@ -172,17 +167,11 @@ impl Runtime {
                 self.handle(Input::Interact(Interaction::Visible { watch }));
             }
         }
-        if let Some(t) = v.timer.take() {
-            self.window.clear_timeout_with_handle(t);
-        }
-        if let (Some(next), Some(tick)) = (next, v.tick.get()) {
-            let wait = super::timeout_ms(next);
-            v.timer.set(
-                self.window
-                    .set_timeout_with_callback_and_timeout_and_arguments_0(tick, wait)
-                    .ok(),
-            );
-        }
+        let timer = match (next, v.tick.get()) {
+            (Some(next), Some(tick)) => Timer::start(&self.window, tick, super::timeout_ms(next)),
+            _ => None,
+        };
+        *v.timer.borrow_mut() = timer;
     }
 
     /// Whether `el` already counted for `watch` on this page view; with `mark`, records it.
