@@ -170,6 +170,14 @@ function mergeDuplicateImports(wasmPath, gluePath) {
     code.set(name, fn);
   }
   const merged = rewriteModule(wasmPath, 'merging imports', (m) => {
+    // every import of the glue's own module must have been read above: a wasm-bindgen whose
+    // glue is laid out otherwise stops the build here, rather than being rewritten wrongly
+    for (let i = 0; i < m.getNumFunctions(); i++) {
+      const f = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
+      if (f.module === './goalpost_wasm_bg.js' && !code.has(f.base)) {
+        throw new Error('build: the wasm-bindgen glue is not laid out as expected: no function read for import ' + f.base);
+      }
+    }
     const first = new Map();
     const found = [];
     for (let i = 0; i < m.getNumFunctions(); i++) {

@@ -652,3 +652,38 @@ fn required_a_choice_told_after_each_page_view_still_continues_the_visit_and_its
         "held page views carry the continued session"
     );
 }
+
+#[test]
+fn a_click_goal_counted_once_per_attribute_value_across_documents_without_storage() {
+    let config = config(
+        json!([
+            {"id": "book", "kind": "macro", "on": "click", "once": {"per": {"attr": "data-slot"}},
+             "match": {"selector": ".slot"}}
+        ]),
+        json!({"consent": {"mode": "anonymous"}}),
+    );
+    let mut b = Browser::new(config);
+    let click = |slot: &str| {
+        Input::Interact(Interaction::Click(Element {
+            hits: vec![0],
+            tag: "button".into(),
+            attrs: vec![("data-slot".into(), slot.into())],
+            ..Element::default()
+        }))
+    };
+    for slot in ["mon-10", "mon-10", "tue-14"] {
+        let mut page = b.later(1_000).open("/book");
+        b.feed(&mut page, click(slot));
+        b.feed(&mut page, click(slot)); // a double click on the same document
+        b.leave(page);
+    }
+    let booked: Vec<&Value> = b.conversions("book");
+    assert_eq!(
+        booked.len(),
+        2,
+        "one per slot, whatever the documents and clicks"
+    );
+    let mon = goalpost_core::derive_id("t", "book", "mon-10").hex();
+    assert_eq!(b.arrived(&mon), 2, "sent by two documents, stored once");
+    assert_eq!(b.writes, 0);
+}
