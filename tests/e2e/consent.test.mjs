@@ -187,3 +187,26 @@ test('with a TCF tool in implied mode, nothing leaves before its answer (bounded
   assert.deepEqual(rows.map((r) => r.type), ['page_view', 'conversion'], 'released by the answer, long before the 10 s wait');
   await context.close();
 });
+
+test("npm: init's consent option applies before the page view (required mode: no hold, no pending stamp)", async () => {
+  for (const [choice, site] of [['granted', 'consentoption-granted'], [null, 'consentoption-none']]) {
+    const o = await openPage(env.browser);
+    await countSends(o.page);
+    await o.page.goto(env.collector.base + '/consent-option.html' + (choice ? '?choice=' + choice : ''));
+    await o.page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+    await o.page.evaluate(() => window.goalpost.gp.flush());
+    if (choice) {
+      const rows = await waitFor('the page view and its goal', async () => {
+        const r = await env.collector.events(site);
+        return r.length === 2 && r;
+      });
+      assert.deepEqual(rows.map((r) => [r.type, r.consent]), [['page_view', 'granted'], ['conversion', 'granted']],
+        'collected under the choice, not held as pending');
+      assert.match(rows[0].session, /^[0-9a-f]{32}$/);
+    } else {
+      assert.equal(await o.page.evaluate(() => window.goalpostSends), 0, 'without the option: nothing sent before a choice');
+      assert.deepEqual(await env.collector.events(site), []);
+    }
+    await o.context.close();
+  }
+});
