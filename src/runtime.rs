@@ -146,7 +146,39 @@ impl Runtime {
             );
         }
         host.goals(cfg.goals.goals());
-        let rt = Rc::new_cyclic(|weak: &Weak<Runtime>| {
+        let rt = Runtime::new(cfg, patterns, host, seed, window, document);
+        rt.install();
+        rt.install_consent();
+        // choices the page made before the start (the site's remembered answer, queued): the
+        // page view and the stored visit come after them
+        if consent.is_object() {
+            for choice in js_sys::Array::from(consent).iter() {
+                if let Some(u) = crate::consent::update_from_js(&choice) {
+                    rt.handle(Input::Consent(u));
+                }
+            }
+        }
+        rt.claim_stored();
+        rt.restore_visit();
+        let page = Page {
+            url: rt.window.location().href().unwrap_or_default(),
+            title: rt.document.title(),
+            referrer: rt.document.referrer(),
+        };
+        rt.handle(Input::PageView(page));
+        Ok(rt)
+    }
+
+    /// The runtime for a compiled config: nothing is installed yet.
+    fn new(
+        cfg: goalpost_core::Config,
+        patterns: BrowserPatterns,
+        host: Host,
+        seed: &[u32],
+        window: Window,
+        document: Document,
+    ) -> Rc<Runtime> {
+        Rc::new_cyclic(|weak: &Weak<Runtime>| {
             let weak = weak.clone();
             Runtime {
                 listeners: RefCell::new(Vec::new()),
@@ -187,27 +219,7 @@ impl Runtime {
                     }
                 }),
             }
-        });
-        rt.install();
-        rt.install_consent();
-        // choices the page made before the start (the site's remembered answer, queued): the
-        // page view and the stored visit come after them
-        if consent.is_object() {
-            for choice in js_sys::Array::from(consent).iter() {
-                if let Some(u) = crate::consent::update_from_js(&choice) {
-                    rt.handle(Input::Consent(u));
-                }
-            }
-        }
-        rt.claim_stored();
-        rt.restore_visit();
-        let page = Page {
-            url: rt.window.location().href().unwrap_or_default(),
-            title: rt.document.title(),
-            referrer: rt.document.referrer(),
-        };
-        rt.handle(Input::PageView(page));
-        Ok(rt)
+        })
     }
 
     pub fn track(&self, name: &str, props: &JsValue) {
