@@ -25,7 +25,7 @@ pub fn update_from_js(v: &JsValue) -> Option<ConsentUpdate> {
     ConsentUpdate::from_signals(|k| {
         let x = Reflect::get(obj, &JsValue::from_str(k)).ok()?;
         x.as_bool()
-            .or_else(|| ConsentUpdate::from_word(&x.as_string()?)?.analytics)
+            .or_else(|| goalpost_core::granted(&x.as_string()?))
     })
 }
 

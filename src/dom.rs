@@ -183,14 +183,7 @@ impl Drop for Timer {
 
 /// A JS function that undoes something goalpost did (restores the history functions, stops a
 /// watcher), called once when dropped; what it throws is ignored.
-pub struct Undo(Function);
-
-impl Undo {
-    /// The undo function a host call returned, if it returned one.
-    pub fn of(f: Option<Function>) -> Option<Undo> {
-        f.map(Undo)
-    }
-}
+pub struct Undo(pub Function);
 
 impl Drop for Undo {
     fn drop(&mut self) {

@@ -305,8 +305,10 @@ impl Runtime {
             self.handle(Input::AwaitConsent(until));
         }
         let changed = self.callback(K_CONSENT);
-        *self.consent_unhook.borrow_mut() =
-            crate::dom::Undo::of(self.host.watch_consent_signals(google, tcf, &changed));
+        *self.consent_unhook.borrow_mut() = self
+            .host
+            .watch_consent_signals(google, tcf, &changed)
+            .map(crate::dom::Undo);
     }
 
     /// A consent signal from `watchConsent`: Google Consent Mode parameters (`kind` 0) or a
@@ -522,11 +524,8 @@ impl Runtime {
         {
             return;
         }
-        let value = field("newValue")
-            .and_then(|v| v.as_string())
-            .and_then(|text| js_sys::JSON::parse(&text).ok());
-        if let Some(v) = value {
-            self.handle(Input::RestoreVisit(to_json(&v)));
+        if let Some(v) = field("newValue").and_then(|v| parse_visit(&v.as_string()?)) {
+            self.handle(Input::RestoreVisit(v));
         }
     }
 
@@ -598,8 +597,7 @@ impl Runtime {
     /// The visit stored by an earlier page, parsed.
     fn stored_visit(&self) -> Option<goalpost_core::Json> {
         let s = self.window.local_storage().ok().flatten()?;
-        let text = s.get_item(VISIT_KEY).ok().flatten()?;
-        js_sys::JSON::parse(&text).ok().map(|v| to_json(&v))
+        parse_visit(&s.get_item(VISIT_KEY).ok().flatten()?)
     }
 
     /// Once storage is allowed: claim the queues stored by earlier pages that are gone.
@@ -685,6 +683,11 @@ impl Drop for Runtime {
 
 /// Where the visit (session, touches) is kept between page loads.
 const VISIT_KEY: &str = "goalpost_visit";
+
+/// A stored visit's text (localStorage, or another tab's `storage` event), parsed.
+fn parse_visit(text: &str) -> Option<goalpost_core::Json> {
+    js_sys::JSON::parse(text).ok().map(|v| to_json(&v))
+}
 
 /// This page's storage key: `goalpost_q_` and 16 hex digits from the id seed.
 fn queue_key(seed: &[u32]) -> String {

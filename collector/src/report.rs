@@ -344,6 +344,11 @@ struct Reporter<'a> {
 }
 
 impl<'a> Reporter<'a> {
+    /// The session a fact counts in.
+    fn key(&self, f: &'a Fact) -> &'a str {
+        self.sessions_of.of(f)
+    }
+
     fn wanted(&self, f: &Fact) -> bool {
         self.goal.is_none() || f.goal.as_deref() == self.goal
     }
@@ -351,15 +356,16 @@ impl<'a> Reporter<'a> {
     /// Conversions per goal, totals per kind, revenue.
     fn goals(&self) -> (Vec<GoalRow>, Totals, Totals, BTreeMap<String, f64>) {
         let (facts, sessions) = (self.facts, self.sessions);
-        let key = |f| self.sessions_of.of(f);
-        let wanted = |f: &Fact| self.wanted(f);
         // goals
         // goal → (kind, conversions, sessions, value per currency)
         type GoalSum<'a> = (String, u64, BTreeSet<&'a str>, BTreeMap<String, f64>);
         let mut goals: BTreeMap<&str, GoalSum> = BTreeMap::new();
         let mut by_kind: HashMap<&str, (u64, BTreeSet<&str>)> = HashMap::new();
         let mut revenue = BTreeMap::new();
-        for f in facts.iter().filter(|f| f.kind == "conversion" && wanted(f)) {
+        for f in facts
+            .iter()
+            .filter(|f| f.kind == "conversion" && self.wanted(f))
+        {
             let (Some(g), Some(k)) = (f.goal.as_deref(), f.goal_kind.as_deref()) else {
                 continue;
             };
@@ -367,11 +373,11 @@ impl<'a> Reporter<'a> {
                 .entry(g)
                 .or_insert_with(|| (k.to_string(), 0, BTreeSet::new(), BTreeMap::new()));
             e.1 += 1;
-            e.2.insert(key(f));
+            e.2.insert(self.key(f));
             add_value(&mut e.3, f, 1.0);
             let t = by_kind.entry(k).or_default();
             t.0 += 1;
-            t.1.insert(key(f));
+            t.1.insert(self.key(f));
             if k == "macro" {
                 add_value(&mut revenue, f, 1.0);
             }
@@ -403,13 +409,11 @@ impl<'a> Reporter<'a> {
     /// Sessions per funnel step.
     fn funnels(&self) -> Vec<Funnel> {
         let facts = self.facts;
-        let key = |f| self.sessions_of.of(f);
-        let wanted = |f: &Fact| self.wanted(f);
         // funnels
         let mut steps: BTreeMap<&str, BTreeMap<i64, BTreeSet<&str>>> = BTreeMap::new();
         for f in facts
             .iter()
-            .filter(|f| f.kind == "funnel_step" && wanted(f))
+            .filter(|f| f.kind == "funnel_step" && self.wanted(f))
         {
             // `step` is 0-based on the wire; reports number steps from 1
             if let (Some(g), Some(s)) = (f.goal.as_deref(), f.step.map(|s| s + 1)) {
@@ -418,7 +422,7 @@ impl<'a> Reporter<'a> {
                     .or_default()
                     .entry(s)
                     .or_default()
-                    .insert(key(f));
+                    .insert(self.key(f));
             }
         }
         let funnels = steps
@@ -451,8 +455,6 @@ impl<'a> Reporter<'a> {
     /// Conversions and value credited to touches: first, last, linear.
     fn attribution(&self) -> Attribution {
         let facts = self.facts;
-        let key = |f| self.sessions_of.of(f);
-        let wanted = |f: &Fact| self.wanted(f);
         // attribution
         let mut paths: HashMap<&str, Vec<TouchKey>> = HashMap::new();
         let (mut first_t, mut last_t, mut linear) = (
@@ -461,7 +463,7 @@ impl<'a> Reporter<'a> {
             HashMap::<TouchKey, CreditSum>::new(),
         );
         for f in facts {
-            let path = paths.entry(key(f)).or_default();
+            let path = paths.entry(self.key(f)).or_default();
             if path.is_empty() {
                 path.push(touch_key(f.first.as_ref().or(f.last.as_ref())));
             }
@@ -469,7 +471,7 @@ impl<'a> Reporter<'a> {
             if path.last() != Some(&last) {
                 path.push(last.clone());
             }
-            if f.kind != "conversion" || !wanted(f) {
+            if f.kind != "conversion" || !self.wanted(f) {
                 continue;
             }
             let credit = |map: &mut HashMap<TouchKey, CreditSum>, key: TouchKey, share: f64| {
@@ -498,8 +500,6 @@ impl<'a> Reporter<'a> {
     /// Sessions, page views, conversions and value per day of the range.
     fn daily(&self, range: &Range) -> Vec<Day> {
         let facts = self.facts;
-        let key = |f| self.sessions_of.of(f);
-        let wanted = |f: &Fact| self.wanted(f);
         // daily
         let mut days: BTreeMap<i64, (BTreeSet<&str>, Day)> = (range.from..=range.to)
             .map(|d| {
@@ -524,10 +524,10 @@ impl<'a> Reporter<'a> {
             let Some((s, day)) = days.get_mut(&f.ts.div_euclid(DAY_MS)) else {
                 continue;
             };
-            s.insert(key(f));
+            s.insert(self.key(f));
             match f.kind.as_str() {
                 "page_view" => day.page_views += 1,
-                "conversion" if wanted(f) => {
+                "conversion" if self.wanted(f) => {
                     day.conversions += 1;
                     match f.goal_kind.as_deref() {
                         Some("macro") => day.macro_conversions += 1,

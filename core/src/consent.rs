@@ -59,11 +59,7 @@ impl ConsentUpdate {
 
     /// `consent('granted' | 'denied')`.
     pub fn from_word(word: &str) -> Option<ConsentUpdate> {
-        match word {
-            "granted" => Some(ConsentUpdate::all(true)),
-            "denied" => Some(ConsentUpdate::all(false)),
-            _ => None,
-        }
+        granted(word).map(ConsentUpdate::all)
     }
 
     /// `consent({…})`: goalpost's purposes (`analytics`, `ads`, `storage`) or Google Consent
@@ -128,6 +124,16 @@ impl ConsentUpdate {
             out.push(ConsentUpdate::all(false));
         }
         out
+    }
+}
+
+/// The choice a word says: `'granted'` (true) or `'denied'` (false), as goalpost's API and
+/// Google Consent Mode write it.
+pub fn granted(word: &str) -> Option<bool> {
+    match word {
+        "granted" => Some(true),
+        "denied" => Some(false),
+        _ => None,
     }
 }
 
@@ -309,11 +315,7 @@ mod tests {
                 pairs
                     .iter()
                     .find(|(key, _)| key == k)
-                    .and_then(|(_, v)| match v.as_str() {
-                        "granted" => Some(true),
-                        "denied" => Some(false),
-                        _ => None,
-                    })
+                    .and_then(|(_, v)| granted(v))
             })
         };
         let u = |a: Option<bool>, ads: Option<bool>, s: Option<bool>| ConsentUpdate {

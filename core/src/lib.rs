@@ -74,7 +74,7 @@ pub use attribution::{Channel, Touch, CLICK_IDS};
 pub use compile_goals::{trigger_keys, TRIGGERS};
 pub use condition::{Condition, Conditions, Field, Op, Pattern, Patterns, FIELDS, OPERATORS};
 pub use config::{compile, Compiled, Config, Spa};
-pub use consent::{Choice, Collect, Consent, ConsentPolicy, ConsentUpdate, Gpc, Mode};
+pub use consent::{granted, Choice, Collect, Consent, ConsentPolicy, ConsentUpdate, Gpc, Mode};
 pub use dwell::{in_view, Dwell};
 pub use engagement::{Engagement, EngagementStep};
 pub use error::{nearest, ConfigError, ErrorKind};

@@ -206,9 +206,7 @@ impl Tracker {
 
     /// Feeds one input.
     pub fn handle(&mut self, now: Millis, input: Input) {
-        let policy = &self.config.consent;
-        let holding = self.consent.collect(policy.mode, policy.hold) == Collect::Hold;
-        if holding && matches!(input, Input::PageView(_) | Input::Interact(_)) {
+        if self.holding() && matches!(input, Input::PageView(_) | Input::Interact(_)) {
             self.hold(input, now);
             self.after(now);
             return;
@@ -479,12 +477,12 @@ impl Tracker {
         // once per key: the event id is the key's, so the collector stores it once wherever
         // it comes from; a conversion without its key counts every time
         let keyed = match &goal.once {
-            Once::PerKey(field) => match c.value(field).filter(|v| !v.text().is_empty()) {
-                Some(v) => Some(crate::ids::derive_id(
-                    &self.config.site,
-                    &goal.id,
-                    &v.text(),
-                )),
+            Once::PerKey(field) => match c
+                .value(field)
+                .map(|v| v.text().into_owned())
+                .filter(|key| !key.is_empty())
+            {
+                Some(key) => Some(crate::ids::derive_id(&self.config.site, &goal.id, &key)),
                 None => {
                     self.outputs.push(Output::Ignored(Ignored::NoKey {
                         goal: goal.id.clone(),
@@ -619,9 +617,7 @@ impl Tracker {
         if denied(c.analytics, was.analytics) || denied(c.storage, was.storage) {
             self.outputs.push(Output::ClearStorage);
         }
-        let policy = &self.config.consent;
-        let holding = self.consent.collect(policy.mode, policy.hold) == Collect::Hold;
-        if !holding && !self.held.is_empty() {
+        if !self.holding() && !self.held.is_empty() {
             // handled now, in order, with their own times: after a grant collected as
             // `pending`; after a denial refused (they still set up the page's state)
             self.replaying = true;
@@ -630,6 +626,13 @@ impl Tracker {
             }
             self.replaying = false;
         }
+    }
+
+    /// Whether page views and interactions wait for a choice (`required` mode with `hold`,
+    /// before the visitor answered).
+    fn holding(&self) -> bool {
+        let policy = &self.config.consent;
+        self.consent.collect(policy.mode, policy.hold) == Collect::Hold
     }
 
     /// Holds a page view or interaction until the choice, at most `maxHeld`: past that the

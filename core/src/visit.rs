@@ -231,121 +231,6 @@ impl Visit {
     /// force: `None` if it is not a stored visit; entries naming goals not in `goals`, or
     /// malformed, are skipped.
     pub fn parse(v: &Json, goals: &GoalSet) -> Option<Visit> {
-        Stored::parse(v, goals).map(|s| s.visit)
-    }
-
-    /// Merges a stored visit ([`Visit::parse`]) into this one.
-    ///
-    /// - Before this document's first page view (`mid_page` false) the stored visit is taken
-    ///   as it is; the page view then ends its session if it has been idle too long.
-    /// - Mid-page (consent allowed storage after the page view; another tab wrote; the page
-    ///   came back from the back-forward cache): the visitor's goals and keys are united; the
-    ///   stored session continues if it is alive and this page did not start another
-    ///   campaign, with the goals of both, each funnel as far as either got, and the page
-    ///   counts (the same session: the larger; two sessions joined: the sum).
-    ///
-    /// Returns whether this visit now holds something the stored one did not (then it must be
-    /// written back; otherwise writing it would only echo between tabs).
-    pub fn merge(&mut self, now: Millis, stored: Visit, goals: &GoalSet, mid_page: bool) -> bool {
-        let stored = Stored { visit: stored };
-        union(&mut self.visitor, &stored.visit.visitor);
-        for (k, at) in &stored.visit.keys {
-            self.add_key(*k, *at);
-        }
-        self.bound_keys();
-        if !mid_page {
-            self.touches = stored.visit.touches;
-            self.session = stored.visit.session;
-            return false;
-        }
-        // this page's touch stays the last one unless it is direct; the first is the stored one
-        if let Some((first, last)) = stored.visit.touches.clone() {
-            let last = match self.touches.take() {
-                Some((_, l)) if l.channel != Channel::Direct => l,
-                _ => last,
-            };
-            self.touches = Some((first, last));
-        }
-        let s = stored.visit.session.clone();
-        let alive = now.0.saturating_sub(s.last.0) <= SESSION_TIMEOUT.0;
-        let ours = &mut self.session;
-        let ours_alive = now.0.saturating_sub(ours.last.0) <= SESSION_TIMEOUT.0;
-        if alive {
-            let same = ours.id == s.id;
-            if same || !ours_alive || ours.campaign.is_empty() || ours.campaign == s.campaign {
-                ours.pages = if same {
-                    ours.pages.max(s.pages)
-                } else {
-                    ours.pages.saturating_add(s.pages).min(100_000)
-                };
-                ours.id = s.id;
-                ours.campaign = s.campaign;
-                ours.last = Millis(ours.last.0.max(s.last.0));
-                union(&mut ours.converted, &s.converted);
-                for p in s.funnels {
-                    match ours.funnels.iter_mut().find(|q| q.goal == p.goal) {
-                        Some(q) if q.next >= p.next => {}
-                        Some(q) => *q = p,
-                        None => ours.funnels.push(p),
-                    }
-                }
-            }
-        }
-        self.adds_to(&stored.visit, goals)
-    }
-
-    /// Whether this visit holds something the rules read that `stored` lacks: then it must be
-    /// written back. (Touches are not compared: they change with page views, which write the
-    /// visit anyway, and two tabs on different campaigns would otherwise echo.)
-    fn adds_to(&self, stored: &Visit, goals: &GoalSet) -> bool {
-        let (ours, theirs) = (&self.session, &stored.session);
-        let scoped = |g: usize, once: Once| goals.goals.get(g).is_some_and(|x| x.once == once);
-        ours.id != theirs.id
-            || ours.pages > theirs.pages
-            || ours
-                .converted
-                .iter()
-                .any(|g| scoped(*g, Once::Session) && !theirs.converted.contains(g))
-            || self
-                .visitor
-                .iter()
-                .any(|g| scoped(*g, Once::Visitor) && !stored.visitor.contains(g))
-            || ours.funnels.iter().any(|p| {
-                p.next > 0
-                    && !theirs
-                        .funnels
-                        .iter()
-                        .any(|q| q.goal == p.goal && q.next >= p.next)
-            })
-            || self.keys.iter().any(|(k, _)| !stored.has_key(*k))
-    }
-
-    /// The session's goals whose `once` scope is the session, and the visitor's whose scope is
-    /// the visitor: what the stored copy keeps.
-    fn scoped(&self, goals: &GoalSet) -> (Vec<usize>, Vec<usize>) {
-        let pick = |list: &[usize], once: Once| {
-            let mut out: Vec<usize> = Vec::new();
-            for &g in list {
-                if goals.goals.get(g).is_some_and(|goal| goal.once == once) {
-                    out.push(g);
-                }
-            }
-            out
-        };
-        (
-            pick(&self.session.converted, Once::Session),
-            pick(&self.visitor, Once::Visitor),
-        )
-    }
-}
-
-/// A stored visit, read back against the goals in force.
-struct Stored {
-    visit: Visit,
-}
-
-impl Stored {
-    fn parse(v: &Json, goals: &GoalSet) -> Option<Stored> {
         let hex = |j: &Json| match j {
             Json::String(s) => EventId::from_hex(s),
             _ => None,
@@ -403,7 +288,19 @@ impl Stored {
                 });
             }
         }
-        let mut visit = Visit::default();
+        let mut visit = Visit {
+            session: Session {
+                id: Some(id),
+                campaign,
+                last: Millis(at),
+                pages: pages.min(100_000) as u32,
+                converted: goal_ids("goals"),
+                funnels,
+            },
+            visitor: goal_ids("visitor"),
+            keys: Vec::new(),
+            touches: Some((first, last)),
+        };
         for item in list("keys") {
             let Json::Array(pair) = item else { continue };
             if let (Some(k), Some(at)) = (pair.first().and_then(hex), num(pair.get(1))) {
@@ -411,21 +308,104 @@ impl Stored {
             }
         }
         visit.bound_keys();
-        Some(Stored {
-            visit: Visit {
-                session: Session {
-                    id: Some(id),
-                    campaign,
-                    last: Millis(at),
-                    pages: pages.min(100_000) as u32,
-                    converted: goal_ids("goals"),
-                    funnels,
-                },
-                visitor: goal_ids("visitor"),
-                keys: visit.keys,
-                touches: Some((first, last)),
-            },
-        })
+        Some(visit)
+    }
+
+    /// Merges a stored visit ([`Visit::parse`]) into this one.
+    ///
+    /// - Before this document's first page view (`mid_page` false) the stored visit is taken
+    ///   as it is; the page view then ends its session if it has been idle too long.
+    /// - Mid-page (consent allowed storage after the page view; another tab wrote; the page
+    ///   came back from the back-forward cache): the visitor's goals and keys are united; the
+    ///   stored session continues if it is alive and this page did not start another
+    ///   campaign, with the goals of both, each funnel as far as either got, and the page
+    ///   counts (the same session: the larger; two sessions joined: the sum).
+    ///
+    /// Returns whether this visit now holds something the stored one did not (then it must be
+    /// written back; otherwise writing it would only echo between tabs).
+    pub fn merge(&mut self, now: Millis, stored: Visit, goals: &GoalSet, mid_page: bool) -> bool {
+        union(&mut self.visitor, &stored.visitor);
+        for (k, at) in &stored.keys {
+            self.add_key(*k, *at);
+        }
+        self.bound_keys();
+        if !mid_page {
+            self.touches = stored.touches;
+            self.session = stored.session;
+            return false;
+        }
+        // this page's touch stays the last one unless it is direct; the first is the stored one
+        if let Some((first, last)) = stored.touches.clone() {
+            let last = match self.touches.take() {
+                Some((_, l)) if l.channel != Channel::Direct => l,
+                _ => last,
+            };
+            self.touches = Some((first, last));
+        }
+        let s = stored.session.clone();
+        let alive = now.0.saturating_sub(s.last.0) <= SESSION_TIMEOUT.0;
+        let ours = &mut self.session;
+        let ours_alive = now.0.saturating_sub(ours.last.0) <= SESSION_TIMEOUT.0;
+        if alive {
+            let same = ours.id == s.id;
+            if same || !ours_alive || ours.campaign.is_empty() || ours.campaign == s.campaign {
+                ours.pages = if same {
+                    ours.pages.max(s.pages)
+                } else {
+                    ours.pages.saturating_add(s.pages).min(100_000)
+                };
+                ours.id = s.id;
+                ours.campaign = s.campaign;
+                ours.last = Millis(ours.last.0.max(s.last.0));
+                union(&mut ours.converted, &s.converted);
+                for p in s.funnels {
+                    match ours.funnels.iter_mut().find(|q| q.goal == p.goal) {
+                        Some(q) if q.next >= p.next => {}
+                        Some(q) => *q = p,
+                        None => ours.funnels.push(p),
+                    }
+                }
+            }
+        }
+        self.adds_to(&stored, goals)
+    }
+
+    /// Whether this visit holds something the rules read that `stored` lacks: then it must be
+    /// written back. (Touches are not compared: they change with page views, which write the
+    /// visit anyway, and two tabs on different campaigns would otherwise echo.)
+    fn adds_to(&self, stored: &Visit, goals: &GoalSet) -> bool {
+        let (ours, theirs) = (&self.session, &stored.session);
+        let (session_goals, visitor_goals) = self.scoped(goals);
+        ours.id != theirs.id
+            || ours.pages > theirs.pages
+            || session_goals.iter().any(|g| !theirs.converted.contains(g))
+            || visitor_goals.iter().any(|g| !stored.visitor.contains(g))
+            || ours.funnels.iter().any(|p| {
+                p.next > 0
+                    && !theirs
+                        .funnels
+                        .iter()
+                        .any(|q| q.goal == p.goal && q.next >= p.next)
+            })
+            || self.keys.iter().any(|(k, _)| !stored.has_key(*k))
+    }
+
+    /// The session's goals whose `once` scope is the session, and the visitor's whose scope is
+    /// the visitor: what the stored copy keeps.
+    fn scoped(&self, goals: &GoalSet) -> (Vec<usize>, Vec<usize>) {
+        let pick = |list: &[usize], once: Once| {
+            let mut out: Vec<usize> = Vec::new();
+            for &g in list {
+                if goals.goals.get(g).is_some_and(|goal| goal.once == once) {
+                    out.push(g);
+                }
+            }
+            out
+        };
+        (
+            pick(&self.session.converted, Once::Session),
+            pick(&self.visitor, Once::Visitor),
+        )
     }
 }
 

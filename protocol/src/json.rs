@@ -91,42 +91,70 @@ pub fn push_f64(out: &mut String, x: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
-    fn f(x: f64) -> String {
-        let mut s = String::new();
-        push_f64(&mut s, x);
-        s
+    fn lit(s: &str) -> String {
+        let mut out = String::new();
+        push_str_literal(&mut out, s);
+        out
     }
 
     #[test]
-    fn numbers_are_written_as_json_reads_them() {
-        for x in [
-            0.0,
-            1.0,
-            -2.5,
-            19.99,
-            0.000001,
-            123456789.125,
-            1e15,
-            1.5e300,
-            -7e20,
+    fn string_literals_round_trip_through_a_real_json_parser() {
+        for s in [
+            "",
+            "plain",
+            "quote \" and \\ slash",
+            "tab\tnew\nline\r",
+            "\u{1}\u{1f}",
+            "ünï 😀",
+            "\u{2028}",
         ] {
-            let back: f64 = serde_json::from_str(&f(x)).unwrap();
-            assert!(
-                (back - x).abs() <= x.abs() * 1e-14 + 1e-6,
-                "{x} -> {}",
-                f(x)
-            );
+            let back: String = serde_json::from_str(&lit(s)).unwrap();
+            assert_eq!(back, s);
         }
-        assert_eq!(f(f64::NAN), "null");
-        let mut s = String::new();
-        push_u64(&mut s, u64::MAX);
-        assert_eq!(s, "18446744073709551615");
-        let mut s = String::new();
-        push_str_literal(&mut s, "a\"b\\\n\u{1}é");
-        assert_eq!(
-            serde_json::from_str::<String>(&s).unwrap(),
-            "a\"b\\\n\u{1}é"
-        );
+        assert_eq!(lit("\u{1}"), "\"\\u0001\"");
+    }
+
+    #[test]
+    fn integers() {
+        for n in [0u64, 7, 10, 99, 1_700_000_000_000, u64::MAX] {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
+
+    #[test]
+    fn floats() {
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (49.99, "49.99"),
+            (-3.5, "-3.5"),
+            (0.000001, "0.000001"),
+            (0.05, "0.05"),
+            (1234567.125, "1234567.125"),
+            (2.0000004, "2"),
+            (f64::NAN, "null"),
+            (f64::INFINITY, "null"),
+            (1e20, "100000000000000e6"),
+            (-2.5e300, "-250000000000000e286"),
+            (f64::MAX, "179769313486232e294"),
+        ];
+        for (x, want) in cases {
+            let mut out = String::new();
+            push_f64(&mut out, *x);
+            assert_eq!(&out, want, "for {x}");
+        }
+    }
+
+    #[test]
+    fn every_finite_float_is_valid_json_close_to_the_value() {
+        for x in [1e15, 123456789012345678.0, 7e-7, 0.0000004, -1e300, 5e-324] {
+            let mut out = String::new();
+            push_f64(&mut out, x);
+            let back: f64 = serde_json::from_str(&out).unwrap();
+            assert!((back - x).abs() <= x.abs() * 1e-14 + 1e-6, "{x} -> {out}");
+        }
     }
 }

@@ -136,8 +136,10 @@ impl Runtime {
                 .map(DepthWatch);
         }
         if c.spa != Spa::Off {
-            *c.unwatch.borrow_mut() =
-                crate::dom::Undo::of(self.host.watch_history(&self.callback(K_NAVIGATED)));
+            *c.unwatch.borrow_mut() = self
+                .host
+                .watch_history(&self.callback(K_NAVIGATED))
+                .map(crate::dom::Undo);
         }
         if c.engagement.borrow().watched() {
             let _ = c.engaged_tick.set(self.callback(K_ENGAGED_TICK));
