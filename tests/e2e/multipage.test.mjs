@@ -255,6 +255,8 @@ test('anonymous (the default): nothing stored; a reloaded, revisited or re-opene
   const site = 'mp-anon';
   const v = await visitor(site, 'anonymous');
   const { page, context } = v;
+  const sentIds = []; // every event id the visitor's documents sent, repeats included
+  context.on('request', (r) => r.url().endsWith('/collect') && sentIds.push(...JSON.parse(r.postData()).events.map((e) => e.id)));
   const first = await order(page);
   await revisit(v, page);
   const second = await order(page);
@@ -266,7 +268,11 @@ test('anonymous (the default): nothing stored; a reloaded, revisited or re-opene
   const purchases = of(rows, 'conversion', 'purchase');
   assert.deepEqual(purchases.map((p) => p.props.order_id), [first, second]);
   assert.ok(purchases.every((p) => p.consent === 'anonymous' && p.session === null));
-  assert.equal((await collector.stats(site)).duplicates, 3, 'exactly the three repeats');
+  // the first order's purchase: sent by each of the four documents that showed it, stored once
+  // (the collector's duplicate count can be higher: a batch a beacon took is sent again by fetch
+  // when its page is shown again, by design)
+  assert.equal(sentIds.filter((id) => id === purchases[0].id).length, 4, 'sent by the four thank-you documents');
+  assert.equal(rows.filter((r) => r.id === purchases[0].id).length, 1, 'stored once');
   // what cannot work without storage, reported honestly: no funnel across documents, and a
   // page-view goal converts on each checkout document
   assert.equal(of(rows, 'conversion', 'checkout').length, 0);
