@@ -142,8 +142,8 @@ fn compile_goal<'a>(
         &join_key(path, "value"),
         errors,
         |v| match v {
-            Json::Number(n) if n.is_finite() => Ok(*n),
-            _ => Err("a number, {\"prop\": name} or {\"attr\": name}"),
+            Json::Number(n) if goalpost_protocol::valid_value(*n) => Ok(*n),
+            _ => Err("a number from 0 to 1e12, {\"prop\": name} or {\"attr\": name}"),
         },
     );
     let currency = source(

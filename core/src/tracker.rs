@@ -527,7 +527,9 @@ impl Tracker {
             Source::Fixed(v) => Some(*v),
             Source::Prop(p) => c.value(&Field::Prop(p.clone())).and_then(|v| v.number()),
             Source::Attr(a) => c.value(&Field::Attr(a.clone())).and_then(|v| v.number()),
-        };
+        }
+        // a value the protocol cannot carry (negative, past 1e12) is left out; the conversion counts
+        .filter(|v| goalpost_protocol::valid_value(*v));
         let currency = match &goal.currency {
             Source::None => None,
             Source::Fixed(v) => Some(v.clone()),

@@ -235,7 +235,7 @@ impl Event {
 }
 
 /// Writes a batch body around already-written events. `dropped` (events given up or refused
-/// since the last delivered report) is written when not zero.
+/// since the last delivered report) is written when not zero, at most [`crate::MAX_DROPPED`].
 pub fn batch_body(
     site: &str,
     batch: EventId,
@@ -255,7 +255,7 @@ pub fn batch_body(
     push_u64(&mut o, sent.0);
     if dropped > 0 {
         o.push_str(",\"dropped\":");
-        push_u64(&mut o, dropped);
+        push_u64(&mut o, dropped.min(crate::MAX_DROPPED));
     }
     o.push_str(",\"events\":[");
     for (i, e) in events.iter().enumerate() {

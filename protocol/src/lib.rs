@@ -62,6 +62,20 @@ pub const MAX_NAME_LEN: usize = 64;
 pub const MAX_FUNNEL_STEPS: u32 = 100;
 /// The latest plausible timestamp (year 3000), in ms since the epoch.
 pub const MAX_TS: u64 = 32_503_680_000_000;
+/// The earliest plausible timestamp (2000-01-01), in ms since the epoch: a device clock
+/// further back is broken, and its events are refused rather than reported in 1970.
+pub const MIN_TS: u64 = 946_684_800_000;
+/// The largest conversion value (a trillion in any currency). Values are never negative:
+/// a refund is not a conversion. With at most [`MAX_BATCH_EVENTS`] per batch, sums of stored
+/// values stay finite however many are stored.
+pub const MAX_VALUE: f64 = 1e12;
+/// The largest `dropped` count a batch may report.
+pub const MAX_DROPPED: u64 = 1_000_000_000;
+
+/// A conversion value the protocol carries: finite, `0 <= value <= MAX_VALUE`.
+pub fn valid_value(v: f64) -> bool {
+    v.is_finite() && (0.0..=MAX_VALUE).contains(&v)
+}
 
 /// A site, goal or category name: 1 to [`MAX_NAME_LEN`] of `A-Z a-z 0-9 _ . -`.
 pub fn valid_name(s: &str) -> bool {

@@ -4,8 +4,9 @@
 
 use crate::enums::{Channel, ConsentStamp, EventType, GoalKind};
 use crate::{
-    valid_name, MAX_BATCH_EVENTS, MAX_BODY, MAX_FUNNEL_STEPS, MAX_PROPS, MAX_PROP_LEN,
-    MAX_TITLE_LEN, MAX_TOUCH_FIELD_LEN, MAX_TS, MAX_URL_LEN, VERSION,
+    valid_currency, valid_name, valid_value, MAX_BATCH_EVENTS, MAX_BODY, MAX_DROPPED,
+    MAX_FUNNEL_STEPS, MAX_PROPS, MAX_PROP_LEN, MAX_TITLE_LEN, MAX_TOUCH_FIELD_LEN, MAX_TS,
+    MAX_URL_LEN, MAX_VALUE, MIN_TS, VERSION,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -127,6 +128,10 @@ fn validate(b: &Batch) -> Result<(), String> {
     }
     check_name("site", &b.site)?;
     check_hex_id("batch", &b.batch)?;
+    check_ts("sent", b.sent)?;
+    if b.dropped.is_some_and(|d| d > MAX_DROPPED) {
+        return Err(format!("dropped: at most {MAX_DROPPED}"));
+    }
     if b.events.is_empty() || b.events.len() > MAX_BATCH_EVENTS {
         return Err(format!("events: between 1 and {MAX_BATCH_EVENTS} required"));
     }
@@ -157,9 +162,7 @@ fn validate_event(e: &Event) -> Result<(), String> {
         t.check("last")?;
     }
     check_len("url", &e.url, MAX_URL_LEN)?;
-    if e.ts == 0 || e.ts > MAX_TS {
-        return Err("ts: not a plausible time in ms since the epoch".into());
-    }
+    check_ts("ts", e.ts)?;
     let conversion_only = e.goal_kind.is_some()
         || e.props.is_some()
         || e.value.is_some()
@@ -209,6 +212,15 @@ fn validate_event(e: &Event) -> Result<(), String> {
             if e.goal_kind.is_none() {
                 return Err("kind: required on a conversion".into());
             }
+            if e.value.is_some_and(|v| !valid_value(v)) {
+                return Err(format!("value: a number from 0 to {MAX_VALUE:e}"));
+            }
+            if e.currency.as_deref().is_some_and(|c| !valid_currency(c)) {
+                return Err("currency: three upper-case letters (ISO 4217)".into());
+            }
+            if let Some(c) = &e.category {
+                check_name("category", c)?;
+            }
             if let Some(props) = &e.props {
                 if props.len() > MAX_PROPS {
                     return Err(format!("props: at most {MAX_PROPS}"));
@@ -227,6 +239,16 @@ fn validate_event(e: &Event) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+fn check_ts(field: &str, ts: u64) -> Result<(), String> {
+    if (MIN_TS..=MAX_TS).contains(&ts) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field}: not a plausible time in ms since the epoch ({MIN_TS} to {MAX_TS})"
+        ))
+    }
 }
 
 fn check_name(field: &str, s: &str) -> Result<(), String> {

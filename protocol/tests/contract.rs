@@ -174,6 +174,74 @@ fn the_encoder_at_every_limit_is_accepted_and_one_past_it_is_refused() {
 }
 
 #[test]
+fn values_currencies_categories_times_and_dropped_counts_are_checked() {
+    let with = |value: Option<f64>, currency: &str, category: &str| {
+        let mut e = conversion(vec![]);
+        if let EventData::Conversion {
+            value: v,
+            currency: c,
+            category: k,
+            ..
+        } = &mut e.data
+        {
+            *v = value;
+            *c = Some(currency.into());
+            *k = Some(category.into());
+        }
+        accepted(&[e])
+    };
+    assert!(with(Some(MAX_VALUE), "EUR", "sales").is_ok());
+    assert!(with(Some(0.0), "EUR", "sales").is_ok());
+    for bad in [-0.01, MAX_VALUE * 1.000_001, 1e308] {
+        assert_eq!(
+            with(Some(bad), "EUR", "sales").unwrap_err(),
+            "events[0].value: a number from 0 to 1e12",
+            "{bad}"
+        );
+    }
+    // the encoder writes no non-finite number; a forged body can carry 1e309 (parsed as inf)
+    let forged = body_of(&[conversion(vec![])], None).replace("19.99", "1e309");
+    assert!(wire::parse(forged.as_bytes()).is_err());
+    for bad in ["eur", "EURO", "<b>", "E1R"] {
+        assert_eq!(
+            with(Some(1.0), bad, "sales").unwrap_err(),
+            "events[0].currency: three upper-case letters (ISO 4217)"
+        );
+    }
+    assert!(with(Some(1.0), "EUR", "<script>")
+        .unwrap_err()
+        .starts_with("events[0].category: must be 1 to 64"));
+    // times: 2000-01-01 to the year 3000, on events and on the batch
+    let mut e = conversion(vec![]);
+    e.ts = Millis(MIN_TS - 1);
+    assert!(accepted(&[e])
+        .unwrap_err()
+        .starts_with("events[0].ts: not a plausible time"));
+    let mut e = conversion(vec![]);
+    e.ts = Millis(MIN_TS);
+    assert!(accepted(&[e]).is_ok());
+    let json = conversion(vec![]).to_json(None, true);
+    let body = batch_body("shop", EventId(9, 9), Millis(1), 0, &[&json]);
+    assert!(wire::parse(body.as_bytes())
+        .unwrap_err()
+        .starts_with("sent: not a plausible time"));
+    // dropped: the encoder caps it; a forged count past the cap is refused
+    let body = batch_body("shop", EventId(9, 9), T, u64::MAX, &[&json]);
+    assert_eq!(
+        wire::parse(body.as_bytes()).unwrap().dropped,
+        Some(MAX_DROPPED)
+    );
+    let forged = body.replace(
+        &format!("\"dropped\":{MAX_DROPPED}"),
+        "\"dropped\":18446744073709551615",
+    );
+    assert_eq!(
+        wire::parse(forged.as_bytes()).unwrap_err(),
+        format!("dropped: at most {MAX_DROPPED}")
+    );
+}
+
+#[test]
 fn every_event_type_and_stamp_the_encoder_writes_reads_back_alike() {
     for consent in [
         ConsentStamp::Granted,
@@ -254,6 +322,13 @@ fn the_json_schema_states_the_same_limits_and_names() {
         u64::from(MAX_FUNNEL_STEPS - 1)
     );
     assert_eq!(u("$defs/ms/maximum"), MAX_TS);
+    assert_eq!(u("$defs/ms/minimum"), MIN_TS);
+    assert_eq!(u("properties/dropped/maximum"), MAX_DROPPED);
+    assert_eq!(
+        at(&s, &format!("{ev}/value/maximum")).as_f64(),
+        Some(MAX_VALUE)
+    );
+    assert_eq!(u(&format!("{ev}/value/minimum")), 0);
     assert_eq!(
         at(&s, "$defs/name/pattern").as_str().unwrap(),
         format!("^[A-Za-z0-9_.-]{{1,{MAX_NAME_LEN}}}$")

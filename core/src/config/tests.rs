@@ -157,7 +157,9 @@ rejects! {
     bad_currency: {"goals": [{"id": "a", "on": "custom", "currency": "eur"}]}
         => r#"goals[0].currency: expected a 3-letter ISO 4217 code like "EUR", {"prop": name} or {"attr": name}, found a string"#;
     bad_value: {"goals": [{"id": "a", "on": "custom", "value": "10"}]}
-        => r#"goals[0].value: expected a number, {"prop": name} or {"attr": name}, found a string"#;
+        => r#"goals[0].value: expected a number from 0 to 1e12, {"prop": name} or {"attr": name}, found a string"#;
+    negative_value: {"goals": [{"id": "a", "on": "custom", "value": -5}]}
+        => r#"goals[0].value: expected a number from 0 to 1e12, {"prop": name} or {"attr": name}, found a number"#;
     funnel_needs_steps: {"goals": [{"id": "f", "on": "funnel"}]} => "goals[0].steps: is required";
     funnel_two_steps: {"goals": [{"id": "f", "on": "funnel", "steps": ["x"]}]} => "goals[0].steps: a funnel needs at least 2 steps";
     funnel_unknown_step: {"goals": [{"id": "cart", "on": "custom"}, {"id": "f", "on": "funnel", "steps": ["cart", "carts"]}]}
