@@ -27,7 +27,7 @@ const WASM_FEATURES = [
 // only. GOALPOST_STABLE_BUILD=1 builds without them (the size check then fails).
 const stable = process.env.GOALPOST_STABLE_BUILD === '1';
 const targetDir = join(root, 'target', stable ? 'browser-stable' : 'browser');
-const cargoArgs = ['build', '--release', '--locked', '--target', 'wasm32-unknown-unknown', '-p', 'goalpost',
+const cargoArgs = ['build', '--profile', 'wasm', '--locked', '--target', 'wasm32-unknown-unknown', '-p', 'goalpost',
   '--no-default-features', '--target-dir', targetDir];
 const sizeEnv = {
   RUSTC_BOOTSTRAP: '1',
@@ -48,7 +48,7 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 run('wasm-bindgen', [
   '--target', 'web', '--out-dir', work, '--out-name', 'goalpost_wasm', '--no-typescript',
-  join(targetDir, 'wasm32-unknown-unknown', 'release', 'goalpost.wasm'),
+  join(targetDir, 'wasm32-unknown-unknown', 'wasm', 'goalpost.wasm'),
 ]);
 if (process.env.GOALPOST_KEEP_SHIMS !== '1') dropUnusedClosureShims(join(work, 'goalpost_wasm_bg.wasm'));
 mergeDuplicateImports(join(work, 'goalpost_wasm_bg.wasm'), join(work, 'goalpost_wasm.js'));

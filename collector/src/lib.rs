@@ -5,32 +5,44 @@
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! use goalpost_collector::{app, Options, Store};
+//! use goalpost_collector::{app, serve, Limits, Options, Store};
 //! let store = Store::open("goalpost.sqlite".as_ref()).expect("database");
 //! let router = app(std::sync::Arc::new(store), Options::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, router).await
+//! serve(listener, router, Limits::default(), std::future::pending()).await;
+//! # Ok(())
 //! # }
 //! ```
 
+// Checks return the error `Response` a handler answers with; it is built once per refused
+// request, so boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+pub mod access;
+pub mod limit;
 pub mod log;
 pub mod protocol;
 pub mod report;
+pub mod server;
 pub mod store;
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use tower_http::services::ServeDir;
 
+pub use access::ReadToken;
+pub use limit::ClientIp;
+pub use server::{serve, Limits};
 pub use store::Store;
 
 /// Collector options (the command line fills them).
@@ -48,6 +60,15 @@ pub struct Options {
     /// Enables `POST /__test/faults` (for fault-injection tests only: it lets anyone make the
     /// collector refuse batches).
     pub test_faults: bool,
+    /// Read tokens; none: reads are served to loopback clients only.
+    pub read_tokens: Vec<ReadToken>,
+    /// Batches per second per client on `/collect` (average, burst); `None`: no limit.
+    pub rate_limit: Option<(NonZeroU32, NonZeroU32)>,
+    /// A header a proxy in front of the collector sets to the client's address
+    /// (`X-Forwarded-For`, `X-Real-IP`); only when such a proxy overwrites it.
+    pub client_ip_header: Option<String>,
+    /// The time a client has to send a request body (default 10 s; `408` past it).
+    pub body_timeout: Option<Duration>,
 }
 
 /// A configured site: `--site shop` or `--site shop=https://shop.example` (repeat the flag for
@@ -141,29 +162,39 @@ struct AppState {
     store: Arc<Store>,
     options: Options,
     fault: std::sync::Mutex<Fault>,
+    rate: Option<limit::RateLimit>,
 }
 
-/// The collector's routes: `POST /collect`, `GET /api/events`, `GET /health`, and the static
-/// demo site and tracker files.
+/// The collector's routes: `POST /collect`, the read API (behind a read token, see
+/// [`access`]), `/dashboard`, `/health`, and the static demo site and tracker files. Serve it
+/// with [`serve`], which records each request's peer address.
 pub fn app(store: Arc<Store>, options: Options) -> Router {
     let site_dir = options.site_dir.clone();
     let dist_dir = options.dist_dir.clone();
     let faults = options.test_faults;
+    let header = options.client_ip_header.clone();
     let state = Arc::new(AppState {
         store,
+        rate: options.rate_limit.map(|(r, b)| limit::RateLimit::new(r, b)),
         options,
         fault: std::sync::Mutex::new(Fault::default()),
     });
-    let mut router = Router::new()
-        .route("/collect", post(collect).options(preflight))
+    let reads = Router::new()
         .route("/api/events", get(events))
         .route("/api/batches", get(batches))
         .route("/api/stats", get(stats))
-        .route("/dashboard", get(dashboard))
         .route("/api/report", get(report_json))
         .route("/api/report.csv", get(report_csv))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_read,
+        ));
+    let mut router = Router::new()
+        .route("/collect", post(collect).options(preflight))
+        .route("/api/session", post(sign_in).delete(sign_out))
+        .route("/dashboard", get(dashboard))
         .route("/health", get(health))
-        .layer(DefaultBodyLimit::max(protocol::MAX_BODY));
+        .merge(reads);
     if faults {
         router = router.route("/__test/faults", post(set_fault));
     }
@@ -177,7 +208,121 @@ pub fn app(store: Arc<Store>, options: Options) -> Router {
         let spa = move |uri: axum::http::Uri| spa_index(root.clone(), uri);
         router = router.fallback_service(ServeDir::new(site).fallback(spa.into_service()));
     }
-    router.layer(axum::middleware::from_fn(log_request))
+    router
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn(
+            move |mut req: axum::extract::Request, next: axum::middleware::Next| {
+                let ip = ClientIp::of(
+                    server::peer(req.extensions()),
+                    header.as_deref(),
+                    req.headers(),
+                );
+                req.extensions_mut().insert(ip);
+                next.run(req)
+            },
+        ))
+}
+
+/// A handler that panicked: 500 for this request (nothing of it was stored: a batch is one
+/// transaction), and the server goes on.
+fn panicked(_: Box<dyn std::any::Any + Send>) -> Response {
+    log::log(log::Level::Error, "handler panicked", &[]);
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}
+
+/// The read routes' gate: the request's read scope, or its 401 / 403.
+async fn require_read(
+    State(state): State<Arc<AppState>>,
+    Extension(client): Extension<ClientIp>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match access::check(&state.options.read_tokens, client.0, req.headers()) {
+        Ok(scope) => {
+            req.extensions_mut().insert(scope);
+            next.run(req).await
+        }
+        Err(res) => res,
+    }
+}
+
+/// The client's token bucket: `Err` is the 429 with its `Retry-After`.
+fn throttle(state: &AppState, client: ClientIp) -> Result<(), Response> {
+    let Some(rate) = &state.rate else {
+        return Ok(());
+    };
+    rate.check(client.0).map_err(|wait| {
+        let mut res = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests from this client",
+        );
+        if let Ok(v) = HeaderValue::from_str(&limit::retry_after_secs(wait).to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    })
+}
+
+async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    Extension(client): Extension<ClientIp>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(res) = throttle(&state, client) {
+        return res;
+    }
+    match read_body(&state, &headers, body, 4096).await {
+        Ok(b) => access::sign_in(&state.options.read_tokens, &headers, &b),
+        Err(res) => res,
+    }
+}
+
+async fn sign_out() -> Response {
+    access::sign_out()
+}
+
+/// Reads a request body of at most `max` bytes within the body timeout: `413` past the size,
+/// `408` past the time (and the connection is closed).
+async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+) -> Result<Bytes, Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"));
+    }
+    let deadline = state
+        .options
+        .body_timeout
+        .unwrap_or(Duration::from_secs(10));
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, max)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            Err(if too_large {
+                error(StatusCode::PAYLOAD_TOO_LARGE, "body too large")
+            } else {
+                error(StatusCode::BAD_REQUEST, "the body could not be read")
+            })
+        }
+        Err(_) => {
+            let mut res = error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body took too long to arrive",
+            );
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(res)
+        }
+    }
 }
 
 /// One log line per request: method, path (no query: it may carry a site's data), status,
@@ -270,13 +415,25 @@ fn with_cors(mut res: Response, origin: Option<HeaderValue>) -> Response {
     res
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
-async fn collect(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn collect(
+    State(state): State<Arc<AppState>>,
+    Extension(client): Extension<ClientIp>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Ok(origin) = cors_origin(&state, &headers) else {
         return with_cors(error(StatusCode::FORBIDDEN, "origin not allowed"), None);
+    };
+    if let Err(res) = throttle(&state, client) {
+        return with_cors(res, origin);
+    }
+    let body = match read_body(&state, &headers, body, protocol::MAX_BODY).await {
+        Ok(b) => b,
+        Err(res) => return with_cors(res, origin),
     };
     let fault = take_fault(&state);
     if let Some(f) = &fault {
@@ -338,12 +495,70 @@ async fn preflight(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
 }
 
 #[derive(Deserialize)]
-struct EventsQuery {
+struct ListQuery {
     site: Option<String>,
+    /// Rows per page, 1 to [`store::MAX_PAGE`] (default 100).
+    limit: Option<usize>,
+    /// The `next` cursor of the previous page.
+    after: Option<String>,
 }
 
-async fn events(State(state): State<Arc<AppState>>, Query(q): Query<EventsQuery>) -> Response {
-    read(&state, move |store| store.events(q.site.as_deref())).await
+impl ListQuery {
+    /// The site (narrowed by the read scope), the cursor and the page size, or the 400 / 403.
+    fn parse(&self, scope: &access::Scope) -> Result<(Option<String>, i64, usize), Response> {
+        let site = scope.narrow(self.site.as_deref())?;
+        let after = store::parse_cursor(self.after.as_deref())
+            .map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
+        let limit = match self.limit {
+            None => 100,
+            Some(n) if (1..=store::MAX_PAGE).contains(&n) => n,
+            Some(_) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("limit: from 1 to {}", store::MAX_PAGE),
+                ))
+            }
+        };
+        Ok((site, after, limit))
+    }
+}
+
+/// `GET /api/events?site=&limit=&after=`: `{"events": [...], "next": cursor | null}`, in the
+/// order the events were stored.
+async fn events(
+    State(state): State<Arc<AppState>>,
+    Extension(scope): Extension<access::Scope>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    listing(&state, &scope, &q, "events", Store::events).await
+}
+
+/// `GET /api/batches?site=&limit=&after=`: `{"batches": [...], "next": cursor | null}`.
+async fn batches(
+    State(state): State<Arc<AppState>>,
+    Extension(scope): Extension<access::Scope>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    listing(&state, &scope, &q, "batches", Store::batches).await
+}
+
+/// One page of a listing, as `{"<what>": [...], "next": cursor | null}`.
+async fn listing<T: serde::Serialize + Send + 'static>(
+    state: &AppState,
+    scope: &access::Scope,
+    q: &ListQuery,
+    what: &'static str,
+    list: store::Lister<T>,
+) -> Response {
+    let (site, after, limit) = match q.parse(scope) {
+        Ok(x) => x,
+        Err(res) => return res,
+    };
+    read(state, move |store| {
+        let p = list(store, site.as_deref(), after, limit)?;
+        Ok(serde_json::json!({ what: p.rows, "next": p.next }))
+    })
+    .await
 }
 
 /// The injected fault for this batch, if one is armed (counting it down).
@@ -397,12 +612,16 @@ async fn set_fault(State(state): State<Arc<AppState>>, body: Bytes) -> Response 
     }
 }
 
-async fn batches(State(state): State<Arc<AppState>>, Query(q): Query<EventsQuery>) -> Response {
-    read(&state, move |store| store.batches(q.site.as_deref())).await
-}
-
-async fn stats(State(state): State<Arc<AppState>>, Query(q): Query<EventsQuery>) -> Response {
-    read(&state, move |store| store.receipts(q.site.as_deref())).await
+async fn stats(
+    State(state): State<Arc<AppState>>,
+    Extension(scope): Extension<access::Scope>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let site = match scope.narrow(q.site.as_deref()) {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    read(&state, move |store| store.receipts(site.as_deref())).await
 }
 
 /// The dashboard: one self-contained page that reads `/api/report`.
@@ -429,8 +648,12 @@ struct ReportQuery {
 }
 
 /// The report for a query, or the 400 that says what is wrong with it.
-async fn compute_report(state: &AppState, q: ReportQuery) -> Result<report::Report, Response> {
-    let Some(site) = q.site.filter(|s| !s.is_empty()) else {
+async fn compute_report(
+    state: &AppState,
+    scope: &access::Scope,
+    q: ReportQuery,
+) -> Result<report::Report, Response> {
+    let Some(site) = scope.narrow(q.site.as_deref())? else {
         return Err(error(StatusCode::BAD_REQUEST, "site: required"));
     };
     let today = now_ms().div_euclid(report::DAY_MS);
@@ -449,15 +672,23 @@ async fn compute_report(state: &AppState, q: ReportQuery) -> Result<report::Repo
     .ok_or_else(|| error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"))
 }
 
-async fn report_json(State(state): State<Arc<AppState>>, Query(q): Query<ReportQuery>) -> Response {
-    match compute_report(&state, q).await {
+async fn report_json(
+    State(state): State<Arc<AppState>>,
+    Extension(scope): Extension<access::Scope>,
+    Query(q): Query<ReportQuery>,
+) -> Response {
+    match compute_report(&state, &scope, q).await {
         Ok(r) => with_cors(Json(r).into_response(), None),
         Err(res) => res,
     }
 }
 
-async fn report_csv(State(state): State<Arc<AppState>>, Query(q): Query<ReportQuery>) -> Response {
-    match compute_report(&state, q).await {
+async fn report_csv(
+    State(state): State<Arc<AppState>>,
+    Extension(scope): Extension<access::Scope>,
+    Query(q): Query<ReportQuery>,
+) -> Response {
+    match compute_report(&state, &scope, q).await {
         Ok(r) => {
             let mut res = report::to_csv(&r).into_response();
             res.headers_mut().insert(

@@ -47,6 +47,33 @@ struct Args {
     /// The least severe level logged: info (every request), warn, error, off.
     #[arg(long, env = "GOALPOST_LOG", value_enum, default_value = "info")]
     log: goalpost_collector::log::Level,
+    /// A read token for the read API and the dashboard (`TOKEN` for every site, `site=TOKEN` for
+    /// one; repeat for several; comma-separated in the environment). Without one, reads are
+    /// served to clients on this machine only.
+    #[arg(
+        long = "read-token",
+        env = "GOALPOST_READ_TOKEN",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    read_tokens: Vec<goalpost_collector::ReadToken>,
+    /// Batches per second each client may send to /collect, on average (0: no limit).
+    #[arg(long, env = "GOALPOST_RATE_LIMIT", default_value_t = 20)]
+    rate_limit: u32,
+    /// Batches a client may send at once above the average.
+    #[arg(long, env = "GOALPOST_RATE_BURST", default_value_t = 100)]
+    rate_burst: u32,
+    /// The header a proxy in front of the collector sets to the client's address (e.g.
+    /// X-Forwarded-For). Only with such a proxy: anyone can send the header to a collector
+    /// reached directly.
+    #[arg(long, env = "GOALPOST_CLIENT_IP_HEADER")]
+    client_ip_header: Option<String>,
+    /// Open connections at most.
+    #[arg(long, env = "GOALPOST_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's head, and then its body.
+    #[arg(long, env = "GOALPOST_REQUEST_TIMEOUT", default_value_t = 10)]
+    request_timeout: u64,
     /// For fault-injection tests only: enables POST /__test/faults.
     #[arg(long, hide = true)]
     test_faults: bool,
@@ -72,6 +99,21 @@ async fn main() {
         site_dir: args.site_dir,
         dist_dir: args.dist_dir,
         test_faults: args.test_faults,
+        read_tokens: args.read_tokens,
+        rate_limit: std::num::NonZeroU32::new(args.rate_limit)
+            .map(|r| (r, std::num::NonZeroU32::new(args.rate_burst).unwrap_or(r))),
+        client_ip_header: args.client_ip_header,
+        body_timeout: Some(std::time::Duration::from_secs(args.request_timeout.max(1))),
+    };
+    let limits = goalpost_collector::Limits {
+        max_connections: args.max_connections,
+        header_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+        ..goalpost_collector::Limits::default()
+    };
+    let reads = if options.read_tokens.is_empty() {
+        "this machine only (no --read-token: behind a reverse proxy on this machine, set one)"
+    } else {
+        "with a read token"
     };
     let serves_site = options.site_dir.is_some();
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
@@ -104,16 +146,11 @@ async fn main() {
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
     };
+    println!("  reads:    {reads}");
     goalpost_collector::log::log(
         goalpost_collector::log::Level::Info,
         "listening",
-        &[("addr", addr.to_string())],
+        &[("addr", addr.to_string()), ("reads", reads.to_string())],
     );
-    if let Err(e) = axum::serve(listener, app(store, options))
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        eprintln!("goalpost-collector: server error: {e}");
-        std::process::exit(1);
-    }
+    goalpost_collector::serve(listener, app(store, options), limits, shutdown).await;
 }

@@ -1,9 +1,9 @@
 //! SQLite storage: one table of events, de-duplicated by event id.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
 use crate::protocol::Batch;
@@ -49,7 +49,112 @@ const MIGRATIONS: &[&str] = &[
         events INTEGER NOT NULL,
         duplicates INTEGER NOT NULL
     );",
+    // Ids unique per site, not across sites; `seq` (the arrival order) is the paging cursor;
+    // each touch also as one key column for reports grouped in SQL; values outside the
+    // protocol's range (stored before it had one) dropped, so that sums stay finite.
+    "CREATE TABLE events_v7 (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
+        site TEXT NOT NULL,
+        type TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        page TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT,
+        referrer TEXT,
+        goal TEXT,
+        kind TEXT,
+        props TEXT,
+        batch TEXT NOT NULL,
+        received INTEGER NOT NULL,
+        value REAL,
+        currency TEXT,
+        category TEXT,
+        step INTEGER,
+        steps INTEGER,
+        session TEXT,
+        first_touch TEXT,
+        last_touch TEXT,
+        consent TEXT,
+        first_key TEXT,
+        last_key TEXT,
+        UNIQUE (site, id)
+    );
+    INSERT INTO events_v7 (seq, id, site, type, ts, page, url, title, referrer, goal, kind, props,
+        batch, received, value, currency, category, step, steps, session, first_touch, last_touch,
+        consent, first_key, last_key)
+    SELECT rowid, id, site, type, ts, page, url, title, referrer, goal, kind, props, batch,
+        received, CASE WHEN value >= 0 AND value <= 1e12 THEN value END, currency, category, step,
+        steps, session, first_touch, last_touch, consent,
+        CASE WHEN first_touch IS NOT NULL THEN
+            json_extract(first_touch, '$.channel') || char(31) ||
+            coalesce(json_extract(first_touch, '$.source'), '') || char(31) ||
+            coalesce(json_extract(first_touch, '$.medium'), '') || char(31) ||
+            coalesce(json_extract(first_touch, '$.campaign'), '') END,
+        CASE WHEN last_touch IS NOT NULL THEN
+            json_extract(last_touch, '$.channel') || char(31) ||
+            coalesce(json_extract(last_touch, '$.source'), '') || char(31) ||
+            coalesce(json_extract(last_touch, '$.medium'), '') || char(31) ||
+            coalesce(json_extract(last_touch, '$.campaign'), '') END
+    FROM events ORDER BY rowid;
+    DROP TABLE events;
+    ALTER TABLE events_v7 RENAME TO events;
+    CREATE INDEX events_site_ts ON events (site, ts);
+    CREATE INDEX events_site_seq ON events (site, seq);
+    CREATE TABLE batches_v7 (
+        seq INTEGER PRIMARY KEY,
+        batch TEXT NOT NULL,
+        site TEXT NOT NULL,
+        events INTEGER NOT NULL,
+        dropped INTEGER NOT NULL,
+        received INTEGER NOT NULL,
+        UNIQUE (site, batch)
+    );
+    INSERT INTO batches_v7 (seq, batch, site, events, dropped, received)
+    SELECT rowid, batch, site, events, min(max(dropped, 0), 1000000000), received
+    FROM batches ORDER BY rowid;
+    DROP TABLE batches;
+    ALTER TABLE batches_v7 RENAME TO batches;
+    CREATE INDEX batches_site_seq ON batches (site, seq);",
 ];
+
+/// The most rows one page of `/api/events` or `/api/batches` holds.
+pub const MAX_PAGE: usize = 1000;
+
+/// One page of a listing, in the order rows were stored, and the cursor of the next page
+/// (`None`: this was the last).
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// A paged listing of the store: `(site, after, limit)` → a page.
+pub type Lister<T> = fn(&Store, Option<&str>, i64, usize) -> rusqlite::Result<Page<T>>;
+
+/// Where a listing starts: after the row whose `seq` the cursor holds.
+pub fn parse_cursor(after: Option<&str>) -> Result<i64, String> {
+    match after {
+        None | Some("") => Ok(0),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| format!("after: {s:?} is not a cursor from a previous page")),
+    }
+}
+
+/// A touch as one key: `channel`, `source`, `medium`, `campaign`, joined by U+001F.
+pub fn touch_key(t: &crate::protocol::Touch) -> String {
+    let f = |o: &Option<String>| o.clone().unwrap_or_default();
+    format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        t.channel.as_str(),
+        f(&t.source),
+        f(&t.medium),
+        f(&t.campaign)
+    )
+}
 
 /// What the collector has received for a site, duplicates included (`/api/stats`).
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -73,11 +178,17 @@ pub struct BatchRow {
     pub received: i64,
 }
 
-/// The store. One connection behind a mutex: SQLite serialises writers anyway, and WAL
-/// keeps readers off the writer's back.
+/// The store: one writer connection (SQLite serialises writers anyway) and a small pool of
+/// read-only connections, so that WAL lets a long read run beside the writer instead of
+/// waiting for it.
 pub struct Store {
-    conn: Mutex<Connection>,
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
 }
+
+/// Read connections kept open between reads.
+const IDLE_READERS: usize = 4;
 
 /// The outcome of storing one batch.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -132,21 +243,47 @@ impl Store {
             tx.commit()?;
         }
         Ok(Store {
-            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Runs `f` on a read-only connection from the pool (opening one if none is idle).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        let idle = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c
+            }
+        };
+        let out = f(&conn);
+        let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        out
     }
 
     /// Stores a validated batch in one transaction.
     pub fn insert(&self, batch: &Batch, received: i64) -> rusqlite::Result<Stored> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction()?;
         let mut accepted = 0;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO events
                  (id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received,
-                  value, currency, category, step, steps, session, first_touch, last_touch, consent)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                  value, currency, category, step, steps, session, first_touch, last_touch, consent,
+                  first_key, last_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                  ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
             )?;
             for e in &batch.events {
                 let props = e
@@ -179,7 +316,9 @@ impl Store {
                     e.last
                         .as_ref()
                         .map(|t| serde_json::to_string(t).unwrap_or_default()),
-                    e.consent.map(|c| c.as_str())
+                    e.consent.map(|c| c.as_str()),
+                    e.first.as_ref().map(touch_key),
+                    e.last.as_ref().map(touch_key)
                 ])?;
             }
         }
@@ -204,83 +343,109 @@ impl Store {
         })
     }
 
-    /// Stored events, oldest first; of one site when given.
-    pub fn events(&self, site: Option<&str>) -> rusqlite::Result<Vec<Row>> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let mut stmt = conn.prepare(
-            "SELECT id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received,
-                    value, currency, category, step, steps, session, first_touch, last_touch, consent
-             FROM events WHERE (?1 IS NULL OR site = ?1) ORDER BY ts, rowid",
-        )?;
-        let rows = stmt.query_map([site], |r| {
-            let props: Option<String> = r.get(10)?;
-            Ok(Row {
-                id: r.get(0)?,
-                site: r.get(1)?,
-                kind: r.get(2)?,
-                ts: r.get(3)?,
-                page: r.get(4)?,
-                url: r.get(5)?,
-                title: r.get(6)?,
-                referrer: r.get(7)?,
-                goal: r.get(8)?,
-                goal_kind: r.get(9)?,
-                props: props.and_then(|p| serde_json::from_str(&p).ok()),
-                batch: r.get(11)?,
-                received: r.get(12)?,
-                value: r.get(13)?,
-                currency: r.get(14)?,
-                category: r.get(15)?,
-                step: r.get(16)?,
-                steps: r.get(17)?,
-                session: r.get(18)?,
-                first: r
-                    .get::<_, Option<String>>(19)?
-                    .and_then(|t| serde_json::from_str(&t).ok()),
-                last: r
-                    .get::<_, Option<String>>(20)?
-                    .and_then(|t| serde_json::from_str(&t).ok()),
-                consent: r.get(21)?,
-            })
-        })?;
-        rows.collect()
+    /// One page of stored events in the order they were stored, after the cursor `after`;
+    /// of one site when given. Both forms read an index (`events_site_seq`, the table itself).
+    pub fn events(
+        &self,
+        site: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> rusqlite::Result<Page<Row>> {
+        const COLUMNS: &str = "SELECT seq, id, site, type, ts, page, url, title, referrer, goal,
+            kind, props, batch, received, value, currency, category, step, steps, session,
+            first_touch, last_touch, consent FROM events";
+        let sql = match site {
+            Some(_) => format!("{COLUMNS} WHERE site = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+            None => format!("{COLUMNS} WHERE ?1 IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3"),
+        };
+        let json = |s: Option<String>| s.and_then(|t| serde_json::from_str(&t).ok());
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![site, after, limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    Row {
+                        id: r.get(1)?,
+                        site: r.get(2)?,
+                        kind: r.get(3)?,
+                        ts: r.get(4)?,
+                        page: r.get(5)?,
+                        url: r.get(6)?,
+                        title: r.get(7)?,
+                        referrer: r.get(8)?,
+                        goal: r.get(9)?,
+                        goal_kind: r.get(10)?,
+                        props: json(r.get(11)?),
+                        batch: r.get(12)?,
+                        received: r.get(13)?,
+                        value: r.get(14)?,
+                        currency: r.get(15)?,
+                        category: r.get(16)?,
+                        step: r.get(17)?,
+                        steps: r.get(18)?,
+                        session: r.get(19)?,
+                        first: json(r.get(20)?),
+                        last: json(r.get(21)?),
+                        consent: r.get(22)?,
+                    },
+                ))
+            })?;
+            page(rows.collect::<rusqlite::Result<Vec<_>>>()?, limit)
+        })
     }
 
-    /// Stored batches, oldest first; of one site when given.
-    pub fn batches(&self, site: Option<&str>) -> rusqlite::Result<Vec<BatchRow>> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let mut stmt = conn.prepare(
-            "SELECT batch, site, events, dropped, received FROM batches
-             WHERE (?1 IS NULL OR site = ?1) ORDER BY received, rowid",
-        )?;
-        let rows = stmt.query_map([site], |r| {
-            Ok(BatchRow {
-                batch: r.get(0)?,
-                site: r.get(1)?,
-                events: r.get(2)?,
-                dropped: r.get(3)?,
-                received: r.get(4)?,
-            })
-        })?;
-        rows.collect()
+    /// One page of stored batches in the order they were stored (see [`Store::events`]).
+    pub fn batches(
+        &self,
+        site: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> rusqlite::Result<Page<BatchRow>> {
+        let sql = match site {
+            Some(_) => {
+                "SELECT seq, batch, site, events, dropped, received FROM batches
+                        WHERE site = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            }
+            None => {
+                "SELECT seq, batch, site, events, dropped, received FROM batches
+                     WHERE ?1 IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3"
+            }
+        };
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(params![site, after, limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    BatchRow {
+                        batch: r.get(1)?,
+                        site: r.get(2)?,
+                        events: r.get(3)?,
+                        dropped: r.get(4)?,
+                        received: r.get(5)?,
+                    },
+                ))
+            })?;
+            page(rows.collect::<rusqlite::Result<Vec<_>>>()?, limit)
+        })
     }
 
     /// What was received, per site (of one site when given).
     pub fn receipts(&self, site: Option<&str>) -> rusqlite::Result<Vec<Receipts>> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let mut stmt = conn.prepare(
-            "SELECT site, batches, events, duplicates FROM receipts
-             WHERE (?1 IS NULL OR site = ?1) ORDER BY site",
-        )?;
-        let rows = stmt.query_map([site], |r| {
-            Ok(Receipts {
-                site: r.get(0)?,
-                batches: r.get(1)?,
-                events: r.get(2)?,
-                duplicates: r.get(3)?,
-            })
-        })?;
-        rows.collect()
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT site, batches, events, duplicates FROM receipts
+                 WHERE (?1 IS NULL OR site = ?1) ORDER BY site",
+            )?;
+            let rows = stmt.query_map([site], |r| {
+                Ok(Receipts {
+                    site: r.get(0)?,
+                    batches: r.get(1)?,
+                    events: r.get(2)?,
+                    duplicates: r.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
     }
 
     /// The events of `site` with `start <= ts < end`, in time order, as reports read them.
@@ -289,7 +454,7 @@ impl Store {
         site: &str,
         (start, end): (i64, i64),
     ) -> rusqlite::Result<Vec<crate::report::Fact>> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut stmt = conn.prepare_cached(
             "SELECT type, ts, session, page, goal, kind, value, currency, step,
                     first_touch, last_touch
@@ -316,9 +481,22 @@ impl Store {
 
     /// Whether the database answers (for `/health`).
     pub fn healthy(&self) -> bool {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-            .optional()
-            .is_ok()
+        self.read(|conn| {
+            conn.query_row("SELECT count(*) FROM receipts", [], |r| r.get::<_, i64>(0))
+                .optional()
+        })
+        .is_ok()
     }
+}
+
+/// A page of `(seq, row)` read with `LIMIT limit`: the next cursor is the last `seq` when the
+/// page is full.
+fn page<T>(rows: Vec<(i64, T)>, limit: usize) -> rusqlite::Result<Page<T>> {
+    let next = (rows.len() == limit)
+        .then(|| rows.last().map(|(seq, _)| seq.to_string()))
+        .flatten();
+    Ok(Page {
+        rows: rows.into_iter().map(|(_, r)| r).collect(),
+        next,
+    })
 }

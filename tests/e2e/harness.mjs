@@ -10,7 +10,7 @@ import { before, after } from 'node:test';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Starts goalpost-collector on a free port with a fresh database. */
-export async function startCollector({ siteDir = join(root, 'tests', 'pages'), faults = false } = {}) {
+export async function startCollector({ siteDir = join(root, 'tests', 'pages'), faults = false, args: extra = ['--rate-limit', '0'] } = {}) {
   const bin = join(root, 'target', 'debug', 'goalpost-collector');
   if (!existsSync(bin)) throw new Error('build the collector first: cargo build -p goalpost-collector');
   const dir = mkdtempSync(join(tmpdir(), 'goalpost-e2e-'));
@@ -19,6 +19,7 @@ export async function startCollector({ siteDir = join(root, 'tests', 'pages'), f
   const run = async (listen) => {
     const args = ['--listen', listen, '--db', db, '--site-dir', siteDir, '--dist-dir', join(root, 'dist'), '--log', faults ? 'off' : 'error'];  // injected faults are 5xx by design
     if (faults) args.push('--test-faults');
+    args.push(...extra);  // default: no rate limit (a test's many pages all come from 127.0.0.1)
     const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const base = await new Promise((resolve, reject) => {
       let out = '';
@@ -38,6 +39,22 @@ export async function startCollector({ siteDir = join(root, 'tests', 'pages'), f
     proc.kill('SIGTERM');
     await new Promise((r) => proc.once('exit', r));
   };
+  /** Every row of a paged listing (`/api/events`, `/api/batches`), following `next`. */
+  async function all(what, site) {
+    const rows = [];
+    let after = '';
+    for (;;) {
+      const q = new URLSearchParams({ limit: '1000' });
+      if (site) q.set('site', site);
+      if (after) q.set('after', after);
+      const res = await fetch(`${base}/api/${what}?${q}`);
+      if (!res.ok) throw new Error(`/api/${what}: ${res.status} ${await res.text()}`);
+      const page = await res.json();
+      rows.push(...page[what]);
+      if (!page.next) return rows;
+      after = page.next;
+    }
+  }
   return {
     base,
     db,
@@ -54,15 +71,9 @@ export async function startCollector({ siteDir = join(root, 'tests', 'pages'), f
       return site ? rows[0] || { site, batches: 0, events: 0, duplicates: 0 } : rows;
     },
     /** Every stored event (of one site if given), as the collector's SQLite holds them. */
-    async events(site) {
-      const res = await fetch(base + '/api/events' + (site ? '?site=' + site : ''));
-      return res.json();
-    },
+    events(site) { return all('events', site); },
     /** The batches the collector accepted (with their `dropped` counts). */
-    async batches(site) {
-      const res = await fetch(base + '/api/batches' + (site ? '?site=' + site : ''));
-      return res.json();
-    },
+    batches(site) { return all('batches', site); },
     /** Makes the next `count` batches fail with `status` (needs `faults: true`). */
     fault(status, count, retryAfter) {
       return this.inject({ kind: 'status', status, count, retry_after: retryAfter ?? null });
