@@ -6,8 +6,8 @@
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use goalpost_collector::{app, serve, Limits, Options, Store};
-//! let store = Store::open("goalpost.sqlite".as_ref()).expect("database");
-//! let router = app(std::sync::Arc::new(store), Options::default());
+//! let store = Store::open("goalpost.sqlite").await.expect("database"); // or postgres://…
+//! let router = app(store, Options::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! serve(listener, router, Limits::default(), std::future::pending()).await;
 //! # Ok(())
@@ -159,16 +159,22 @@ pub enum FaultKind {
 }
 
 struct AppState {
-    store: Arc<Store>,
+    store: Store,
     options: Options,
     fault: std::sync::Mutex<Fault>,
     rate: Option<limit::RateLimit>,
+    /// Reads running at once (listings, reports); more wait their turn, so that reads cannot
+    /// take every database connection from intake.
+    reads: tokio::sync::Semaphore,
 }
+
+/// Reads running at once.
+const CONCURRENT_READS: usize = 4;
 
 /// The collector's routes: `POST /collect`, the read API (behind a read token, see
 /// [`access`]), `/dashboard`, `/health`, and the static demo site and tracker files. Serve it
 /// with [`serve`], which records each request's peer address.
-pub fn app(store: Arc<Store>, options: Options) -> Router {
+pub fn app(store: Store, options: Options) -> Router {
     let site_dir = options.site_dir.clone();
     let dist_dir = options.dist_dir.clone();
     let faults = options.test_faults;
@@ -178,6 +184,7 @@ pub fn app(store: Arc<Store>, options: Options) -> Router {
         rate: options.rate_limit.map(|(r, b)| limit::RateLimit::new(r, b)),
         options,
         fault: std::sync::Mutex::new(Fault::default()),
+        reads: tokio::sync::Semaphore::new(CONCURRENT_READS),
     });
     let reads = Router::new()
         .route("/api/events", get(events))
@@ -450,8 +457,7 @@ async fn collect(
     if let Err(msg) = site_allowed(&state.options, &batch.site, headers.get(header::ORIGIN)) {
         return with_cors(error(StatusCode::FORBIDDEN, &msg), origin);
     }
-    let store = state.store.clone();
-    let result = tokio::task::spawn_blocking(move || store.insert(&batch, now_ms())).await;
+    let result = state.store.insert(batch, now_ms()).await;
     if let Some(f) = fault {
         if f.kind == FaultKind::Reset {
             return reset();
@@ -459,16 +465,8 @@ async fn collect(
         tokio::time::sleep(std::time::Duration::from_millis(f.delay_ms)).await;
     }
     let res = match result {
-        Ok(Ok(stored)) => (StatusCode::OK, Json(stored)).into_response(),
-        Ok(Err(e)) => {
-            log::log(
-                log::Level::Error,
-                "storage error",
-                &[("error", e.to_string())],
-            );
-            error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
-        }
-        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
+        Ok(stored) => (StatusCode::OK, Json(stored)).into_response(),
+        Err(e) => unavailable(&e),
     };
     with_cors(res, origin)
 }
@@ -530,7 +528,15 @@ async fn events(
     Extension(scope): Extension<access::Scope>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    listing(&state, &scope, &q, "events", Store::events).await
+    let (site, after, limit) = match q.parse(&scope) {
+        Ok(x) => x,
+        Err(res) => return res,
+    };
+    read(&state, async {
+        let p = state.store.events(site, after, limit).await?;
+        Ok(serde_json::json!({ "events": p.rows, "next": p.next }))
+    })
+    .await
 }
 
 /// `GET /api/batches?site=&limit=&after=`: `{"batches": [...], "next": cursor | null}`.
@@ -539,24 +545,13 @@ async fn batches(
     Extension(scope): Extension<access::Scope>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    listing(&state, &scope, &q, "batches", Store::batches).await
-}
-
-/// One page of a listing, as `{"<what>": [...], "next": cursor | null}`.
-async fn listing<T: serde::Serialize + Send + 'static>(
-    state: &AppState,
-    scope: &access::Scope,
-    q: &ListQuery,
-    what: &'static str,
-    list: store::Lister<T>,
-) -> Response {
-    let (site, after, limit) = match q.parse(scope) {
+    let (site, after, limit) = match q.parse(&scope) {
         Ok(x) => x,
         Err(res) => return res,
     };
-    read(state, move |store| {
-        let p = list(store, site.as_deref(), after, limit)?;
-        Ok(serde_json::json!({ what: p.rows, "next": p.next }))
+    read(&state, async {
+        let p = state.store.batches(site, after, limit).await?;
+        Ok(serde_json::json!({ "batches": p.rows, "next": p.next }))
     })
     .await
 }
@@ -621,7 +616,7 @@ async fn stats(
         Ok(s) => s,
         Err(res) => return res,
     };
-    read(&state, move |store| store.receipts(site.as_deref())).await
+    read(&state, state.store.receipts(site)).await
 }
 
 /// The dashboard: one self-contained page that reads `/api/report`.
@@ -659,17 +654,11 @@ async fn compute_report(
     let today = now_ms().div_euclid(report::DAY_MS);
     let range = report::Range::parse(q.from.as_deref(), q.to.as_deref(), today)
         .map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
-    let store = state.store.clone();
     let goal = q.goal.filter(|g| !g.is_empty());
-    tokio::task::spawn_blocking(move || {
-        store
-            .facts(&site, range.millis())
-            .map(|facts| report::build(&site, &range, goal.as_deref(), &facts))
-    })
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .ok_or_else(|| error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"))
+    let _turn = state.reads.acquire().await;
+    report::compute(&state.store, &site, &range, goal.as_deref())
+        .await
+        .map_err(|e| unavailable(&e))
 }
 
 async fn report_json(
@@ -701,21 +690,30 @@ async fn report_csv(
     }
 }
 
-/// Runs a read on the blocking pool and answers it as JSON.
-async fn read<T, F>(state: &AppState, f: F) -> Response
-where
-    T: serde::Serialize + Send + 'static,
-    F: FnOnce(&Store) -> rusqlite::Result<T> + Send + 'static,
-{
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || f(&store)).await {
-        Ok(Ok(rows)) => with_cors(Json(rows).into_response(), None),
-        _ => error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
+/// Runs a read in its turn and answers it as JSON.
+async fn read<T: serde::Serialize>(
+    state: &AppState,
+    f: impl std::future::Future<Output = Result<T, store::Error>>,
+) -> Response {
+    let _turn = state.reads.acquire().await;
+    match f.await {
+        Ok(rows) => with_cors(Json(rows).into_response(), None),
+        Err(e) => unavailable(&e),
     }
 }
 
+/// The 503 for a storage error (logged; the client is told no more).
+fn unavailable(e: &store::Error) -> Response {
+    log::log(
+        log::Level::Error,
+        "storage error",
+        &[("error", e.to_string())],
+    );
+    error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+}
+
 async fn health(State(state): State<Arc<AppState>>) -> Response {
-    if state.store.healthy() {
+    if state.store.healthy().await {
         (StatusCode::OK, "ok").into_response()
     } else {
         error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")

@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Parser;
 use goalpost_collector::{app, Options, Store};
@@ -14,9 +13,15 @@ struct Args {
     /// Address to listen on (port 0 picks a free port; the chosen URL is printed).
     #[arg(long, env = "GOALPOST_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// SQLite database file (created if missing).
-    #[arg(long, env = "GOALPOST_DB", default_value = "goalpost.sqlite")]
-    db: PathBuf,
+    /// The database: an SQLite file (created if missing), or a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/database`) that several collectors share.
+    #[arg(
+        long,
+        env = "GOALPOST_DB",
+        default_value = "goalpost.sqlite",
+        hide_env_values = true
+    )]
+    db: String,
     /// Static site served at / (the demo). Not served when absent.
     #[arg(long, env = "GOALPOST_SITE_DIR")]
     site_dir: Option<PathBuf>,
@@ -83,13 +88,16 @@ struct Args {
 async fn main() {
     let args = Args::parse();
     goalpost_collector::log::init(args.log_format, args.log);
-    let store = match Store::open(&args.db) {
-        Ok(s) => Arc::new(s),
+    let store = match Store::open(&args.db).await {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!(
-                "goalpost-collector: cannot open database {}: {e}",
-                args.db.display()
-            );
+            // the URL may hold a password: name the database by kind only
+            let which = if args.db.contains("://") {
+                "PostgreSQL"
+            } else {
+                &args.db
+            };
+            eprintln!("goalpost-collector: cannot open database {which}: {e}");
             std::process::exit(1);
         }
     };

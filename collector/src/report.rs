@@ -1,10 +1,11 @@
-//! Conversion reports: computed from the stored events of one site and date range.
+//! Conversion reports: grouped in the database (the same SQL on SQLite and PostgreSQL, in
+//! [`QUERIES`]), so a report needs memory for its answer only, not for the events it counts.
 //!
 //! Definitions (docs/collector.md, Reports, says the same for users):
 //! - A *session* is the tracker's session id. An event without one (collected before consent,
 //!   in `anonymous` mode) belongs to the session of its page's other events if they have one
-//!   (consent given on that page), else to its page alone. Sessions are counted over every
-//!   event in the range.
+//!   (consent given on that page), else to its page alone (the stored session key `sk`).
+//!   Sessions are counted over every event in the range.
 //! - A goal's *conversion rate* is the sessions with at least one conversion of the goal divided
 //!   by all sessions; *macro* and *micro* totals count sessions with any goal of that kind.
 //! - *Value* is summed per currency; *revenue* is the value of macro conversions.
@@ -12,30 +13,16 @@
 //!   that count over step 1's, `from_previous` over the previous step's.
 //! - *Attribution* credits each conversion (and its value) to touches: first-touch to the
 //!   visitor's first touch, last-touch to the last non-direct touch the conversion carries,
-//!   linear in equal parts to the touch path: the first touch, then each change of last touch
-//!   seen on the session's events up to the conversion.
+//!   linear in equal parts to the touch path: the session's first touch, then each change of
+//!   last touch seen on the session's conversions up to this one (conversions are the events
+//!   that carry touches).
+//! - Values outside the protocol's range (0 to 1e12) are not summed, so sums stay finite.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::store::{Error, Group, Store};
 
 use serde::Serialize;
-
-/// One stored event, the columns a report reads.
-#[derive(Debug, Clone)]
-pub struct Fact {
-    pub kind: String,
-    pub ts: i64,
-    /// The session id, if the event carries one.
-    pub session: Option<String>,
-    /// The page view id.
-    pub page: String,
-    pub goal: Option<String>,
-    pub goal_kind: Option<String>,
-    pub value: Option<f64>,
-    pub currency: Option<String>,
-    pub step: Option<i64>,
-    pub first: Option<serde_json::Value>,
-    pub last: Option<serde_json::Value>,
-}
 
 /// What to report on.
 #[derive(Debug, Clone)]
@@ -222,31 +209,231 @@ fn rate(part: u64, whole: u64) -> f64 {
     }
 }
 
-fn add_value(map: &mut BTreeMap<String, f64>, f: &Fact, share: f64) {
-    if let (Some(v), Some(c)) = (f.value, &f.currency) {
-        *map.entry(c.clone()).or_insert(0.0) += v * share;
-    }
+/// One report query: its SQL (`?1` site, `?2` start, `?3` end, `?4` goal or null; a query uses
+/// the first few) and how many text columns, then numeric columns, it selects.
+#[derive(Debug)]
+pub struct Query {
+    pub sql: &'static str,
+    pub texts: usize,
+    pub numbers: usize,
 }
+
+/// The events of the site and range: `site`, `ts` read from the `events_site_ts` index.
+macro_rules! in_range {
+    () => {
+        " FROM events WHERE site = ?1 AND ts >= ?2 AND ts < ?3 "
+    };
+}
+/// Conversions (and steps) of the goal asked for, or of every goal.
+macro_rules! wanted {
+    () => {
+        " (CAST(?4 AS TEXT) IS NULL OR goal = ?4) "
+    };
+}
+/// A value the protocol allows (rows stored before it had limits may hold others).
+macro_rules! value {
+    () => {
+        " CASE WHEN value >= 0 AND value <= 1e12 THEN value END "
+    };
+}
+
+/// Sessions, page views.
+pub const SUMMARY: Query = Query {
+    sql: concat!(
+        "SELECT CAST(COUNT(DISTINCT sk) AS DOUBLE PRECISION),
+                CAST(COALESCE(SUM(CASE WHEN type = 'page_view' THEN 1 ELSE 0 END), 0) AS DOUBLE PRECISION)",
+        in_range!()
+    ),
+    texts: 0,
+    numbers: 2,
+};
+
+/// Per goal: kind; conversions, sessions with one.
+pub const GOALS: Query = Query {
+    sql: concat!(
+        "SELECT goal, MIN(kind), CAST(COUNT(*) AS DOUBLE PRECISION),
+                CAST(COUNT(DISTINCT sk) AS DOUBLE PRECISION)",
+        in_range!(),
+        "AND type = 'conversion' AND goal IS NOT NULL AND kind IS NOT NULL AND",
+        wanted!(),
+        "GROUP BY goal"
+    ),
+    texts: 2,
+    numbers: 2,
+};
+
+/// Per kind: conversions, sessions with one.
+pub const KINDS: Query = Query {
+    sql: concat!(
+        "SELECT kind, CAST(COUNT(*) AS DOUBLE PRECISION), CAST(COUNT(DISTINCT sk) AS DOUBLE PRECISION)",
+        in_range!(),
+        "AND type = 'conversion' AND goal IS NOT NULL AND kind IS NOT NULL AND",
+        wanted!(),
+        "GROUP BY kind"
+    ),
+    texts: 1,
+    numbers: 2,
+};
+
+/// Per goal, kind and currency: the summed value.
+pub const VALUES: Query = Query {
+    sql: concat!(
+        "SELECT goal, kind, currency, SUM(",
+        value!(),
+        ")",
+        in_range!(),
+        "AND type = 'conversion' AND goal IS NOT NULL AND kind IS NOT NULL
+         AND currency IS NOT NULL AND",
+        wanted!(),
+        "GROUP BY goal, kind, currency"
+    ),
+    texts: 3,
+    numbers: 1,
+};
+
+/// Per funnel and step (0-based): sessions that reached it.
+pub const FUNNELS: Query = Query {
+    sql: concat!(
+        "SELECT goal, CAST(step AS DOUBLE PRECISION), CAST(COUNT(DISTINCT sk) AS DOUBLE PRECISION)",
+        in_range!(),
+        "AND type = 'funnel_step' AND goal IS NOT NULL AND step IS NOT NULL AND",
+        wanted!(),
+        "GROUP BY goal, step"
+    ),
+    texts: 1,
+    numbers: 2,
+};
+
+/// Per day: sessions, page views, conversions, macro conversions, micro conversions.
+pub const DAILY: Query = Query {
+    sql: concat!(
+        "SELECT CAST(ts / 86400000 AS DOUBLE PRECISION), CAST(COUNT(DISTINCT sk) AS DOUBLE PRECISION),
+           CAST(SUM(CASE WHEN type = 'page_view' THEN 1 ELSE 0 END) AS DOUBLE PRECISION),
+           CAST(SUM(CASE WHEN type = 'conversion' AND",
+        wanted!(),
+        "THEN 1 ELSE 0 END) AS DOUBLE PRECISION),
+           CAST(SUM(CASE WHEN type = 'conversion' AND kind = 'macro' AND",
+        wanted!(),
+        "THEN 1 ELSE 0 END) AS DOUBLE PRECISION),
+           CAST(SUM(CASE WHEN type = 'conversion' AND (kind IS NULL OR kind <> 'macro') AND",
+        wanted!(),
+        "THEN 1 ELSE 0 END) AS DOUBLE PRECISION)",
+        in_range!(),
+        "GROUP BY ts / 86400000"
+    ),
+    texts: 0,
+    numbers: 6,
+};
+
+/// Per day and currency: the summed value of conversions.
+pub const DAILY_VALUES: Query = Query {
+    sql: concat!(
+        "SELECT currency, CAST(ts / 86400000 AS DOUBLE PRECISION), SUM(",
+        value!(),
+        ")",
+        in_range!(),
+        "AND type = 'conversion' AND currency IS NOT NULL AND",
+        wanted!(),
+        "GROUP BY ts / 86400000, currency"
+    ),
+    texts: 1,
+    numbers: 2,
+};
+
+/// First-touch credit per touch key and currency: conversions, value.
+pub const FIRST_TOUCH: Query = Query {
+    sql: concat!(
+        "SELECT COALESCE(first_key, last_key), currency, CAST(COUNT(*) AS DOUBLE PRECISION), SUM(",
+        value!(),
+        ")",
+        in_range!(),
+        "AND type = 'conversion' AND",
+        wanted!(),
+        "GROUP BY COALESCE(first_key, last_key), currency"
+    ),
+    texts: 2,
+    numbers: 2,
+};
+
+/// Last-touch credit per touch key and currency: conversions, value.
+pub const LAST_TOUCH: Query = Query {
+    sql: concat!(
+        "SELECT COALESCE(last_key, first_key), currency, CAST(COUNT(*) AS DOUBLE PRECISION), SUM(",
+        value!(),
+        ")",
+        in_range!(),
+        "AND type = 'conversion' AND",
+        wanted!(),
+        "GROUP BY COALESCE(last_key, first_key), currency"
+    ),
+    texts: 2,
+    numbers: 2,
+};
+
+/// Linear credit per touch key and currency: each conversion's credit (and value) shared
+/// equally along its session's touch path up to it (the first touch, then each change of last
+/// touch over the session's conversions, in time order).
+pub const LINEAR: Query = Query {
+    sql: concat!(
+        "WITH c AS (
+           SELECT seq, ts, sk, goal, currency,",
+        value!(),
+        "AS v, COALESCE(first_key, last_key) AS fk, COALESCE(last_key, first_key) AS lk",
+        in_range!(),
+        "AND type = 'conversion'),
+         o AS (
+           SELECT c.*, ROW_NUMBER() OVER w AS n, LAG(lk) OVER w AS prev, FIRST_VALUE(fk) OVER w AS sfk
+           FROM c WINDOW w AS (PARTITION BY sk ORDER BY ts, seq)),
+         points AS (
+           SELECT sk, ts, seq, sfk AS touch FROM o WHERE n = 1
+           UNION ALL
+           SELECT sk, ts, seq, lk FROM o
+           WHERE (n = 1 AND lk IS DISTINCT FROM sfk) OR (n > 1 AND lk IS DISTINCT FROM prev)),
+         credit AS (
+           SELECT o.seq AS conv, o.currency AS currency, o.v AS v, p.touch AS touch
+           FROM o JOIN points p
+             ON p.sk = o.sk AND (p.ts < o.ts OR (p.ts = o.ts AND p.seq <= o.seq))
+           WHERE (CAST(?4 AS TEXT) IS NULL OR o.goal = ?4)),
+         shares AS (SELECT conv, COUNT(*) AS k FROM credit GROUP BY conv)
+         SELECT touch, currency, CAST(SUM(1.0 / k) AS DOUBLE PRECISION),
+                CAST(SUM(v / k) AS DOUBLE PRECISION)
+         FROM credit JOIN shares ON shares.conv = credit.conv
+         GROUP BY touch, currency"
+    ),
+    texts: 2,
+    numbers: 2,
+};
+
+/// Every report query.
+pub const QUERIES: [&Query; 10] = [
+    &SUMMARY,
+    &GOALS,
+    &KINDS,
+    &VALUES,
+    &FUNNELS,
+    &DAILY,
+    &DAILY_VALUES,
+    &FIRST_TOUCH,
+    &LAST_TOUCH,
+    &LINEAR,
+];
 
 type TouchKey = (String, String, String, String);
 
-fn touch_key(t: Option<&serde_json::Value>) -> TouchKey {
-    let s = |k: &str| {
-        t.and_then(|t| t.get(k))
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
-    let channel = s("channel");
+/// A stored touch key (`channel` U+001F `source` U+001F `medium` U+001F `campaign`) as its
+/// parts; no touch (or no channel) is `anonymous`.
+fn touch_parts(key: Option<&str>) -> TouchKey {
+    let mut p = key.unwrap_or("").split('\u{1f}').map(str::to_string);
+    let channel = p.next().unwrap_or_default();
     (
         if channel.is_empty() {
             "anonymous".into()
         } else {
             channel
         },
-        s("source"),
-        s("medium"),
-        s("campaign"),
+        p.next().unwrap_or_default(),
+        p.next().unwrap_or_default(),
+        p.next().unwrap_or_default(),
     )
 }
 
@@ -256,7 +443,14 @@ struct CreditSum {
     value: BTreeMap<String, f64>,
 }
 
-fn credits(map: HashMap<TouchKey, CreditSum>) -> Vec<Credit> {
+/// Credits from rows `(touch key, currency; conversions, value)`, largest first.
+fn credits(rows: &[Group]) -> Vec<Credit> {
+    let mut map: HashMap<TouchKey, CreditSum> = HashMap::new();
+    for r in rows {
+        let c = map.entry(touch_parts(r.t[0].as_deref())).or_default();
+        c.conversions += r.n[0].unwrap_or(0.0);
+        add(&mut c.value, r.t[1].as_deref(), r.n[1]);
+    }
     let mut rows: Vec<Credit> = map
         .into_iter()
         .map(|((channel, source, medium, campaign), c)| Credit {
@@ -281,277 +475,176 @@ fn credits(map: HashMap<TouchKey, CreditSum>) -> Vec<Credit> {
     rows
 }
 
-/// Each fact's session key: its own session id, else its page's (an event collected before
-/// consent on a page where consent came later), else its page id.
-struct SessionKeys<'a>(HashMap<&'a str, &'a str>);
-
-impl<'a> SessionKeys<'a> {
-    fn new(facts: &'a [Fact]) -> SessionKeys<'a> {
-        let mut by_page = HashMap::new();
-        for f in facts {
-            if let Some(s) = &f.session {
-                by_page.entry(f.page.as_str()).or_insert(s.as_str());
-            }
-        }
-        SessionKeys(by_page)
-    }
-
-    fn of(&self, f: &'a Fact) -> &'a str {
-        match &f.session {
-            Some(s) => s,
-            None => self.0.get(f.page.as_str()).copied().unwrap_or(&f.page),
-        }
+/// Adds a summed value to a per-currency map (no currency or no value: nothing).
+fn add(map: &mut BTreeMap<String, f64>, currency: Option<&str>, value: Option<f64>) {
+    if let (Some(c), Some(v)) = (currency, value.filter(|v| v.is_finite())) {
+        *map.entry(c.to_string()).or_insert(0.0) += v;
     }
 }
 
-/// Computes the report of `facts` (one site's events in `range`, ordered by time).
-pub fn build(site: &str, range: &Range, goal: Option<&str>, facts: &[Fact]) -> Report {
-    let sessions_of = SessionKeys::new(facts);
-    let all_sessions: BTreeSet<&str> = facts.iter().map(|f| sessions_of.of(f)).collect();
-    let r = Reporter {
-        facts,
-        sessions_of,
-        goal,
-        sessions: all_sessions.len() as u64,
+fn count(x: Option<f64>) -> u64 {
+    x.unwrap_or(0.0).max(0.0) as u64
+}
+
+/// The report of `site`'s events in `range` (conversions and steps of `goal` only, if given),
+/// from the store's grouped rows.
+pub async fn compute(
+    store: &Store,
+    site: &str,
+    range: &Range,
+    goal: Option<&str>,
+) -> Result<Report, Error> {
+    let mut answers = Vec::with_capacity(QUERIES.len());
+    for q in QUERIES {
+        answers.push(
+            store
+                .groups(
+                    q,
+                    site.to_string(),
+                    range.millis(),
+                    goal.map(str::to_string),
+                )
+                .await?,
+        );
+    }
+    Ok(assemble(site, range, goal, &answers))
+}
+
+/// The report from the answers to [`QUERIES`], in order.
+pub fn assemble(site: &str, range: &Range, goal: Option<&str>, answers: &[Vec<Group>]) -> Report {
+    let [summary, goals, kinds, values, funnels, daily, daily_values, first, last, linear] =
+        answers
+    else {
+        unreachable!("one answer per query")
     };
-    let (goals, macro_totals, micro_totals, revenue) = r.goals();
+    let sessions = summary.first().map_or(0, |r| count(r.n[0]));
+    let page_views = summary.first().map_or(0, |r| count(r.n[1]));
+    let mut goal_rows: Vec<GoalRow> = goals
+        .iter()
+        .map(|r| GoalRow {
+            goal: r.t[0].clone().unwrap_or_default(),
+            kind: r.t[1].clone().unwrap_or_default(),
+            conversions: count(r.n[0]),
+            sessions: count(r.n[1]),
+            rate: rate(count(r.n[1]), sessions),
+            value: BTreeMap::new(),
+        })
+        .collect();
+    goal_rows.sort_by(|a, b| a.goal.cmp(&b.goal));
+    let mut revenue = BTreeMap::new();
+    for r in values {
+        if let Some(g) = goal_rows
+            .iter_mut()
+            .find(|g| Some(&g.goal) == r.t[0].as_ref())
+        {
+            add(&mut g.value, r.t[2].as_deref(), r.n[0]);
+        }
+        if r.t[1].as_deref() == Some("macro") {
+            add(&mut revenue, r.t[2].as_deref(), r.n[0]);
+        }
+    }
+    let totals = |k: &str| {
+        kinds
+            .iter()
+            .find(|r| r.t[0].as_deref() == Some(k))
+            .map(|r| Totals {
+                conversions: count(r.n[0]),
+                sessions: count(r.n[1]),
+                rate: rate(count(r.n[1]), sessions),
+            })
+            .unwrap_or_default()
+    };
+    // funnels: `step` is 0-based on the wire; reports number steps from 1
+    let mut by_funnel: BTreeMap<String, BTreeMap<i64, u64>> = BTreeMap::new();
+    for r in funnels {
+        by_funnel
+            .entry(r.t[0].clone().unwrap_or_default())
+            .or_default()
+            .insert(r.n[0].unwrap_or(0.0) as i64 + 1, count(r.n[1]));
+    }
+    let funnels = by_funnel
+        .into_iter()
+        .map(|(g, by_step)| {
+            let last = by_step.keys().max().copied().unwrap_or(0);
+            let at = |s: i64| by_step.get(&s).copied().unwrap_or(0);
+            Funnel {
+                goal: g,
+                steps: (1..=last)
+                    .map(|s| Step {
+                        step: s,
+                        sessions: at(s),
+                        retained: rate(at(s), at(1)),
+                        from_previous: if s == 1 { 1.0 } else { rate(at(s), at(s - 1)) },
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut days: BTreeMap<i64, Day> = (range.from..=range.to)
+        .map(|d| {
+            (
+                d,
+                Day {
+                    date: format_day(d),
+                    sessions: 0,
+                    page_views: 0,
+                    conversions: 0,
+                    macro_conversions: 0,
+                    micro_conversions: 0,
+                    value: BTreeMap::new(),
+                },
+            )
+        })
+        .collect();
+    for r in daily {
+        if let Some(d) = days.get_mut(&(r.n[0].unwrap_or(-1.0) as i64)) {
+            d.sessions = count(r.n[1]);
+            d.page_views = count(r.n[2]);
+            d.conversions = count(r.n[3]);
+            d.macro_conversions = count(r.n[4]);
+            d.micro_conversions = count(r.n[5]);
+        }
+    }
+    for r in daily_values {
+        if let Some(d) = days.get_mut(&(r.n[0].unwrap_or(-1.0) as i64)) {
+            add(&mut d.value, r.t[0].as_deref(), r.n[1]);
+        }
+    }
     Report {
         site: site.to_string(),
         from: format_day(range.from),
         to: format_day(range.to),
         goal: goal.map(str::to_string),
-        sessions: r.sessions,
+        sessions,
         visitors: None,
-        page_views: facts.iter().filter(|f| f.kind == "page_view").count() as u64,
-        goals,
-        macro_totals,
-        micro_totals,
+        page_views,
+        goals: goal_rows,
+        macro_totals: totals("macro"),
+        micro_totals: totals("micro"),
         revenue,
-        funnels: r.funnels(),
-        attribution: r.attribution(),
-        daily: r.daily(range),
-    }
-}
-
-/// One report's facts, how they group into sessions, and the goal filter: each section of the
-/// report is one method.
-struct Reporter<'a> {
-    facts: &'a [Fact],
-    sessions_of: SessionKeys<'a>,
-    goal: Option<&'a str>,
-    /// Sessions in the range (the denominator of every rate).
-    sessions: u64,
-}
-
-impl<'a> Reporter<'a> {
-    /// The session a fact counts in.
-    fn key(&self, f: &'a Fact) -> &'a str {
-        self.sessions_of.of(f)
-    }
-
-    fn wanted(&self, f: &Fact) -> bool {
-        self.goal.is_none() || f.goal.as_deref() == self.goal
-    }
-
-    /// Conversions per goal, totals per kind, revenue.
-    fn goals(&self) -> (Vec<GoalRow>, Totals, Totals, BTreeMap<String, f64>) {
-        let (facts, sessions) = (self.facts, self.sessions);
-        // goals
-        // goal → (kind, conversions, sessions, value per currency)
-        type GoalSum<'a> = (String, u64, BTreeSet<&'a str>, BTreeMap<String, f64>);
-        let mut goals: BTreeMap<&str, GoalSum> = BTreeMap::new();
-        let mut by_kind: HashMap<&str, (u64, BTreeSet<&str>)> = HashMap::new();
-        let mut revenue = BTreeMap::new();
-        for f in facts
-            .iter()
-            .filter(|f| f.kind == "conversion" && self.wanted(f))
-        {
-            let (Some(g), Some(k)) = (f.goal.as_deref(), f.goal_kind.as_deref()) else {
-                continue;
-            };
-            let e = goals
-                .entry(g)
-                .or_insert_with(|| (k.to_string(), 0, BTreeSet::new(), BTreeMap::new()));
-            e.1 += 1;
-            e.2.insert(self.key(f));
-            add_value(&mut e.3, f, 1.0);
-            let t = by_kind.entry(k).or_default();
-            t.0 += 1;
-            t.1.insert(self.key(f));
-            if k == "macro" {
-                add_value(&mut revenue, f, 1.0);
-            }
-        }
-        let goals = goals
-            .into_iter()
-            .map(|(g, (kind, conversions, s, value))| GoalRow {
-                goal: g.to_string(),
-                kind,
-                conversions,
-                sessions: s.len() as u64,
-                rate: rate(s.len() as u64, sessions),
-                value,
-            })
-            .collect();
-        let totals = |k: &str| {
-            by_kind
-                .get(k)
-                .map(|(c, s)| Totals {
-                    conversions: *c,
-                    sessions: s.len() as u64,
-                    rate: rate(s.len() as u64, sessions),
-                })
-                .unwrap_or_default()
-        };
-        (goals, totals("macro"), totals("micro"), revenue)
-    }
-
-    /// Sessions per funnel step.
-    fn funnels(&self) -> Vec<Funnel> {
-        let facts = self.facts;
-        // funnels
-        let mut steps: BTreeMap<&str, BTreeMap<i64, BTreeSet<&str>>> = BTreeMap::new();
-        for f in facts
-            .iter()
-            .filter(|f| f.kind == "funnel_step" && self.wanted(f))
-        {
-            // `step` is 0-based on the wire; reports number steps from 1
-            if let (Some(g), Some(s)) = (f.goal.as_deref(), f.step.map(|s| s + 1)) {
-                steps
-                    .entry(g)
-                    .or_default()
-                    .entry(s)
-                    .or_default()
-                    .insert(self.key(f));
-            }
-        }
-        let funnels = steps
-            .into_iter()
-            .map(|(g, by_step)| {
-                let last = by_step.keys().max().copied().unwrap_or(0);
-                let count = |s: i64| by_step.get(&s).map_or(0, |x| x.len() as u64);
-                let first = count(1);
-                let steps = (1..=last)
-                    .map(|s| Step {
-                        step: s,
-                        sessions: count(s),
-                        retained: rate(count(s), first),
-                        from_previous: if s == 1 {
-                            1.0
-                        } else {
-                            rate(count(s), count(s - 1))
-                        },
-                    })
-                    .collect();
-                Funnel {
-                    goal: g.to_string(),
-                    steps,
-                }
-            })
-            .collect();
-        funnels
-    }
-
-    /// Conversions and value credited to touches: first, last, linear.
-    fn attribution(&self) -> Attribution {
-        let facts = self.facts;
-        // attribution
-        let mut paths: HashMap<&str, Vec<TouchKey>> = HashMap::new();
-        let (mut first_t, mut last_t, mut linear) = (
-            HashMap::new(),
-            HashMap::new(),
-            HashMap::<TouchKey, CreditSum>::new(),
-        );
-        for f in facts {
-            let path = paths.entry(self.key(f)).or_default();
-            if path.is_empty() {
-                path.push(touch_key(f.first.as_ref().or(f.last.as_ref())));
-            }
-            let last = touch_key(f.last.as_ref().or(f.first.as_ref()));
-            if path.last() != Some(&last) {
-                path.push(last.clone());
-            }
-            if f.kind != "conversion" || !self.wanted(f) {
-                continue;
-            }
-            let credit = |map: &mut HashMap<TouchKey, CreditSum>, key: TouchKey, share: f64| {
-                let c = map.entry(key).or_default();
-                c.conversions += share;
-                add_value(&mut c.value, f, share);
-            };
-            credit(
-                &mut first_t,
-                touch_key(f.first.as_ref().or(f.last.as_ref())),
-                1.0,
-            );
-            credit(&mut last_t, last, 1.0);
-            let share = 1.0 / path.len() as f64;
-            for key in path.clone() {
-                credit(&mut linear, key, share);
-            }
-        }
-        Attribution {
-            first_touch: credits(first_t),
-            last_touch: credits(last_t),
+        funnels,
+        attribution: Attribution {
+            first_touch: credits(first),
+            last_touch: credits(last),
             linear: credits(linear),
-        }
-    }
-
-    /// Sessions, page views, conversions and value per day of the range.
-    fn daily(&self, range: &Range) -> Vec<Day> {
-        let facts = self.facts;
-        // daily
-        let mut days: BTreeMap<i64, (BTreeSet<&str>, Day)> = (range.from..=range.to)
-            .map(|d| {
-                (
-                    d,
-                    (
-                        BTreeSet::new(),
-                        Day {
-                            date: format_day(d),
-                            sessions: 0,
-                            page_views: 0,
-                            conversions: 0,
-                            macro_conversions: 0,
-                            micro_conversions: 0,
-                            value: BTreeMap::new(),
-                        },
-                    ),
-                )
-            })
-            .collect();
-        for f in facts {
-            let Some((s, day)) = days.get_mut(&f.ts.div_euclid(DAY_MS)) else {
-                continue;
-            };
-            s.insert(self.key(f));
-            match f.kind.as_str() {
-                "page_view" => day.page_views += 1,
-                "conversion" if self.wanted(f) => {
-                    day.conversions += 1;
-                    match f.goal_kind.as_deref() {
-                        Some("macro") => day.macro_conversions += 1,
-                        _ => day.micro_conversions += 1,
-                    }
-                    add_value(&mut day.value, f, 1.0);
-                }
-                _ => {}
-            }
-        }
-        days.into_values()
-            .map(|(s, mut d)| {
-                d.sessions = s.len() as u64;
-                d
-            })
-            .collect()
+        },
+        daily: days.into_values().collect(),
     }
 }
 
+/// A text cell: a leading `= + - @`, tab or CR (which a spreadsheet would read as a formula)
+/// gets a `'` before it, as OWASP's CSV injection guidance says; then the usual quoting.
+/// Campaign names and the like come from URLs anyone can craft.
 fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
     }
 }
 
@@ -686,7 +779,6 @@ pub fn to_csv(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn dates_round_trip_and_bad_ones_are_refused() {
@@ -714,137 +806,22 @@ mod tests {
         assert_eq!((r.from, r.to), (71, 100), "30 days up to today");
     }
 
-    fn fact(kind: &str, ts: i64, session: &str) -> Fact {
-        Fact {
-            kind: kind.into(),
-            ts,
-            session: Some(session.into()),
-            page: format!("page-{session}"),
-            goal: None,
-            goal_kind: None,
-            value: None,
-            currency: None,
-            step: None,
-            first: None,
-            last: None,
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        for (cell, want) in [
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("spring-sale", "spring-sale"),
+            ("a,b", "\"a,b\""),
+        ] {
+            assert_eq!(csv_field(cell), want, "{cell:?}");
         }
-    }
-
-    #[test]
-    fn a_hand_computed_report() {
-        let ad =
-            json!({"channel": "paid_search", "source": "google", "medium": "cpc", "campaign": "x"});
-        let mail = json!({"channel": "email", "source": "news", "medium": "email"});
-        let conv = |ts, s: &str, g: &str, k: &str, v: Option<f64>| Fact {
-            goal: Some(g.into()),
-            goal_kind: Some(k.into()),
-            value: v,
-            currency: v.map(|_| "EUR".into()),
-            ..fact("conversion", ts, s)
-        };
-        let mut facts = vec![
-            Fact {
-                first: Some(ad.clone()),
-                last: Some(ad.clone()),
-                ..fact("page_view", 0, "a")
-            },
-            Fact {
-                first: Some(ad.clone()),
-                last: Some(mail.clone()),
-                ..fact("page_view", 1, "a")
-            },
-            Fact {
-                first: Some(ad.clone()),
-                last: Some(mail.clone()),
-                ..conv(2, "a", "buy", "macro", Some(30.0))
-            },
-            fact("page_view", 3, "b"),
-            conv(4, "b", "news", "micro", None),
-            fact("page_view", DAY_MS + 5, "c"),
-        ];
-        facts.push(Fact {
-            step: Some(0),
-            goal: Some("f".into()),
-            ..fact("funnel_step", 6, "a")
-        });
-        facts.push(Fact {
-            step: Some(0),
-            goal: Some("f".into()),
-            ..fact("funnel_step", 7, "b")
-        });
-        facts.push(Fact {
-            step: Some(1),
-            goal: Some("f".into()),
-            ..fact("funnel_step", 8, "a")
-        });
-        let r = build("s", &Range { from: 0, to: 1 }, None, &facts);
-        assert_eq!((r.sessions, r.page_views), (3, 4));
-        assert_eq!(r.goals.len(), 2);
-        assert_eq!((r.goals[0].goal.as_str(), r.goals[0].sessions), ("buy", 1));
-        assert!((r.goals[0].rate - 1.0 / 3.0).abs() < 1e-12);
-        assert_eq!(r.revenue, BTreeMap::from([("EUR".to_string(), 30.0)]));
-        assert_eq!(r.macro_totals.conversions, 1);
-        assert_eq!(r.micro_totals.sessions, 1);
-        let f = &r.funnels[0];
-        assert_eq!(
-            f.steps.iter().map(|s| s.sessions).collect::<Vec<_>>(),
-            [2, 1]
-        );
-        assert_eq!(f.steps[1].retained, 0.5);
-        // buy: first touch ad, last touch mail, linear half each; news: no touch (anonymous)
-        let find = |rows: &[Credit], ch: &str| {
-            rows.iter().find(|c| c.channel == ch).map(|c| c.conversions)
-        };
-        assert_eq!(find(&r.attribution.first_touch, "paid_search"), Some(1.0));
-        assert_eq!(find(&r.attribution.first_touch, "email"), None);
-        assert_eq!(find(&r.attribution.last_touch, "email"), Some(1.0));
-        assert_eq!(find(&r.attribution.linear, "email"), Some(0.5));
-        assert_eq!(find(&r.attribution.linear, "paid_search"), Some(0.5));
-        assert_eq!(find(&r.attribution.linear, "anonymous"), Some(1.0));
-        assert_eq!(r.daily.len(), 2);
-        assert_eq!((r.daily[0].sessions, r.daily[0].conversions), (2, 2));
-        assert_eq!((r.daily[1].sessions, r.daily[1].page_views), (1, 1));
-        // a goal filter narrows conversions, not sessions
-        let only = build("s", &Range { from: 0, to: 1 }, Some("news"), &facts);
-        assert_eq!(only.sessions, 3);
-        assert_eq!(
-            only.goals
-                .iter()
-                .map(|g| g.goal.as_str())
-                .collect::<Vec<_>>(),
-            ["news"]
-        );
-        assert!(only.funnels.is_empty());
-        assert!(only.revenue.is_empty());
-        let csv = to_csv(&r);
-        assert!(
-            csv.contains("\ngoal,,,buy,macro,,,,,,,sessions,1\n"),
-            "{csv}"
-        );
-        assert!(
-            csv.contains("\nattribution,linear,,,,,email,news,email,,EUR,value,15\n"),
-            "{csv}"
-        );
-        assert!(csv.contains("\nfunnel,,,f,,2,,,,,,retained,0.5\n"));
-    }
-
-    #[test]
-    fn events_without_a_session_join_their_pages_session_or_stand_alone() {
-        let anon = |kind: &str, page: &str| Fact {
-            session: None,
-            page: page.into(),
-            ..fact(kind, 0, "")
-        };
-        let facts = vec![
-            anon("page_view", "p1"), // before the banner was answered
-            Fact {
-                page: "p1".into(),
-                ..fact("conversion", 1, "s1")
-            }, // after Accept
-            anon("page_view", "p2"), // never answered
-            anon("conversion", "p2"),
-        ];
-        let r = build("s", &Range { from: 0, to: 0 }, None, &facts);
-        assert_eq!(r.sessions, 2, "p1 joins s1; p2 is its own");
     }
 }

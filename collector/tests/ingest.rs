@@ -1,101 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers
-//! The collector over real HTTP on 127.0.0.1 with a real SQLite file.
+//! The collector over real HTTP on 127.0.0.1 with a real database (SQLite, or PostgreSQL with
+//! `GOALPOST_TEST_STORE=postgres`; see `common`).
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod common;
 
-use goalpost_collector::{app, serve, Limits, Options, Store};
+use common::{count, request, start, stored, Server};
+use goalpost_collector::Options;
 use goalpost_core::{compile, Element, Input, Interaction, Json, Millis, Output, Page, Tracker};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-struct Server {
-    addr: std::net::SocketAddr,
-    db: PathBuf,
-}
-
-async fn start(options: Options) -> Server {
-    let db = std::env::temp_dir().join(format!(
-        "goalpost-test-{}-{}.sqlite",
-        std::process::id(),
-        rand_suffix()
-    ));
-    let store = Arc::new(Store::open(&db).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(serve(
-        listener,
-        app(store, options),
-        Limits::default(),
-        std::future::pending(),
-    ));
-    Server { addr, db }
-}
-
-fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed) * 1000
-        + std::time::SystemTime::now()
-            .elapsed()
-            .map(|d| d.as_nanos() as u64 % 1000)
-            .unwrap_or(0)
-}
-
-struct Reply {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-/// A minimal HTTP/1.1 client: one request per connection.
-async fn request(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    extra: &str,
-    body: &[u8],
-) -> Reply {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    // A server may answer (413) before reading a huge body and close; ignore write errors.
-    let _ = s.write_all(body).await;
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw).await;
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Reply {
-        status,
-        headers: head.to_ascii_lowercase(),
-        body: body.to_string(),
-    }
-}
-
-/// Every stored event, following the pages of `/api/events`.
-async fn stored(srv: &Server) -> Vec<Value> {
-    let mut rows = Vec::new();
-    let mut after = String::new();
-    loop {
-        let path = format!("/api/events?limit=1000&after={after}");
-        let r = request(srv.addr, "GET", &path, "", b"").await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let page: Value = serde_json::from_str(&r.body).unwrap();
-        rows.extend(page["events"].as_array().unwrap().iter().cloned());
-        match page["next"].as_str() {
-            Some(next) => after = next.to_string(),
-            None => return rows,
-        }
-    }
-}
 
 /// A real batch, written by the core's tracker: a page view and a macro conversion.
 fn core_batch() -> String {
@@ -306,9 +218,9 @@ async fn a_core_batch_is_stored_field_by_field_and_a_resend_is_deduplicated() {
         json!({"accepted": 0, "duplicates": 2})
     );
     assert_eq!(stored(&srv).await.len(), 2);
-    // the data is in the SQLite file itself
-    let conn = rusqlite_count(&srv.db);
-    assert_eq!(conn, 2);
+    // the data is in the database itself
+    let n = count(&srv, "SELECT count(*) FROM events WHERE site = 'shop'").await;
+    assert_eq!(n, 2);
     let stats = request(srv.addr, "GET", "/api/stats?site=shop", "", b"").await;
     assert_eq!(
         serde_json::from_str::<Value>(&stats.body).unwrap(),
@@ -380,14 +292,6 @@ async fn fault_injection_is_off_unless_enabled() {
     assert_ne!(r.status, 204);
     let r = request(srv.addr, "POST", "/collect", "", core_batch().as_bytes()).await;
     assert_eq!(r.status, 200);
-}
-
-fn rusqlite_count(db: &std::path::Path) -> i64 {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("SELECT count(*) FROM events WHERE site = 'shop'", [], |r| {
-        r.get(0)
-    })
-    .unwrap()
 }
 
 #[tokio::test]
@@ -649,4 +553,15 @@ fn the_tracker_and_the_collector_agree_on_the_largest_batch() {
         goalpost_collector::protocol::MAX_EVENTS,
         goalpost_core::MAX_BATCH_EVENTS
     );
+}
+
+#[tokio::test]
+async fn the_store_is_the_one_the_run_asked_for() {
+    let srv = start(Options::default()).await;
+    let want = if common::on_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(srv.store.backend(), want);
 }
