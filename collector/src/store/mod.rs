@@ -346,7 +346,7 @@ impl Store {
                     .await
             }
             Store::Postgres(p) => {
-                p.list(&sql, site.as_deref(), after, limit, |r| event_row(r))
+                p.list(&sql, site.as_deref(), after, limit, event_row)
                     .await
             }
         }
@@ -367,7 +367,7 @@ impl Store {
                     .await
             }
             Store::Postgres(p) => {
-                p.list(&sql, site.as_deref(), after, limit, |r| batch_row(r))
+                p.list(&sql, site.as_deref(), after, limit, batch_row)
                     .await
             }
         }
