@@ -156,6 +156,8 @@ pub enum FaultKind {
     Slow,
     /// Drop the connection without an answer (before or after storing).
     Reset,
+    /// Panic in the handler, before storing (the panic is caught: 500, and the server goes on).
+    Panic,
 }
 
 struct AppState {
@@ -447,6 +449,7 @@ async fn collect(
         match f.kind {
             FaultKind::Status => return with_cors(status_fault(f), origin),
             FaultKind::Reset if !f.after_store => return reset(),
+            FaultKind::Panic => panic!("injected panic"),
             _ => {}
         }
     }

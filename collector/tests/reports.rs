@@ -59,7 +59,14 @@ fn step(id: u64, ts: i64, page: u64, session: u64, funnel: &str, step: u32) -> V
 async fn post(srv: &Server, site: &str, batch: u64, events: Vec<Value>) {
     let body = json!({"v": 1, "site": site, "batch": hex(batch + 9000), "sent": T0 + 1,
                       "events": events});
-    let r = request(srv.addr, "POST", "/collect", "", body.to_string().as_bytes()).await;
+    let r = request(
+        srv.addr,
+        "POST",
+        "/collect",
+        "",
+        body.to_string().as_bytes(),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -91,7 +98,8 @@ fn close(a: f64, b: f64) -> bool {
 #[tokio::test]
 async fn a_hand_computed_report() {
     let srv = start(Options::default()).await;
-    let ad = json!({"channel": "paid_search", "source": "google", "medium": "cpc", "campaign": "x"});
+    let ad =
+        json!({"channel": "paid_search", "source": "google", "medium": "cpc", "campaign": "x"});
     let mail = json!({"channel": "email", "source": "news", "medium": "email"});
     // session a (page 1): two page views, a macro conversion (first touch ad, last mail), two
     // funnel steps; session b (page 2): a page view, a micro conversion with no touches, one
@@ -132,7 +140,10 @@ async fn a_hand_computed_report() {
     )
     .await;
     let r = report(&srv, "site=s").await;
-    assert_eq!((r["sessions"].as_u64(), r["page_views"].as_u64()), (Some(3), Some(4)));
+    assert_eq!(
+        (r["sessions"].as_u64(), r["page_views"].as_u64()),
+        (Some(3), Some(4))
+    );
     let goals: Vec<(&str, u64, u64)> = r["goals"]
         .as_array()
         .unwrap()
@@ -204,7 +215,10 @@ async fn a_hand_computed_report() {
     )
     .await
     .body;
-    assert!(csv.contains("\ngoal,,,buy,macro,,,,,,,sessions,1\n"), "{csv}");
+    assert!(
+        csv.contains("\ngoal,,,buy,macro,,,,,,,sessions,1\n"),
+        "{csv}"
+    );
     assert!(
         csv.contains("\nattribution,linear,,,,,email,news,email,,EUR,value,15\n"),
         "{csv}"
@@ -242,16 +256,26 @@ async fn linear_credit_follows_the_sessions_touch_path_over_its_conversions() {
     let mail_credit = credit(linear, "email").unwrap();
     assert!(close(ad_credit, 1.0 + 0.5 + 0.5 + 2.0 / 3.0), "{ad_credit}");
     assert!(close(mail_credit, 0.5 + 0.5 + 1.0 / 3.0), "{mail_credit}");
-    assert_eq!(credit(linear, "anonymous"), None, "page views are not touches");
+    assert_eq!(
+        credit(linear, "anonymous"),
+        None,
+        "page views are not touches"
+    );
     let ad_row = linear
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["channel"] == "paid_search")
         .unwrap();
-    assert!(close(ad_row["value"]["EUR"].as_f64().unwrap(), 6.0), "{ad_row}");
+    assert!(
+        close(ad_row["value"]["EUR"].as_f64().unwrap(), 6.0),
+        "{ad_row}"
+    );
     // the last-touch model credits the last touch each conversion carried
-    assert_eq!(credit(&r["attribution"]["last_touch"], "paid_search"), Some(2.0));
+    assert_eq!(
+        credit(&r["attribution"]["last_touch"], "paid_search"),
+        Some(2.0)
+    );
     assert_eq!(credit(&r["attribution"]["last_touch"], "email"), Some(2.0));
 }
 
@@ -286,12 +310,26 @@ async fn an_event_id_is_unique_per_site_not_across_sites() {
     for site in ["a", "b"] {
         let body = json!({"v": 1, "site": site, "batch": hex(1), "sent": T0,
                           "events": [ev(42, "page_view", T0, 1, 1)]});
-        let r = request(srv.addr, "POST", "/collect", "", body.to_string().as_bytes()).await;
+        let r = request(
+            srv.addr,
+            "POST",
+            "/collect",
+            "",
+            body.to_string().as_bytes(),
+        )
+        .await;
         assert_eq!(r.body, r#"{"accepted":1,"duplicates":0}"#, "{site}");
     }
     let again = json!({"v": 1, "site": "b", "batch": hex(2), "sent": T0,
                        "events": [ev(42, "page_view", T0, 1, 1)]});
-    let r = request(srv.addr, "POST", "/collect", "", again.to_string().as_bytes()).await;
+    let r = request(
+        srv.addr,
+        "POST",
+        "/collect",
+        "",
+        again.to_string().as_bytes(),
+    )
+    .await;
     assert_eq!(r.body, r#"{"accepted":0,"duplicates":1}"#);
     assert_eq!(report(&srv, "site=a").await["page_views"], 1);
     assert_eq!(report(&srv, "site=b").await["page_views"], 1);

@@ -345,10 +345,7 @@ impl Store {
                 blocking(move || s.list(&sql, site.as_deref(), after, limit, |r| event_row(r)))
                     .await
             }
-            Store::Postgres(p) => {
-                p.list(&sql, site.as_deref(), after, limit, event_row)
-                    .await
-            }
+            Store::Postgres(p) => p.list(&sql, site.as_deref(), after, limit, event_row).await,
         }
     }
 
@@ -366,10 +363,7 @@ impl Store {
                 blocking(move || s.list(&sql, site.as_deref(), after, limit, |r| batch_row(r)))
                     .await
             }
-            Store::Postgres(p) => {
-                p.list(&sql, site.as_deref(), after, limit, batch_row)
-                    .await
-            }
+            Store::Postgres(p) => p.list(&sql, site.as_deref(), after, limit, batch_row).await,
         }
     }
 
