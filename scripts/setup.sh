@@ -39,12 +39,19 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 if [ "$mode" = "test" ]; then
-  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    say "installing chromium and chromium-driver (system packages)"
+  # Chromium and ChromeDriver for the browser tests; PostgreSQL's server for the tests that run
+  # the collector on it (scripts/with-postgres.sh starts a throwaway cluster; nothing is left
+  # running, and the package's own cluster is not used)
+  packages=()
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null || packages+=(chromium chromium-driver)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
+  command -v psql >/dev/null || packages+=(postgresql-client)
+  if [ "${#packages[@]}" -gt 0 ]; then
+    say "installing ${packages[*]} (system packages)"
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
   fi
 fi
 say "ready ($mode)"

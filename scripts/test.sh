@@ -25,3 +25,7 @@ node scripts/size.mjs
 step "end-to-end (playwright-core, Chromium, the real collector)"
 cargo build -p goalpost-collector --locked
 node --test --test-concurrency=1 tests/e2e/
+step "the collector on PostgreSQL (a throwaway cluster): storage, dedupe, reports, and reports vs raw events end to end"
+scripts/with-postgres.sh bash -c '
+  GOALPOST_TEST_STORE=postgres cargo test -p goalpost-collector --locked --test ingest --test reports --test production
+  GOALPOST_E2E_STORE=postgres node --test --test-concurrency=1 tests/e2e/reports.test.mjs tests/e2e/dashboard.test.mjs'

@@ -124,6 +124,7 @@ async fn main() {
         "with a read token"
     };
     let serves_site = options.site_dir.is_some();
+    let store_kind = store.backend();
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -155,6 +156,7 @@ async fn main() {
         let _ = ctrl_c.await;
     };
     println!("  reads:    {reads}");
+    println!("  store:    {}", store_kind);
     goalpost_collector::log::log(
         goalpost_collector::log::Level::Info,
         "listening",

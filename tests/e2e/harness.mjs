@@ -1,5 +1,5 @@
 // End-to-end harness: the real collector on 127.0.0.1 and the system Chromium.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -9,12 +9,25 @@ import { before, after } from 'node:test';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Starts goalpost-collector on a free port with a fresh database. */
+/**
+ * A fresh database in the PostgreSQL cluster of `scripts/with-postgres.sh`
+ * (`GOALPOST_E2E_STORE=postgres`), as the collector's `--db` URL.
+ */
+function freshPostgres() {
+  const admin = process.env.GOALPOST_TEST_POSTGRES;
+  if (!admin) throw new Error('GOALPOST_E2E_STORE=postgres needs GOALPOST_TEST_POSTGRES (scripts/with-postgres.sh)');
+  const name = `goalpost_e2e_${process.pid}_${++databases}`;
+  execFileSync('psql', [admin, '-q', '-c', `CREATE DATABASE ${name}`]);
+  return admin.replace(/\/[^/]*$/, '/' + name);
+}
+let databases = 0;
+
+/** Starts goalpost-collector on a free port with a fresh database (SQLite, or see above). */
 export async function startCollector({ siteDir = join(root, 'tests', 'pages'), faults = false, args: extra = ['--rate-limit', '0'] } = {}) {
   const bin = join(root, 'target', 'debug', 'goalpost-collector');
   if (!existsSync(bin)) throw new Error('build the collector first: cargo build -p goalpost-collector');
   const dir = mkdtempSync(join(tmpdir(), 'goalpost-e2e-'));
-  const db = join(dir, 'events.sqlite');
+  const db = process.env.GOALPOST_E2E_STORE === 'postgres' ? freshPostgres() : join(dir, 'events.sqlite');
   let banner = '';
   const run = async (listen) => {
     const args = ['--listen', listen, '--db', db, '--site-dir', siteDir, '--dist-dir', join(root, 'dist'), '--log', faults ? 'off' : 'error'];  // injected faults are 5xx by design

@@ -60,15 +60,18 @@ function recompute(rows, goalFilter) {
     c.conversions += share; addValue(c.value, r, share);
     models[model].set(k, c);
   };
+  // the touch path: over the session's conversions (the events that carry touches), in the
+  // order they happened: the first touch, then each change of last touch
   const paths = new Map();
-  for (const r of rows) {
+  const inOrder = rows.filter((r) => r.type === 'conversion').sort((a, b) => a.ts - b.ts);
+  for (const r of inOrder) {
     const s = sessionOf(r);
     const path = paths.get(s) || [];
     if (!path.length) path.push(key(r.first || r.last));
     const last = key(r.last || r.first);
     if (path[path.length - 1] !== last) path.push(last);
     paths.set(s, path);
-    if (r.type !== 'conversion' || !wanted(r)) continue;
+    if (!wanted(r)) continue;
     credit('first_touch', key(r.first || r.last), r, 1);
     credit('last_touch', last, r, 1);
     for (const k of path) credit('linear', k, r, 1 / path.length);
@@ -84,6 +87,8 @@ const closeMaps = (a, b, what) => {
 
 test('the simulated run produced conversions of every family the report shows', async () => {
   await setup();
+  const store = process.env.GOALPOST_E2E_STORE === 'postgres' ? 'postgres' : 'sqlite';
+  assert.match(env.collector.banner, new RegExp(`store: +${store}`), 'the store this run asked for');
   const conv = raw.filter((r) => r.type === 'conversion').map((r) => r.goal);
   for (const g of ['purchase', 'add_to_cart', 'checkout_started']) assert.ok(conv.includes(g), `a ${g} conversion: ${[...new Set(conv)]}`);
   assert.ok(raw.some((r) => r.type === 'funnel_step'), 'funnel steps');

@@ -123,16 +123,17 @@ pub struct Row {
     pub received: i64,
 }
 
-/// One event's insert (`?1`..`?25`). The session key `sk` (the session a report counts the
-/// event in) is the event's session, else the session its page already has, else its page.
+/// One event's insert (`?1`..`?24`). The session key `sk` (the session a report counts the
+/// event in) is the event's session, else the first session stored for its page, else its
+/// page.
 const INSERT_EVENT: &str = "INSERT INTO events
     (id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received,
      value, currency, category, step, steps, session, first_touch, last_touch, consent,
      first_key, last_key, sk)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
      ?19, ?20, ?21, ?22, ?23, ?24,
-     COALESCE(?19, (SELECT session FROM events
-                    WHERE site = ?2 AND page = ?5 AND session IS NOT NULL LIMIT 1), ?5))
+     COALESCE(?19, (SELECT session FROM events WHERE site = ?2 AND page = ?5
+                    AND session IS NOT NULL ORDER BY seq LIMIT 1), ?5))
     ON CONFLICT (site, id) DO NOTHING";
 
 /// A page's events stored before its session was known (consent came later on the page) join

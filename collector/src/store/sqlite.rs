@@ -56,7 +56,8 @@ const MIGRATIONS: &[&str] = &[
     // each touch also as one key column, and the session key `sk`, for reports grouped in SQL;
     // values outside the protocol's range (stored before it had one) dropped, so that sums
     // stay finite.
-    "CREATE TABLE events_v7 (
+    "CREATE INDEX events_page_v6 ON events (site, page); -- for the session keys below
+    CREATE TABLE events_v7 (
         seq INTEGER PRIMARY KEY,
         id TEXT NOT NULL,
         site TEXT NOT NULL,
@@ -101,8 +102,9 @@ const MIGRATIONS: &[&str] = &[
             coalesce(json_extract(last_touch, '$.source'), '') || char(31) ||
             coalesce(json_extract(last_touch, '$.medium'), '') || char(31) ||
             coalesce(json_extract(last_touch, '$.campaign'), '') END,
-        coalesce(session, (SELECT min(p.session) FROM events p
-                           WHERE p.site = events.site AND p.page = events.page), page)
+        coalesce(session, (SELECT p.session FROM events p
+                           WHERE p.site = events.site AND p.page = events.page
+                           AND p.session IS NOT NULL ORDER BY p.rowid LIMIT 1), page)
     FROM events ORDER BY rowid;
     DROP TABLE events;
     ALTER TABLE events_v7 RENAME TO events;
