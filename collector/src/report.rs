@@ -237,12 +237,20 @@ macro_rules! value {
     };
 }
 
+/// The days of the range, in the visits table (`?2`, `?3` are day-aligned milliseconds).
+macro_rules! visits_in_range {
+    () => {
+        " FROM visits WHERE site = ?1 AND day >= CAST(?2 AS BIGINT) / 86400000
+            AND day < CAST(?3 AS BIGINT) / 86400000 "
+    };
+}
+
 /// Sessions, page views.
 pub const SUMMARY: Query = Query {
     sql: concat!(
         "SELECT CAST(COUNT(DISTINCT sk) AS DOUBLE PRECISION),
-                CAST(COALESCE(SUM(CASE WHEN type = 'page_view' THEN 1 ELSE 0 END), 0) AS DOUBLE PRECISION)",
-        in_range!()
+                CAST(COALESCE(SUM(page_views), 0) AS DOUBLE PRECISION)",
+        visits_in_range!()
     ),
     texts: 0,
     numbers: 2,
@@ -304,25 +312,31 @@ pub const FUNNELS: Query = Query {
     numbers: 2,
 };
 
-/// Per day: sessions, page views, conversions, macro conversions, micro conversions.
+/// Per day: sessions, page views.
 pub const DAILY: Query = Query {
     sql: concat!(
-        "SELECT CAST(ts / 86400000 AS DOUBLE PRECISION), CAST(COUNT(DISTINCT sk) AS DOUBLE PRECISION),
-           CAST(SUM(CASE WHEN type = 'page_view' THEN 1 ELSE 0 END) AS DOUBLE PRECISION),
-           CAST(SUM(CASE WHEN type = 'conversion' AND",
-        wanted!(),
-        "THEN 1 ELSE 0 END) AS DOUBLE PRECISION),
-           CAST(SUM(CASE WHEN type = 'conversion' AND kind = 'macro' AND",
-        wanted!(),
-        "THEN 1 ELSE 0 END) AS DOUBLE PRECISION),
-           CAST(SUM(CASE WHEN type = 'conversion' AND (kind IS NULL OR kind <> 'macro') AND",
-        wanted!(),
-        "THEN 1 ELSE 0 END) AS DOUBLE PRECISION)",
+        "SELECT CAST(day AS DOUBLE PRECISION), CAST(COUNT(*) AS DOUBLE PRECISION),
+                CAST(SUM(page_views) AS DOUBLE PRECISION)",
+        visits_in_range!(),
+        "GROUP BY day"
+    ),
+    texts: 0,
+    numbers: 3,
+};
+
+/// Per day: conversions, macro conversions, micro conversions.
+pub const DAILY_CONVERSIONS: Query = Query {
+    sql: concat!(
+        "SELECT CAST(ts / 86400000 AS DOUBLE PRECISION), CAST(COUNT(*) AS DOUBLE PRECISION),
+           CAST(SUM(CASE WHEN kind = 'macro' THEN 1 ELSE 0 END) AS DOUBLE PRECISION),
+           CAST(SUM(CASE WHEN kind IS NULL OR kind <> 'macro' THEN 1 ELSE 0 END) AS DOUBLE PRECISION)",
         in_range!(),
+        "AND type = 'conversion' AND",
+        wanted!(),
         "GROUP BY ts / 86400000"
     ),
     texts: 0,
-    numbers: 6,
+    numbers: 4,
 };
 
 /// Per day and currency: the summed value of conversions.
@@ -371,8 +385,10 @@ pub const LAST_TOUCH: Query = Query {
 };
 
 /// Linear credit per touch key and currency: each conversion's credit (and value) shared
-/// equally along its session's touch path up to it (the first touch, then each change of last
-/// touch over the session's conversions, in time order).
+/// equally along its session's touch path up to it. The path is the first touch, then each
+/// change of last touch over the session's conversions in time order; a conversion's path is
+/// the first `len` points of its session's path (`len` a running count), so the credit is one
+/// equi-join on the session, with no per-row search.
 pub const LINEAR: Query = Query {
     sql: concat!(
         "WITH c AS (
@@ -382,36 +398,40 @@ pub const LINEAR: Query = Query {
         in_range!(),
         "AND type = 'conversion'),
          o AS (
-           SELECT c.*, ROW_NUMBER() OVER w AS n, LAG(lk) OVER w AS prev, FIRST_VALUE(fk) OVER w AS sfk
+           SELECT c.*, ROW_NUMBER() OVER w AS n, LAG(lk) OVER w AS prev,
+                  FIRST_VALUE(fk) OVER w AS sfk
            FROM c WINDOW w AS (PARTITION BY sk ORDER BY ts, seq)),
+         ch AS (
+           SELECT o.*, CASE WHEN (n = 1 AND lk IS DISTINCT FROM sfk)
+                              OR (n > 1 AND lk IS DISTINCT FROM prev) THEN 1 ELSE 0 END AS chg
+           FROM o),
+         l AS (
+           SELECT ch.*, 1 + SUM(chg) OVER (PARTITION BY sk ORDER BY ts, seq
+                                          ROWS UNBOUNDED PRECEDING) AS len
+           FROM ch),
          points AS (
-           SELECT sk, ts, seq, sfk AS touch FROM o WHERE n = 1
+           SELECT sk, 1 AS k, sfk AS touch FROM l WHERE n = 1
            UNION ALL
-           SELECT sk, ts, seq, lk FROM o
-           WHERE (n = 1 AND lk IS DISTINCT FROM sfk) OR (n > 1 AND lk IS DISTINCT FROM prev)),
-         credit AS (
-           SELECT o.seq AS conv, o.currency AS currency, o.v AS v, p.touch AS touch
-           FROM o JOIN points p
-             ON p.sk = o.sk AND (p.ts < o.ts OR (p.ts = o.ts AND p.seq <= o.seq))
-           WHERE (CAST(?4 AS TEXT) IS NULL OR o.goal = ?4)),
-         shares AS (SELECT conv, COUNT(*) AS k FROM credit GROUP BY conv)
-         SELECT touch, currency, CAST(SUM(1.0 / k) AS DOUBLE PRECISION),
-                CAST(SUM(v / k) AS DOUBLE PRECISION)
-         FROM credit JOIN shares ON shares.conv = credit.conv
-         GROUP BY touch, currency"
+           SELECT sk, len AS k, lk AS touch FROM l WHERE chg = 1)
+         SELECT p.touch, l.currency, CAST(SUM(1.0 / l.len) AS DOUBLE PRECISION),
+                CAST(SUM(l.v / l.len) AS DOUBLE PRECISION)
+         FROM l JOIN points p ON p.sk = l.sk AND p.k <= l.len
+         WHERE (CAST(?4 AS TEXT) IS NULL OR l.goal = ?4)
+         GROUP BY p.touch, l.currency"
     ),
     texts: 2,
     numbers: 2,
 };
 
 /// Every report query.
-pub const QUERIES: [&Query; 10] = [
+pub const QUERIES: [&Query; 11] = [
     &SUMMARY,
     &GOALS,
     &KINDS,
     &VALUES,
     &FUNNELS,
     &DAILY,
+    &DAILY_CONVERSIONS,
     &DAILY_VALUES,
     &FIRST_TOUCH,
     &LAST_TOUCH,
@@ -512,7 +532,7 @@ pub async fn compute(
 
 /// The report from the answers to [`QUERIES`], in order.
 pub fn assemble(site: &str, range: &Range, goal: Option<&str>, answers: &[Vec<Group>]) -> Report {
-    let [summary, goals, kinds, values, funnels, daily, daily_values, first, last, linear] =
+    let [summary, goals, kinds, values, funnels, daily, daily_conversions, daily_values, first, last, linear] =
         answers
     else {
         unreachable!("one answer per query")
@@ -600,9 +620,13 @@ pub fn assemble(site: &str, range: &Range, goal: Option<&str>, answers: &[Vec<Gr
         if let Some(d) = days.get_mut(&(r.n[0].unwrap_or(-1.0) as i64)) {
             d.sessions = count(r.n[1]);
             d.page_views = count(r.n[2]);
-            d.conversions = count(r.n[3]);
-            d.macro_conversions = count(r.n[4]);
-            d.micro_conversions = count(r.n[5]);
+        }
+    }
+    for r in daily_conversions {
+        if let Some(d) = days.get_mut(&(r.n[0].unwrap_or(-1.0) as i64)) {
+            d.conversions = count(r.n[1]);
+            d.macro_conversions = count(r.n[2]);
+            d.micro_conversions = count(r.n[3]);
         }
     }
     for r in daily_values {

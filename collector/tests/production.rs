@@ -8,7 +8,7 @@ mod common;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use common::{count, request, start, start_with, stored, stored_with, Server};
+use common::{count, request, start, start_pair, start_with, stored, stored_with, Server};
 use goalpost_collector::{Limits, Options, ReadToken};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -502,4 +502,42 @@ async fn an_old_database_with_forged_values_migrates_and_reports_stay_finite() {
         serde_json::from_str(&request(addr, "GET", "/api/batches", "", b"").await.body).unwrap();
     assert_eq!(page["batches"][0]["dropped"], 0, "a negative count clamped");
     let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
+async fn two_collectors_on_one_database_store_each_event_once() {
+    let (a, b) = start_pair().await;
+    // every batch goes to both collectors at once (a retry landing on the other instance), and
+    // neighbouring batches overlap by half their events
+    let mut sends = Vec::new();
+    for i in 0..20u64 {
+        let body = batch("shop", 500 + i, i * 10..i * 10 + 20);
+        for srv in [&a, &b] {
+            let (addr, body) = (srv.addr, body.clone());
+            sends.push(tokio::spawn(async move {
+                request(addr, "POST", "/collect", "", body.as_bytes()).await
+            }));
+        }
+    }
+    let mut accepted = 0;
+    for s in sends {
+        let r = s.await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        accepted += serde_json::from_str::<Value>(&r.body).unwrap()["accepted"]
+            .as_u64()
+            .unwrap();
+    }
+    assert_eq!(
+        accepted, 210,
+        "ids 0..210, each accepted by exactly one collector"
+    );
+    assert_eq!(count(&a, "SELECT count(*) FROM events").await, 210);
+    assert_eq!(
+        count(&b, "SELECT count(DISTINCT id) FROM events").await,
+        210
+    );
+    let stats: Value =
+        serde_json::from_str(&request(b.addr, "GET", "/api/stats", "", b"").await.body).unwrap();
+    assert_eq!(stats[0]["events"], 800, "40 batches of 20 received");
+    assert_eq!(stats[0]["duplicates"], 590);
 }

@@ -134,7 +134,21 @@ const INSERT_EVENT: &str = "INSERT INTO events
      ?19, ?20, ?21, ?22, ?23, ?24,
      COALESCE(?19, (SELECT session FROM events WHERE site = ?2 AND page = ?5
                     AND session IS NOT NULL ORDER BY seq LIMIT 1), ?5))
-    ON CONFLICT (site, id) DO NOTHING";
+    ON CONFLICT (site, id) DO NOTHING
+    RETURNING sk";
+
+/// Adds a batch's page views to its visits (`?1` site, `?2` day, `?3` session key, `?4` page
+/// views): one row per session and day, so that reports count sessions without reading every
+/// event.
+const ADD_VISIT: &str = "INSERT INTO visits (site, day, sk, page_views) VALUES (?1, ?2, ?3, ?4)
+    ON CONFLICT (site, day, sk) DO UPDATE SET page_views = visits.page_views + ?4";
+
+/// A page's visits move to the session it joined (`?1` site, `?2` page, `?3` session), and
+/// the page's own rows go.
+const MOVE_VISITS: &str = "INSERT INTO visits (site, day, sk, page_views)
+    SELECT site, day, ?3, page_views FROM visits WHERE site = ?1 AND sk = ?2
+    ON CONFLICT (site, day, sk) DO UPDATE SET page_views = visits.page_views + excluded.page_views";
+const DROP_PAGE_VISITS: &str = "DELETE FROM visits WHERE site = ?1 AND sk = ?2";
 
 /// A page's events stored before its session was known (consent came later on the page) join
 /// that session (`?1` site, `?2` page, `?3` session).
@@ -282,6 +296,18 @@ fn group_row(r: &impl Cells, q: &crate::report::Query) -> Result<Group, Error> {
 pub enum Store {
     Sqlite(Arc<sqlite::Sqlite>),
     Postgres(postgres::Postgres),
+}
+
+/// The visits a batch adds: per `(day, session key)` of its accepted events, their page views.
+#[derive(Default)]
+struct Visits(std::collections::BTreeMap<(i64, String), i64>);
+
+impl Visits {
+    fn add(&mut self, e: &crate::protocol::Event, sk: String) {
+        let day = e.ts as i64 / crate::report::DAY_MS;
+        let pv = i64::from(e.kind == crate::protocol::EventType::PageView);
+        *self.0.entry((day, sk)).or_insert(0) += pv;
+    }
 }
 
 /// The distinct `(page, session)` pairs of a batch's events that carry a session.

@@ -6,6 +6,7 @@
 use std::str::FromStr;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use futures_util::TryStreamExt;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
@@ -13,7 +14,8 @@ use super::{Cells, Error, EventValues, Group, Page, Receipts, Stored};
 use crate::protocol::Batch;
 
 /// Schema migrations, applied in order; `goalpost_schema.version` records how many ran.
-const MIGRATIONS: &[&str] = &["CREATE TABLE events (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE events (
         seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         id TEXT NOT NULL,
         site TEXT NOT NULL,
@@ -60,7 +62,22 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE events (
         batches BIGINT NOT NULL,
         events BIGINT NOT NULL,
         duplicates BIGINT NOT NULL
-    );"];
+    );",
+    "CREATE TABLE visits (
+        site TEXT NOT NULL,
+        day BIGINT NOT NULL,
+        sk TEXT NOT NULL,
+        page_views BIGINT NOT NULL,
+        PRIMARY KEY (site, day, sk)
+    );
+    INSERT INTO visits (site, day, sk, page_views)
+    SELECT site, ts / 86400000, sk, count(*) FILTER (WHERE type = 'page_view')
+    FROM events GROUP BY 1, 2, 3;
+    CREATE INDEX visits_site_sk ON visits (site, sk);
+    DROP INDEX events_site_ts;
+    CREATE INDEX events_site_type_ts ON events
+        (site, type, ts, sk, goal, kind, currency, value, step, first_key, last_key, seq);",
+];
 
 /// The statements are written with SQLite's `?N`; PostgreSQL numbers them `$N`.
 pub fn dollar_params(sql: &str) -> String {
@@ -74,6 +91,31 @@ pub fn dollar_params(sql: &str) -> String {
         }
     }
     out
+}
+
+/// An event's insert values that are not its fields as they are.
+struct Owned {
+    v: EventValues,
+    ts: i64,
+    step: Option<i64>,
+    steps: Option<i64>,
+    kind: &'static str,
+    goal_kind: Option<&'static str>,
+    consent: Option<&'static str>,
+}
+
+impl Owned {
+    fn of(e: &crate::protocol::Event) -> Owned {
+        Owned {
+            v: EventValues::of(e),
+            ts: e.ts as i64, // validated below 2^45
+            step: e.step.map(i64::from),
+            steps: e.steps.map(i64::from),
+            kind: e.kind.as_str(),
+            goal_kind: e.goal_kind.map(|k| k.as_str()),
+            consent: e.consent.map(|c| c.as_str()),
+        }
+    }
 }
 
 /// A PostgreSQL store.
@@ -153,44 +195,75 @@ impl Postgres {
             .await?;
         let tx = client.transaction().await?;
         let mut accepted = 0;
-        for e in &batch.events {
-            let v = EventValues::of(e);
-            let ts = e.ts as i64; // validated below 2^45
-            let step = e.step.map(i64::from);
-            let steps = e.steps.map(i64::from);
-            let kind = e.kind.as_str();
-            let goal_kind = e.goal_kind.map(|k| k.as_str());
-            let consent = e.consent.map(|c| c.as_str());
-            let args: [&(dyn ToSql + Sync); 24] = [
-                &e.id,
-                &batch.site,
-                &kind,
-                &ts,
-                &e.page,
-                &e.url,
-                &e.title,
-                &e.referrer,
-                &e.goal,
-                &goal_kind,
-                &v.props,
-                &batch.batch,
-                &received,
-                &e.value,
-                &e.currency,
-                &e.category,
-                &step,
-                &steps,
-                &e.session,
-                &v.first,
-                &v.last,
-                &consent,
-                &v.first_key,
-                &v.last_key,
-            ];
-            accepted += tx.execute(&insert, &args).await? as usize;
+        let mut visits = super::Visits::default();
+        // The events' inserts are pipelined: sent together, answered in order (each still sees
+        // the rows of the ones before it, for the page's session).
+        let owned: Vec<Owned> = batch.events.iter().map(Owned::of).collect();
+        let inserts = batch.events.iter().zip(&owned).map(|(e, o)| {
+            let (tx, insert) = (&tx, &insert);
+            async move {
+                let args: [&(dyn ToSql + Sync); 24] = [
+                    &e.id,
+                    &batch.site,
+                    &o.kind,
+                    &o.ts,
+                    &e.page,
+                    &e.url,
+                    &e.title,
+                    &e.referrer,
+                    &e.goal,
+                    &o.goal_kind,
+                    &o.v.props,
+                    &batch.batch,
+                    &received,
+                    &e.value,
+                    &e.currency,
+                    &e.category,
+                    &o.step,
+                    &o.steps,
+                    &e.session,
+                    &o.v.first,
+                    &o.v.last,
+                    &o.consent,
+                    &o.v.first_key,
+                    &o.v.last_key,
+                ];
+                let rows: Vec<tokio_postgres::Row> =
+                    tx.query_raw(insert, args).await?.try_collect().await?;
+                Ok::<_, tokio_postgres::Error>(rows.into_iter().next())
+            }
+        });
+        for (e, row) in batch
+            .events
+            .iter()
+            .zip(futures_util::future::try_join_all(inserts).await?)
+        {
+            // a row back: stored (none: already stored, a duplicate)
+            if let Some(r) = row {
+                visits.add(e, r.try_get(0)?);
+                accepted += 1;
+            }
+        }
+        for ((day, sk), page_views) in &visits.0 {
+            tx.execute(
+                &dollar_params(super::ADD_VISIT),
+                &[&batch.site, day, sk, page_views],
+            )
+            .await?;
         }
         for (page, session) in super::page_sessions(batch) {
-            tx.execute(&join, &[&batch.site, &page, &session]).await?;
+            if tx.execute(&join, &[&batch.site, &page, &session]).await? > 0 {
+                tx.execute(
+                    &dollar_params(super::MOVE_VISITS),
+                    &[&batch.site, &page, &session],
+                )
+                .await?;
+                tx.execute(
+                    &dollar_params(super::DROP_PAGE_VISITS),
+                    &[&batch.site, &page],
+                )
+                .await?;
+            }
         }
         let events = batch.events.len() as i64;
         let dropped = batch.dropped.unwrap_or(0) as i64;

@@ -126,6 +126,21 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE batches;
     ALTER TABLE batches_v7 RENAME TO batches;
     CREATE INDEX batches_site_seq ON batches (site, seq);",
+    // Visits (a row per session and day) for counting sessions, and conversions and steps read
+    // from one covering index, so that a report never reads every event.
+    "CREATE TABLE visits (
+        site TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        sk TEXT NOT NULL,
+        page_views INTEGER NOT NULL,
+        PRIMARY KEY (site, day, sk)
+    ) WITHOUT ROWID;
+    INSERT INTO visits (site, day, sk, page_views)
+    SELECT site, ts / 86400000, sk, sum(type = 'page_view') FROM events GROUP BY 1, 2, 3;
+    CREATE INDEX visits_site_sk ON visits (site, sk);
+    DROP INDEX events_site_ts;
+    CREATE INDEX events_site_type_ts ON events
+        (site, type, ts, sk, goal, kind, currency, value, step, first_key, last_key);",
 ];
 
 /// Read connections kept open between reads.
@@ -198,11 +213,12 @@ impl Sqlite {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction()?;
         let mut accepted = 0;
+        let mut visits = super::Visits::default();
         {
             let mut stmt = tx.prepare_cached(super::INSERT_EVENT)?;
             for e in &batch.events {
                 let v = EventValues::of(e);
-                accepted += stmt.execute(params![
+                let mut rows = stmt.query(params![
                     e.id,
                     batch.site,
                     e.kind.as_str(),
@@ -228,10 +244,24 @@ impl Sqlite {
                     v.first_key,
                     v.last_key,
                 ])?;
+                // a row back: stored (none: already stored, a duplicate)
+                if let Some(r) = rows.next()? {
+                    visits.add(e, r.get(0)?);
+                    accepted += 1;
+                }
+            }
+            let mut add = tx.prepare_cached(super::ADD_VISIT)?;
+            for ((day, sk), page_views) in &visits.0 {
+                add.execute(params![batch.site, day, sk, page_views])?;
             }
             let mut join = tx.prepare_cached(super::JOIN_PAGE_SESSION)?;
+            let mut moved = tx.prepare_cached(super::MOVE_VISITS)?;
+            let mut dropped = tx.prepare_cached(super::DROP_PAGE_VISITS)?;
             for (page, session) in super::page_sessions(batch) {
-                join.execute(params![batch.site, page, session])?;
+                if join.execute(params![batch.site, page, session])? > 0 {
+                    moved.execute(params![batch.site, page, session])?;
+                    dropped.execute(params![batch.site, page])?;
+                }
             }
         }
         let events = batch.events.len() as i64;

@@ -69,6 +69,23 @@ pub async fn start(options: Options) -> Server {
 
 pub async fn start_with(options: Options, limits: Limits) -> Server {
     let (store, db) = fresh_store().await;
+    serve_store(store, db, options, limits).await
+}
+
+/// Two collectors on one database (two SQLite connections to one file, or two pools on one
+/// PostgreSQL database), as behind a load balancer.
+pub async fn start_pair() -> (Server, Server) {
+    let (store, db) = fresh_store().await;
+    let second = match &db {
+        Db::Sqlite(path) => (Store::sqlite(path).unwrap(), Db::Sqlite(path.clone())),
+        Db::Postgres(url) => (Store::open(url).await.unwrap(), Db::Postgres(url.clone())),
+    };
+    let a = serve_store(store, db, Options::default(), Limits::default()).await;
+    let b = serve_store(second.0, second.1, Options::default(), Limits::default()).await;
+    (a, b)
+}
+
+async fn serve_store(store: Store, db: Db, options: Options, limits: Limits) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve(
