@@ -188,7 +188,7 @@ const lines = [
   `The release build of goalpost-collector on 127.0.0.1; ${CLIENTS} clients (collector/examples/load.rs, one kept-alive connection each) post realistic batches of 1 to 40 events (13 on average; of 100 events, 93 page views, 4 add-to-cart and 1 purchase conversions with touches and values, 2 funnel steps) for ${SECONDS} s; no rate limit. Clients and collector share the machine's cores.`,
   `SQLite: WAL, \`synchronous = FULL\` (an acknowledged batch is on disk). PostgreSQL ${pg}, a local cluster with \`fsync = ${fsync}\`, the collector's pool of 16 connections.`,
   '',
-  '"Lost" is acknowledged events that the store does not hold, looked up one by one through `/api/events`; "stored" counts the rows there. In the crash run the collector is killed with SIGKILL at 30 % of the run and started again half a second later; clients see errors meanwhile, and nothing they were told was stored may be missing.',
+  '"Lost" is acknowledged events that the store does not hold, looked up one by one through `/api/events`; "stored" counts the rows there. In the crash run the collector is killed with SIGKILL at 30 % of the run and started again half a second later; clients see errors meanwhile, and nothing they were told was stored may be missing. There, "stored" exceeds "acknowledged" by the batches committed whose answers the kill cut off: a tracker sends those again and the collector drops the repeats by id.',
   '',
   '| store | run | requests/s | events/s | p50 ms | p99 ms | errors | acknowledged events | stored | lost | reports run (p50 ms) |',
   '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -281,6 +281,23 @@ async fn slow_clients_are_cut_off_and_cannot_hold_every_connection() {
     let got = String::from_utf8_lossy(&got);
     assert!(got.starts_with("HTTP/1.1 408"), "{got}");
     assert!(took < Duration::from_secs(5), "{took:?}");
+    // a kept-alive connection that goes quiet after its request is closed too
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let (took, _) = closed_after(s).await;
+    assert!(
+        took < Duration::from_secs(5),
+        "an idle kept-alive connection: {took:?}"
+    );
     // more idle connections than the cap: /health still answers once they time out
     let mut idle = Vec::new();
     for _ in 0..20 {
