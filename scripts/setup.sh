@@ -45,6 +45,11 @@ if [ "$mode" = "test" ]; then
   packages=()
   command -v chromium >/dev/null && command -v chromedriver >/dev/null || packages+=(chromium chromium-driver)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
+  # the other engines (npm run test:browsers): Firefox ESR (WebDriver BiDi built in), and WebKitGTK's
+  # WebKitWebDriver with its MiniBrowser, which runs under Xvfb
+  command -v firefox-esr >/dev/null || packages+=(firefox-esr)
+  command -v WebKitWebDriver >/dev/null || packages+=(webkit2gtk-driver)
+  command -v Xvfb >/dev/null || packages+=(xvfb)
   command -v psql >/dev/null || packages+=(postgresql-client)
   if [ "${#packages[@]}" -gt 0 ]; then
     say "installing ${packages[*]} (system packages)"
