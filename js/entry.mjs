@@ -68,6 +68,11 @@ function depth(percentsView, pixelsView, reached) {
   let stopped = false;
   let pct = 0;
   let px = 0;
+  // Until the visitor scrolls, a depth counts only once the page's height has held still for a
+  // second: content that arrives late (an app's view, a lazy article) would otherwise find a
+  // short page and read it as 100 %. A page that never grows is still read on load.
+  let settled = false;
+  let height = -1;
   const opts = { capture: true, passive: true };
   const listen = (on) => {
     for (const type of ['scroll', 'resize']) {
@@ -80,13 +85,23 @@ function depth(percentsView, pixelsView, reached) {
     const root = document.documentElement;
     if (stopped || !root) return;
     listen(true);
+    const h = root.scrollHeight;
+    if (!settled && scrollY === 0 && h !== height) {
+      height = h;
+      setTimeout(settle, 1000);
+      return;
+    }
+    settled = true;
     const y = scrollY + innerHeight;
-    const p = Math.min(100, (y / Math.max(1, root.scrollHeight)) * 100);
+    const p = Math.min(100, (y / Math.max(1, h)) * 100);
     const passed = percents.some((t) => p >= t && pct < t) || pixels.some((t) => y >= t && px < t);
     pct = Math.max(pct, p);
     px = Math.max(px, y);
     if (passed) reached(p, y);
   });
+  function settle() {
+    if (!settled && !pending) measure();
+  }
   function schedule() {
     if (!pending && !stopped) {
       pending = true;
@@ -94,12 +109,15 @@ function depth(percentsView, pixelsView, reached) {
       setTimeout(measure, 250);
     }
   }
-  // a page shorter than the viewport is read to the end on load (the read turns listening on)
+  // a page shorter than the viewport is read to the end once it has settled (the first read
+  // turns listening on)
   schedule();
   return (what) => {
     if (what === 2) return measure();
     if (what === 1) {
       pct = px = 0;
+      settled = false;
+      height = -1;
       schedule();
       return;
     }

@@ -83,6 +83,29 @@ test('scroll thresholds fire once each, on a page that grows', async () => {
   await context.close();
 });
 
+test('a page whose content arrives after load is not read to 100 % on arrival; a short page that stays short is', async () => {
+  const { page, context } = await open('/grow.html');
+  await page.evaluate(() => {
+    window.converted = [];
+    document.addEventListener('goalpost:conversion', (e) => window.converted.push(e.detail.goal));
+  });
+  await page.waitForFunction(() => document.documentElement.scrollHeight > 3000);
+  // the reader scrolls to 60 % of the grown page: 50 % counts, 90 % does not
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight * 0.6 - innerHeight));
+  await page.waitForFunction(() => window.converted.includes('read_50'));
+  await page.evaluate(() => window.goalpost.gp.flush());
+  const rows = await env.collector.events('grow');
+  assert.deepEqual(conversions(rows), ['read_50'], 'read_90 did not fire while the page was short');
+  // a page that never grows still reads as read, once it has settled
+  const short = await open('/short.html');
+  await waitFor('read_90 on the short page', async () => {
+    await short.page.evaluate(() => window.goalpost.gp.flush());
+    return conversions(await env.collector.events('short')).length === 1;
+  }, { every: 200 });
+  await short.context.close();
+  await context.close();
+});
+
 test('after a single-page navigation the scroll thresholds count again, once per page view', async () => {
   const { page, context } = await open('/capture.html');
   const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
