@@ -48,9 +48,42 @@ function guard(fn, selectors, links) {
 // enters it through one closure: `entry(code, a, b, c)`, guarded, and behind the click
 // pre-filter when `selectors` / `links` are given (src/runtime.rs, the K_* codes). A filtered
 // callback given the target element by the guard says so in the code (`K_TARGET`, 1 << 20).
-const cb = (entry, code, selectors, links) => guard(selectors == null
-  ? (a, b, c) => entry(code, a, b, c)
-  : (a, b) => entry(b ? code | 1048576 : code, a, b), selectors, links);
+const cb = (entry, code, selectors, links) => {
+  const f = guard(selectors == null
+    ? (a, b, c) => entry(code, a, b, c)
+    : (a, b) => entry(b ? code | 1048576 : code, a, b), selectors, links);
+  // the document's submit listener (K_SUBMIT, src/runtime.rs) also goes into shadow roots
+  if (code === 8) shadowForms(f);
+  return f;
+};
+
+// Forms in open shadow roots: `submit` does not cross a shadow boundary, so the document's
+// listener never hears a form inside a web component. A click or focus that comes from inside
+// a shadow host (on other pages: one property read per click or focus) adds the same submit
+// listener to each open shadow root on its path, once per root: roots attached after load and
+// nested ones included; a form is clicked or focused before it is submitted (Enter in a field,
+// a submit button, or the page's own `requestSubmit()` after the visitor filled it in).
+// `unhookShadowForms()` stops the hooking when the tracker stops (a root's listener left behind
+// then calls a stopped tracker, which ignores it).
+let unhookShadowForms = () => {};
+function shadowForms(listener) {
+  const seen = new WeakSet();
+  const hook = (e) => {
+    try {
+      if (e.target.shadowRoot) {
+        for (const n of e.composedPath()) {
+          if (n instanceof ShadowRoot && !seen.has(n)) {
+            seen.add(n);
+            n.addEventListener('submit', listener, true);
+          }
+        }
+      }
+    } catch (_) { /* never into the page */ }
+  };
+  const on = (add) => { for (const t of ['click', 'focusin']) (add ? addEventListener : removeEventListener)(t, hook, true); };
+  on(true);
+  unhookShadowForms = () => on(false);
+}
 
 // Scroll depth, read in JS at most every 250 ms while the page scrolls or resizes, once more
 // after the last scroll, and when the page is hidden (control(2), before its last send):
@@ -291,6 +324,7 @@ function api(inner) {
     },
     shutdown() {
       if (inner && !dead) guard(() => inner.shutdown())();
+      unhookShadowForms();
     },
     /** consent('granted' | 'denied' | {analytics, ads, storage} | Google Consent Mode keys) */
     consent(choice) {

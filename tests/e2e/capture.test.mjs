@@ -35,6 +35,22 @@ test('a form counts only when the browser lets it submit; handled-by-script form
   await context.close();
 });
 
+test('forms in open shadow roots convert: nested ones, one attached after load, by click or by Enter', async () => {
+  const { page, context } = await open('/shadow-forms.html');
+  await page.evaluate(() => window.attachLate()); // after goalpost started
+  await page.click('#outer-submit'); // (Playwright's CSS reaches into open shadow roots)
+  await page.click('#nested-submit');
+  await page.focus('#late-input');
+  await page.keyboard.press('Enter'); // implicit submission: no click on any button
+  await page.click('#outer-submit'); // the same form again, on the same page: once
+  assert.equal(await page.evaluate(() => window.submitted), 4, 'the page handled every submission');
+  await page.evaluate(() => window.goalpost.gp.flush());
+  const rows = await env.collector.events('shadow');
+  assert.deepEqual(conversions(rows).sort(), ['late_form', 'nested_form', 'outer_form']);
+  assert.ok(rows.filter((r) => r.type === 'conversion').every((r) => r.url === env.collector.base + '/shadow-forms.html'));
+  await context.close();
+});
+
 test('a middle click on an outbound link opens the tab and is recorded', async () => {
   const { page, context } = await open('/capture.html');
   const [tab] = await Promise.all([context.waitForEvent('page'), page.click('#out', { button: 'middle' })]);
