@@ -377,6 +377,23 @@ function keepEarly() {
   };
 }
 
+// The wasm is fetched: a page whose CSP `connect-src` leaves out the tracker's origin makes the
+// fetch fail with a bare "Failed to fetch". The page's `securitypolicyviolation` event (which may
+// come a moment after the rejection) names the directive: then goalpost says which origin to add.
+async function blockedFetch(source, err) {
+  const origin = (source instanceof URL || typeof source === 'string') && new URL(source, location.href).origin;
+  if (!origin || !(err instanceof TypeError)) throw err;
+  const violated = await new Promise((resolve) => {
+    const seen = (e) => {
+      if (/^connect-src/.test(e.effectiveDirective) && String(e.blockedURI).startsWith(origin)) done(1);
+    };
+    const done = (v) => { document.removeEventListener('securitypolicyviolation', seen); resolve(v); };
+    document.addEventListener('securitypolicyviolation', seen);
+    setTimeout(done, 100);
+  });
+  throw violated ? { csp: origin } : err;
+}
+
 function isWasmBlocked(err) {
   const msg = String(err && err.message);
   return (typeof WebAssembly === 'undefined') || /Content Security Policy|wasm-unsafe-eval|unsafe-eval/i.test(msg);
@@ -408,7 +425,8 @@ export async function init(config, options = {}) {
       }
     }
     // (export names are minified at build time: the memory is found by its type)
-    const exports = await initWasm({ module_or_path: wasmSource(options.wasm) });
+    const source = wasmSource(options.wasm);
+    const exports = await initWasm({ module_or_path: source }).catch((err) => blockedFetch(source, err));
     memory = Object.values(exports).find((v) => v instanceof WebAssembly.Memory) || null;
     // A page the browser prerenders (speculation rules) may never be shown: its files load, but
     // goalpost starts, and counts the page view, only once the visitor navigates to it.
@@ -432,7 +450,9 @@ export async function init(config, options = {}) {
     // interactions from before the tracker was ready, in order, after its page view
     for (const e of kept) if (e instanceof Event) guard(() => inner.replay(e, e.type))();
   } catch (err) {
-    if (isWasmBlocked(err)) {
+    if (err && err.csp) {
+      console.warn("goalpost: this page's Content-Security-Policy blocks fetching goalpost's WebAssembly; add " + err.csp + ' to connect-src. Tracking is off.');
+    } else if (isWasmBlocked(err)) {
       console.warn("goalpost: this page's Content-Security-Policy blocks WebAssembly; add 'wasm-unsafe-eval' to script-src. Tracking is off.");
     } else {
       die(err);

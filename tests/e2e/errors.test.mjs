@@ -1,7 +1,9 @@
 // Bad config and hostile pages: one clear console message, the page keeps working.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { goalpostMessages, openPage, useCollectorAndBrowser, waitFor } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { goalpostMessages, openPage, root, useCollectorAndBrowser, waitFor } from './harness.mjs';
 
 const env = useCollectorAndBrowser();
 
@@ -106,6 +108,30 @@ test('under a CSP that forbids wasm: one warning, page unharmed, nothing sent', 
   assert.deepEqual(log.errors, []);
   assert.equal(requests.length, 0);
   assert.deepEqual(await env.collector.events('cspblocked'), []);
+  await context.close();
+});
+
+test("under a CSP whose connect-src leaves out the tracker's origin: one warning naming what to add", async () => {
+  const { context, log, requests } = await visit('/csp-no-connect.html', { until: (log) => goalpostMessages(log).length > 0 });
+  const msgs = goalpostMessages(log);
+  assert.equal(msgs.length, 1, JSON.stringify(msgs));
+  assert.equal(msgs[0].type, 'warning');
+  assert.equal(msgs[0].text, `goalpost: this page's Content-Security-Policy blocks fetching goalpost's WebAssembly; add ${env.collector.base} to connect-src. Tracking is off.`);
+  assert.ok(!msgs[0].text.includes('internal error'));
+  assert.deepEqual(log.errors, []);
+  assert.equal(requests.length, 0);
+  await context.close();
+});
+
+test("the README's CSP example, as written: goalpost runs and converts", async () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const policy = readme.match(/^Content-Security-Policy: (.+)$/m)[1];
+  const page = readFileSync(join(root, 'tests', 'pages', 'csp-readme.html'), 'utf8');
+  assert.ok(page.includes(`content="${policy}"`), 'the test page carries the README policy verbatim');
+  const { page: p, context, log } = await visit('/csp-readme.html', { until: async (l, pg) => pg.evaluate(() => !!(window.goalpost && window.goalpost.gp)) });
+  await p.click('#signup');
+  await waitFor('the conversion under the README policy', async () => (await env.collector.events('cspreadme')).some((r) => r.goal === 'signup'));
+  assert.deepEqual(goalpostMessages(log), []);
   await context.close();
 });
 
