@@ -178,6 +178,15 @@ pub struct Day {
     pub value: BTreeMap<String, f64>,
 }
 
+/// A link or file target of a goal's conversions (`/api/report` `links`).
+#[derive(Debug, Serialize, PartialEq, Clone)]
+pub struct LinkRow {
+    pub goal: String,
+    /// The target, as the tracker sent it (scrubbed).
+    pub href: String,
+    pub conversions: u64,
+}
+
 /// The report `/api/report` answers.
 #[derive(Debug, Serialize, PartialEq, Clone)]
 pub struct Report {
@@ -199,6 +208,8 @@ pub struct Report {
     pub funnels: Vec<Funnel>,
     pub attribution: Attribution,
     pub daily: Vec<Day>,
+    /// Per link or download goal, its most converted targets: which link, which file.
+    pub links: Vec<LinkRow>,
 }
 
 fn rate(part: u64, whole: u64) -> f64 {
@@ -423,8 +434,24 @@ pub const LINEAR: Query = Query {
     numbers: 2,
 };
 
+/// Per goal and link target: conversions (link and download goals send what they followed).
+pub const LINKS: Query = Query {
+    sql: concat!(
+        "SELECT goal, href, CAST(COUNT(*) AS DOUBLE PRECISION)",
+        in_range!(),
+        "AND type = 'conversion' AND goal IS NOT NULL AND href IS NOT NULL AND",
+        wanted!(),
+        "GROUP BY goal, href"
+    ),
+    texts: 2,
+    numbers: 1,
+};
+
+/// The most link targets a report lists per goal.
+pub const TOP_LINKS: usize = 20;
+
 /// Every report query.
-pub const QUERIES: [&Query; 11] = [
+pub const QUERIES: [&Query; 12] = [
     &SUMMARY,
     &GOALS,
     &KINDS,
@@ -436,6 +463,7 @@ pub const QUERIES: [&Query; 11] = [
     &FIRST_TOUCH,
     &LAST_TOUCH,
     &LINEAR,
+    &LINKS,
 ];
 
 type TouchKey = (String, String, String, String);
@@ -532,7 +560,7 @@ pub async fn compute(
 
 /// The report from the answers to [`QUERIES`], in order.
 pub fn assemble(site: &str, range: &Range, goal: Option<&str>, answers: &[Vec<Group>]) -> Report {
-    let [summary, goals, kinds, values, funnels, daily, daily_conversions, daily_values, first, last, linear] =
+    let [summary, goals, kinds, values, funnels, daily, daily_conversions, daily_values, first, last, linear, links] =
         answers
     else {
         unreachable!("one answer per query")
@@ -653,7 +681,34 @@ pub fn assemble(site: &str, range: &Range, goal: Option<&str>, answers: &[Vec<Gr
             linear: credits(linear),
         },
         daily: days.into_values().collect(),
+        links: top_links(links),
     }
+}
+
+/// The link rows, per goal (in goal order) the most converted first, at most [`TOP_LINKS`] each.
+fn top_links(rows: &[Group]) -> Vec<LinkRow> {
+    let mut all: Vec<LinkRow> = rows
+        .iter()
+        .map(|r| LinkRow {
+            goal: r.t[0].clone().unwrap_or_default(),
+            href: r.t[1].clone().unwrap_or_default(),
+            conversions: count(r.n[0]),
+        })
+        .collect();
+    all.sort_by(|a, b| {
+        (&a.goal, std::cmp::Reverse(a.conversions), &a.href).cmp(&(
+            &b.goal,
+            std::cmp::Reverse(b.conversions),
+            &b.href,
+        ))
+    });
+    let mut out: Vec<LinkRow> = Vec::new();
+    for r in all {
+        if out.iter().filter(|o| o.goal == r.goal).count() < TOP_LINKS {
+            out.push(r);
+        }
+    }
+    out
 }
 
 /// A text cell: a leading `= + - @`, tab or CR (which a spreadsheet would read as a formula)
@@ -686,6 +741,7 @@ struct Key<'a> {
     medium: &'a str,
     campaign: &'a str,
     currency: &'a str,
+    href: &'a str,
 }
 
 struct Csv(String);
@@ -694,7 +750,7 @@ impl Csv {
     fn push(&mut self, k: Key, metric: &str, value: impl ToString) {
         for c in [
             k.section, k.model, k.date, k.goal, k.kind, k.step, k.channel, k.source, k.medium,
-            k.campaign, k.currency, metric,
+            k.campaign, k.currency, k.href, metric,
         ] {
             self.0.push_str(&csv_field(c));
             self.0.push(',');
@@ -712,10 +768,10 @@ impl Csv {
 }
 
 /// The report as CSV, one figure per row:
-/// `section,model,date,goal,kind,step,channel,source,medium,campaign,currency,metric,value`.
+/// `section,model,date,goal,kind,step,channel,source,medium,campaign,currency,href,metric,value`.
 pub fn to_csv(r: &Report) -> String {
     let mut out = Csv(String::from(
-        "section,model,date,goal,kind,step,channel,source,medium,campaign,currency,metric,value\n",
+        "section,model,date,goal,kind,step,channel,source,medium,campaign,currency,href,metric,value\n",
     ));
     let summary = Key {
         section: "summary",
@@ -796,6 +852,15 @@ pub fn to_csv(r: &Report) -> String {
         out.push(k, "macro_conversions", d.macro_conversions);
         out.push(k, "micro_conversions", d.micro_conversions);
         out.values(k, &d.value);
+    }
+    for l in &r.links {
+        let k = Key {
+            section: "link",
+            goal: &l.goal,
+            href: &l.href,
+            ..Key::default()
+        };
+        out.push(k, "conversions", l.conversions);
     }
     out.0
 }

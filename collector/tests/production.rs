@@ -415,6 +415,15 @@ async fn forged_values_and_counts_are_refused_and_nothing_is_stored() {
         ),
         (conv(json!({"ts": 1})), "ts"),
         (
+            conv(json!({"detail": {"href": "https://x.example/", "link": "<script>"}})),
+            "detail.link",
+        ),
+        (conv(json!({"detail": {"ext": "EXE.bat"}})), "detail.ext"),
+        (
+            conv(json!({"detail": {"href": "https://x.example/", "extra": 1}})),
+            "unknown field",
+        ),
+        (
             batch("shop", 1, 1..2).replace("\"sent\"", "\"dropped\":18446744073709551615,\"sent\""),
             "dropped",
         ),

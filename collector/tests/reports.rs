@@ -216,14 +216,17 @@ async fn a_hand_computed_report() {
     .await
     .body;
     assert!(
-        csv.contains("\ngoal,,,buy,macro,,,,,,,sessions,1\n"),
+        csv.contains("\ngoal,,,buy,macro,,,,,,,,sessions,1\n"),
         "{csv}"
     );
     assert!(
-        csv.contains("\nattribution,linear,,,,,email,news,email,,EUR,value,15\n"),
+        csv.contains("\nattribution,linear,,,,,email,news,email,,EUR,,value,15\n"),
         "{csv}"
     );
-    assert!(csv.contains("\nfunnel,,,f,,2,,,,,,retained,0.5\n"), "{csv}");
+    assert!(
+        csv.contains("\nfunnel,,,f,,2,,,,,,,retained,0.5\n"),
+        "{csv}"
+    );
 }
 
 #[tokio::test]
@@ -333,4 +336,61 @@ async fn an_event_id_is_unique_per_site_not_across_sites() {
     assert_eq!(r.body, r#"{"accepted":0,"duplicates":1}"#);
     assert_eq!(report(&srv, "site=a").await["page_views"], 1);
     assert_eq!(report(&srv, "site=b").await["page_views"], 1);
+}
+
+#[tokio::test]
+async fn link_and_download_targets_are_stored_and_reported_per_goal() {
+    let srv = start(Options::default()).await;
+    let linked = |id, goal: &str, detail: Value| {
+        let mut e = conv(id, T0 + id as i64, 1, 1, goal, "micro");
+        e["detail"] = detail;
+        e
+    };
+    let gh = json!({"href": "https://github.com/acme", "link": "outbound"});
+    let li = json!({"href": "https://www.linkedin.com/company/acme", "link": "outbound"});
+    let pdf = json!({"href": "https://shop.test/price-list.pdf", "link": "download", "ext": "pdf"});
+    let iso = json!({"href": "https://cdn.example/setup.iso", "link": "download", "ext": "iso"});
+    post(
+        &srv,
+        "s",
+        1,
+        vec![
+            linked(1, "out", gh.clone()),
+            linked(2, "out", li.clone()),
+            linked(3, "out", gh.clone()),
+            linked(4, "file", pdf.clone()),
+            linked(5, "file", iso.clone()),
+            conv(6, T0 + 6, 1, 1, "signup", "macro"),
+        ],
+    )
+    .await;
+    let r = report(&srv, "site=s").await;
+    assert_eq!(
+        r["links"],
+        json!([
+            {"goal": "file", "href": "https://cdn.example/setup.iso", "conversions": 1},
+            {"goal": "file", "href": "https://shop.test/price-list.pdf", "conversions": 1},
+            {"goal": "out", "href": "https://github.com/acme", "conversions": 2},
+            {"goal": "out", "href": "https://www.linkedin.com/company/acme", "conversions": 1},
+        ])
+    );
+    let only = report(&srv, "site=s&goal=out").await;
+    assert_eq!(only["links"].as_array().unwrap().len(), 2);
+    // the raw events keep the detail as sent
+    let rows = common::stored(&srv).await;
+    assert_eq!(rows[4]["detail"], iso);
+    assert_eq!(rows[5]["detail"], Value::Null);
+    let csv = request(
+        srv.addr,
+        "GET",
+        "/api/report.csv?site=s&from=2026-11-30&to=2026-11-30",
+        "",
+        b"",
+    )
+    .await
+    .body;
+    assert!(
+        csv.contains("\nlink,,,out,,,,,,,,https://github.com/acme,conversions,2\n"),
+        "{csv}"
+    );
 }

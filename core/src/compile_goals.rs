@@ -19,7 +19,7 @@ pub const TRIGGERS: &[&str] = &[
 ];
 pub(crate) const GOAL_KEYS: &[&str] = &[
     "id", "label", "kind", "category", "on", "match", "once", "value", "currency", "steps",
-    "strict", "windowMs",
+    "strict", "windowMs", "details",
 ];
 pub(crate) const KINDS: &[&str] = &["macro", "micro"];
 pub(crate) const ONCE: &[&str] = &["every", "page", "session", "visitor"];
@@ -166,6 +166,7 @@ fn compile_goal<'a>(
         rule: None,
         funnel: None,
         index,
+        details: flag(get("details"), &join_key(path, "details"), true, errors),
     };
     let funnel_only = ["steps", "strict", "windowMs"];
     match on {
@@ -221,18 +222,7 @@ fn funnel_options(
     errors: &mut Vec<ConfigError>,
 ) -> (bool, Option<Millis>) {
     let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v);
-    let strict = match get("strict") {
-        None => false,
-        Some(Json::Bool(b)) => *b,
-        Some(o) => {
-            errors.push(ConfigError::wrong_type(
-                &join_key(path, "strict"),
-                "true or false",
-                o,
-            ));
-            false
-        }
-    };
+    let strict = flag(get("strict"), &join_key(path, "strict"), false, errors);
     let window = match get("windowMs") {
         None => None,
         Some(Json::Number(n))
@@ -848,6 +838,18 @@ fn source<T>(
         Err(expected) => {
             errors.push(ConfigError::wrong_type(path, expected, v));
             Source::None
+        }
+    }
+}
+
+/// A goal's `true` / `false` key: `default` when absent or of another type (an error then).
+fn flag(v: Option<&Json>, path: &str, default: bool, errors: &mut Vec<ConfigError>) -> bool {
+    match v {
+        None => default,
+        Some(Json::Bool(b)) => *b,
+        Some(o) => {
+            errors.push(ConfigError::wrong_type(path, "true or false", o));
+            default
         }
     }
 }

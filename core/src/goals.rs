@@ -5,6 +5,7 @@ use crate::condition::{Conditions, Pattern, Patterns};
 use crate::interaction::{classify_link, extension, Candidate, Interaction, LinkKinds, MediaEvent};
 use crate::prelude::*;
 use crate::time::Millis;
+use goalpost_protocol::Detail;
 
 pub use goalpost_protocol::GoalKind;
 
@@ -194,6 +195,8 @@ pub struct Goal {
     pub funnel: Option<Funnel>,
     /// Its position in the config's `goals` array (for error paths).
     pub index: usize,
+    /// Whether its conversions say what the click followed (`"details": false` turns it off).
+    pub details: bool,
 }
 
 /// The compiled goals and their indexes.
@@ -597,6 +600,63 @@ impl GoalSet {
             .copied()
             .flatten()
             .map(|g| &self.goals[g])
+    }
+
+    /// What a link or download goal's click followed: the link's target (scrubbed with the
+    /// query parameters `keep`), its class and, for a messenger, the network; for a download,
+    /// the extension. Empty for other goals and when the goal has `"details": false`.
+    pub fn detail<K: AsRef<str>>(&self, goal: &Goal, c: &Candidate, keep: &[K]) -> Detail {
+        let (Some(rule), Some(Interaction::Click(e))) =
+            (goal.rule.and_then(|r| self.rules.get(r)), c.interaction)
+        else {
+            return Detail::default();
+        };
+        if !goal.details || e.href.is_empty() {
+            return Detail::default();
+        }
+        let kinds = classify_link(
+            &e.href,
+            &c.page.hostname,
+            &self.hosts,
+            &self.messengers,
+            e.download,
+        );
+        let wanted = match &rule.trigger {
+            Trigger::Link(w) if w.0 != 0 => kinds.0 & w.0,
+            Trigger::Link(_) => kinds.0,
+            Trigger::Download(_) => LinkKinds::DOWNLOAD.0,
+            _ => return Detail::default(),
+        };
+        // one class per conversion: the most specific the goal asked for
+        let link = [
+            (LinkKinds::MESSENGER, "messenger"),
+            (LinkKinds::TEL, "tel"),
+            (LinkKinds::MAILTO, "mailto"),
+            (LinkKinds::DOWNLOAD, "download"),
+            (LinkKinds::OUTBOUND, "outbound"),
+        ]
+        .iter()
+        .find(|(k, _)| wanted & k.0 != 0)
+        .map_or("", |(_, name)| *name);
+        Detail {
+            href: crate::url::redact(&crate::url::sanitize(e.href.trim(), keep)),
+            link,
+            network: if link == "messenger" {
+                crate::interaction::network(&e.href)
+            } else {
+                ""
+            },
+            ext: if link == "download" {
+                extension(&e.href)
+                    .filter(|x| {
+                        x.len() <= goalpost_protocol::MAX_EXT_LEN
+                            && x.bytes().all(|b| b.is_ascii_alphanumeric())
+                    })
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            },
+        }
     }
 
     fn trigger_matches(&self, rule: &Rule, c: &Candidate) -> bool {

@@ -323,6 +323,36 @@ pub const MESSENGERS: &[&str] = &[
     "line:",
 ];
 
+/// The network of a messenger link, by the scheme or host it uses (`other` for one a site added).
+pub fn network(href: &str) -> &'static str {
+    let lower = href.trim().to_ascii_lowercase();
+    let (host, _) = split_host(up_to(&lower, b"?#"));
+    let is = |m: &str| {
+        if m.ends_with(':') {
+            lower.starts_with(m)
+        } else {
+            host == m || host.strip_suffix(m).is_some_and(|h| h.ends_with('.'))
+        }
+    };
+    for (names, network) in [
+        (
+            &["wa.me", "api.whatsapp.com", "web.whatsapp.com", "whatsapp:"][..],
+            "whatsapp",
+        ),
+        (&["t.me", "telegram.me", "tg:"][..], "telegram"),
+        (&["viber:"][..], "viber"),
+        (&["m.me"][..], "messenger"),
+        (&["signal.me", "sgnl:"][..], "signal"),
+        (&["skype:"][..], "skype"),
+        (&["line.me", "line:"][..], "line"),
+    ] {
+        if names.iter().any(|m| is(m)) {
+            return network;
+        }
+    }
+    "other"
+}
+
 /// File extensions counted as downloads by default (GA4's list).
 pub const DOWNLOAD_EXTENSIONS: &[&str] = &[
     "pdf", "xls", "xlsx", "doc", "docx", "txt", "rtf", "csv", "exe", "key", "pps", "ppt", "pptx",

@@ -546,6 +546,7 @@ impl Tracker {
             _ => Vec::new(),
         };
         let id = keyed.unwrap_or_else(|| self.rng.event_id());
+        let detail = self.config.goals.detail(goal, c, &self.config.keep_params);
         let data = EventData::Conversion {
             goal: goal.id.clone(),
             kind: goal.kind,
@@ -553,6 +554,7 @@ impl Tracker {
             currency: currency.clone(),
             category: goal.category.clone(),
             props,
+            detail,
         };
         let ev = Event {
             id,

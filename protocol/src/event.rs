@@ -43,6 +43,8 @@ pub enum EventData {
         category: Option<String>,
         /// Props from a custom event.
         props: Vec<(String, Prop)>,
+        /// What a link or download goal's click followed (empty: written as nothing).
+        detail: Detail,
     },
     /// A step of a funnel was reached (step 0 is the first).
     FunnelStep {
@@ -53,6 +55,50 @@ pub enum EventData {
         /// How many steps the funnel has.
         steps: u32,
     },
+}
+
+/// What a conversion from a link or download goal followed: the link's target, scrubbed like
+/// every URL goalpost sends, and its class. Each field is written only when not empty.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Detail {
+    /// The link's target (query reduced to the allowlist, no fragment, e-mail addresses and
+    /// phone numbers redacted).
+    pub href: String,
+    /// One of [`crate::LINK_CLASSES`], or empty.
+    pub link: &'static str,
+    /// A messenger link's network (`whatsapp`, `telegram`, …, `other`), or empty.
+    pub network: &'static str,
+    /// A download's file extension, lowercase, or empty.
+    pub ext: String,
+}
+
+impl Detail {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.href.is_empty()
+            && self.link.is_empty()
+            && self.network.is_empty()
+            && self.ext.is_empty()
+    }
+
+    fn push_json(&self, o: &mut String) {
+        let mut first = true;
+        for (key, v) in [
+            ("href", self.href.as_str()),
+            ("link", self.link),
+            ("network", self.network),
+            ("ext", self.ext.as_str()),
+        ] {
+            if !v.is_empty() {
+                o.push_str(if first { "{\"" } else { ",\"" });
+                o.push_str(key);
+                o.push_str("\":");
+                push_str_literal(o, v);
+                first = false;
+            }
+        }
+        o.push('}');
+    }
 }
 
 impl EventData {
@@ -193,6 +239,7 @@ impl Event {
                 currency,
                 category,
                 props,
+                detail,
             } => {
                 o.push_str(",\"goal\":");
                 push_str_literal(&mut o, goal);
@@ -226,6 +273,10 @@ impl Event {
                         }
                     }
                     o.push('}');
+                }
+                if !detail.is_empty() {
+                    o.push_str(",\"detail\":");
+                    detail.push_json(&mut o);
                 }
             }
         }

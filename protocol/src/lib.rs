@@ -34,7 +34,7 @@ mod json;
 pub mod wire;
 
 pub use enums::{Channel, ConsentStamp, EventType, GoalKind};
-pub use event::{batch_body, Event, EventData, Prop, TouchRef, BATCH_OVERHEAD};
+pub use event::{batch_body, Detail, Event, EventData, Prop, TouchRef, BATCH_OVERHEAD};
 pub use id::{EventId, Millis};
 pub use json::{push_f64, push_str_literal, push_u64};
 
@@ -76,6 +76,11 @@ pub const MAX_DROPPED: u64 = 1_000_000_000;
 pub fn valid_value(v: f64) -> bool {
     v.is_finite() && (0.0..=MAX_VALUE).contains(&v)
 }
+
+/// The classes of link a conversion's `detail.link` names.
+pub const LINK_CLASSES: [&str; 5] = ["outbound", "tel", "mailto", "messenger", "download"];
+/// The longest file extension a `detail.ext` carries.
+pub const MAX_EXT_LEN: usize = 16;
 
 /// A site, goal or category name: 1 to [`MAX_NAME_LEN`] of `A-Z a-z 0-9 _ . -`.
 pub fn valid_name(s: &str) -> bool {

@@ -4,9 +4,9 @@
 
 use crate::enums::{Channel, ConsentStamp, EventType, GoalKind};
 use crate::{
-    valid_currency, valid_name, valid_value, MAX_BATCH_EVENTS, MAX_BODY, MAX_DROPPED,
-    MAX_FUNNEL_STEPS, MAX_PROPS, MAX_PROP_LEN, MAX_TITLE_LEN, MAX_TOUCH_FIELD_LEN, MAX_TS,
-    MAX_URL_LEN, MAX_VALUE, MIN_TS, VERSION,
+    valid_currency, valid_name, valid_value, LINK_CLASSES, MAX_BATCH_EVENTS, MAX_BODY, MAX_DROPPED,
+    MAX_EXT_LEN, MAX_FUNNEL_STEPS, MAX_PROPS, MAX_PROP_LEN, MAX_TITLE_LEN, MAX_TOUCH_FIELD_LEN,
+    MAX_TS, MAX_URL_LEN, MAX_VALUE, MIN_TS, VERSION,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -53,8 +53,56 @@ pub struct Event {
     pub currency: Option<String>,
     pub category: Option<String>,
     pub props: Option<BTreeMap<String, Prop>>,
+    /// What a link or download goal's click followed.
+    pub detail: Option<Detail>,
     pub step: Option<u32>,
     pub steps: Option<u32>,
+}
+
+/// A conversion's `detail` (see [`crate::Detail`]).
+#[derive(Debug, Deserialize, serde::Serialize, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Detail {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext: Option<String>,
+}
+
+impl Detail {
+    fn check(&self) -> Result<(), String> {
+        check_len(
+            "detail.href",
+            self.href.as_deref().unwrap_or(""),
+            MAX_URL_LEN,
+        )?;
+        if let Some(l) = &self.link {
+            if !LINK_CLASSES.contains(&l.as_str()) {
+                return Err(format!("detail.link: one of {}", LINK_CLASSES.join(", ")));
+            }
+        }
+        if let Some(n) = &self.network {
+            check_name("detail.network", n)?;
+        }
+        if let Some(x) = &self.ext {
+            if x.is_empty()
+                || x.len() > MAX_EXT_LEN
+                || !x
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            {
+                return Err(format!(
+                    "detail.ext: 1 to {MAX_EXT_LEN} lowercase letters or digits"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How a visit arrived (first or last touch), sent with conversions.
@@ -167,10 +215,11 @@ fn validate_event(e: &Event) -> Result<(), String> {
         || e.props.is_some()
         || e.value.is_some()
         || e.currency.is_some()
-        || e.category.is_some();
+        || e.category.is_some()
+        || e.detail.is_some();
     let step_only = e.step.is_some() || e.steps.is_some();
     if e.kind != EventType::Conversion && conversion_only {
-        return Err("kind/props/value/currency/category: only on a conversion".into());
+        return Err("kind/props/value/currency/category/detail: only on a conversion".into());
     }
     if e.kind != EventType::FunnelStep && step_only {
         return Err("step/steps: only on a funnel_step".into());
@@ -220,6 +269,9 @@ fn validate_event(e: &Event) -> Result<(), String> {
             }
             if let Some(c) = &e.category {
                 check_name("category", c)?;
+            }
+            if let Some(d) = &e.detail {
+                d.check()?;
             }
             if let Some(props) = &e.props {
                 if props.len() > MAX_PROPS {

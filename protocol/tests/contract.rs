@@ -29,6 +29,7 @@ fn conversion(props: Vec<(String, Prop)>) -> Event {
         currency: Some("EUR".into()),
         category: Some("sales".into()),
         props,
+        detail: Detail::default(),
     })
 }
 
@@ -171,6 +172,74 @@ fn the_encoder_at_every_limit_is_accepted_and_one_past_it_is_refused() {
         accepted(&[e]).unwrap_err(),
         "events[0].session/first/last: not allowed on an anonymous event"
     );
+}
+
+#[test]
+fn a_conversions_detail_reads_back_and_its_limits_hold() {
+    let with = |detail: Detail| {
+        let mut e = conversion(vec![]);
+        if let EventData::Conversion { detail: d, .. } = &mut e.data {
+            *d = detail;
+        }
+        accepted(&[e])
+    };
+    let full = Detail {
+        href: "https://files.example/price-list.pdf?utm_source=x".into(),
+        link: "download",
+        network: "",
+        ext: "pdf".into(),
+    };
+    let b = with(full).unwrap();
+    let d = b.events[0].detail.as_ref().unwrap();
+    assert_eq!(
+        d.href.as_deref(),
+        Some("https://files.example/price-list.pdf?utm_source=x")
+    );
+    assert_eq!(
+        (d.link.as_deref(), d.network.as_deref(), d.ext.as_deref()),
+        (Some("download"), None, Some("pdf"))
+    );
+    // empty: not written at all
+    let b = with(Detail::default()).unwrap();
+    assert!(b.events[0].detail.is_none());
+    let url = format!("https://x.example/{}", long(MAX_URL_LEN));
+    assert_eq!(
+        with(Detail {
+            href: url,
+            ..Detail::default()
+        })
+        .unwrap_err(),
+        format!("events[0].detail.href: longer than {MAX_URL_LEN} bytes")
+    );
+    assert!(with(Detail {
+        link: "weird",
+        ..Detail::default()
+    })
+    .unwrap_err()
+    .starts_with("events[0].detail.link: one of outbound"));
+    assert!(with(Detail {
+        network: "what sapp",
+        ..Detail::default()
+    })
+    .unwrap_err()
+    .starts_with("events[0].detail.network"));
+    for bad in ["PDF", "p.df", "x".repeat(MAX_EXT_LEN + 1).as_str()] {
+        assert!(
+            with(Detail {
+                ext: bad.into(),
+                ..Detail::default()
+            })
+            .unwrap_err()
+            .starts_with("events[0].detail.ext"),
+            "{bad}"
+        );
+    }
+    // and only on conversions
+    let forged =
+        body_of(&[page_view("t", "")], None).replace("\"title\"", "\"detail\":{},\"title\"");
+    assert!(wire::parse(forged.as_bytes())
+        .unwrap_err()
+        .contains("only on a conversion"));
 }
 
 #[test]
@@ -329,6 +398,18 @@ fn the_json_schema_states_the_same_limits_and_names() {
         Some(MAX_VALUE)
     );
     assert_eq!(u(&format!("{ev}/value/minimum")), 0);
+    assert_eq!(
+        names(at(&s, &format!("{ev}/detail/properties/link/enum"))),
+        LINK_CLASSES.map(String::from).to_vec()
+    );
+    assert_eq!(
+        u(&format!("{ev}/detail/properties/href/maxLength")) as usize,
+        MAX_URL_LEN
+    );
+    assert_eq!(
+        u(&format!("{ev}/detail/properties/ext/maxLength")) as usize,
+        MAX_EXT_LEN
+    );
     assert_eq!(
         at(&s, "$defs/name/pattern").as_str().unwrap(),
         format!("^[A-Za-z0-9_.-]{{1,{MAX_NAME_LEN}}}$")

@@ -120,3 +120,23 @@ test("a custom element whose shadowRoot getter throws neither breaks the click n
   assert.deepEqual(log.errors, []);
   await context.close();
 });
+
+test('each conversion says which link or file: two partners, a PDF and an ISO, a phone number redacted', async () => {
+  const { page, context } = await open('/details.html');
+  for (const id of ['partner-a', 'partner-b', 'pdf', 'iso', 'tel', 'mail']) await page.click('#' + id);
+  await page.evaluate(() => window.goalpost.gp.flush());
+  const rows = await waitFor('six conversions', async () => {
+    const r = (await env.collector.events('details')).filter((x) => x.type === 'conversion');
+    return r.length === 6 && r;
+  });
+  const other = env.collector.base.replace('127.0.0.1', 'localhost');
+  assert.deepEqual(rows.map((r) => [r.goal, r.detail]), [
+    ['outbound', { href: other + '/a/offer?utm_source=shop', link: 'outbound' }],
+    ['outbound', { href: other + '/b/', link: 'outbound' }],
+    ['file', { href: env.collector.base + '/files/price-list.pdf', link: 'download', ext: 'pdf' }],
+    ['file', { href: env.collector.base + '/files/setup.iso', link: 'download', ext: 'iso' }],
+    ['call', { href: 'tel:[phone]', link: 'tel' }],
+    ['quiet', null],
+  ]);
+  await context.close();
+});

@@ -148,6 +148,23 @@ test('attribution under first-touch, last-touch and linear models, as recomputed
   assert.ok(report.attribution.first_touch.some((c) => c.campaign), 'a campaign is credited');
 });
 
+test('which link, which file: the report\'s top targets per goal, as recomputed from the raw details', async () => {
+  await setup();
+  const want = new Map();
+  for (const r of raw.filter((r) => r.type === 'conversion' && r.detail && r.detail.href)) {
+    const k = r.goal + ' ' + r.detail.href;
+    want.set(k, (want.get(k) || 0) + 1);
+  }
+  assert.ok(want.size > 0, 'the simulated visitors followed links or downloaded files');
+  assert.deepEqual(new Map(report.links.map((l) => [l.goal + ' ' + l.href, l.conversions])), want);
+  // the details as the tracker sent them: a class for each, an extension for a download
+  for (const r of raw.filter((r) => r.detail)) {
+    if (r.goal === 'price_list') assert.deepEqual([r.detail.link, r.detail.ext], ['download', 'pdf']);
+    if (r.goal === 'outbound') assert.equal(r.detail.link, 'outbound');
+    assert.ok(!r.detail.href.includes('#'), 'no fragment');
+  }
+});
+
 test('a goal filter, the daily series and the CSV export agree with the report', async () => {
   await setup();
   const res = await fetch(`${env.collector.base}/api/report?site=demo&from=${today}&to=${today}&goal=purchase`);
@@ -158,10 +175,10 @@ test('a goal filter, the daily series and the CSV export agree with the report',
   assert.equal(day.conversions, raw.filter((r) => r.type === 'conversion').length);
   assert.equal(day.sessions, report.sessions);
   const csv = await (await fetch(`${env.collector.base}/api/report.csv?site=demo&from=${today}&to=${today}`)).text();
-  assert.match(csv, /^section,model,date,goal,kind,step,channel,source,medium,campaign,currency,metric,value\n/);
-  assert.ok(csv.includes(`\nsummary,,,,,,,,,,,sessions,${report.sessions}\n`));
+  assert.match(csv, /^section,model,date,goal,kind,step,channel,source,medium,campaign,currency,href,metric,value\n/);
+  assert.ok(csv.includes(`\nsummary,,,,,,,,,,,,sessions,${report.sessions}\n`));
   const buy = report.goals.find((g) => g.goal === 'purchase');
-  assert.ok(csv.includes(`\ngoal,,,purchase,macro,,,,,,,conversions,${buy.conversions}\n`));
+  assert.ok(csv.includes(`\ngoal,,,purchase,macro,,,,,,,,conversions,${buy.conversions}\n`));
   const bad = await fetch(`${env.collector.base}/api/report?site=demo&from=yesterday`);
   assert.equal(bad.status, 400);
   assert.match((await bad.json()).error, /^from: /);
@@ -189,6 +206,8 @@ test('the dashboard renders the report, is screenshotted, and refreshes as conve
   const linearTop = report.attribution.linear[0].conversions;
   const shown = Number.isInteger(linearTop) ? String(linearTop) : linearTop.toFixed(2);
   assert.ok((await page.textContent('#attribution')).includes(shown), 'linear credits shown');
+  const linksShown = await page.textContent('#links');
+  for (const l of report.links.slice(0, 3)) assert.ok(linksShown.includes(l.href), `the link ${l.href} on the dashboard`);
   const svg = await page.$$eval('#daily svg rect', (r) => r.length);
   assert.ok(svg >= 2, 'the daily chart is drawn');
 

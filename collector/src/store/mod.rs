@@ -119,19 +119,21 @@ pub struct Row {
     pub first: Option<serde_json::Value>,
     pub last: Option<serde_json::Value>,
     pub consent: Option<String>,
+    /// What a link or download goal's click followed (`href`, `link`, `network`, `ext`).
+    pub detail: Option<serde_json::Value>,
     pub batch: String,
     pub received: i64,
 }
 
-/// One event's insert (`?1`..`?24`). The session key `sk` (the session a report counts the
+/// One event's insert (`?1`..`?26`). The session key `sk` (the session a report counts the
 /// event in) is the event's session, else the first session stored for its page, else its
 /// page.
 const INSERT_EVENT: &str = "INSERT INTO events
     (id, site, type, ts, page, url, title, referrer, goal, kind, props, batch, received,
      value, currency, category, step, steps, session, first_touch, last_touch, consent,
-     first_key, last_key, sk)
+     first_key, last_key, detail, href, sk)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-     ?19, ?20, ?21, ?22, ?23, ?24,
+     ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26,
      COALESCE(?19, (SELECT session FROM events WHERE site = ?2 AND page = ?5
                     AND session IS NOT NULL ORDER BY seq LIMIT 1), ?5))
     ON CONFLICT (site, id) DO NOTHING
@@ -166,7 +168,7 @@ const COUNT_RECEIPT: &str = "INSERT INTO receipts (site, batches, events, duplic
 /// The columns `/api/events` reads, in [`Row`]'s order after `seq`.
 const EVENT_COLUMNS: &str = "seq, id, site, type, ts, page, url, title, referrer, goal, kind,
     props, batch, received, value, currency, category, step, steps, session, first_touch,
-    last_touch, consent";
+    last_touch, consent, detail";
 
 fn list_sql(table: &str, columns: &str, by_site: bool) -> String {
     if by_site {
@@ -184,6 +186,7 @@ const RECEIPTS_OF_SITE_SQL: &str =
 
 /// The values of one event's insert that are written as text (the rest are its fields).
 struct EventValues {
+    detail: Option<String>,
     props: Option<String>,
     first: Option<String>,
     last: Option<String>,
@@ -195,6 +198,10 @@ impl EventValues {
     fn of(e: &crate::protocol::Event) -> EventValues {
         let json = |v: Option<&Touch>| v.map(|t| serde_json::to_string(t).unwrap_or_default());
         EventValues {
+            detail: e
+                .detail
+                .as_ref()
+                .map(|d| serde_json::to_string(d).unwrap_or_default()),
             props: e
                 .props
                 .as_ref()
@@ -249,6 +256,7 @@ fn event_row(r: &impl Cells) -> Result<(i64, Row), Error> {
             first: json(r.text(20)?),
             last: json(r.text(21)?),
             consent: r.text(22)?,
+            detail: json(r.text(23)?),
         },
     ))
 }

@@ -77,6 +77,8 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX events_site_ts;
     CREATE INDEX events_site_type_ts ON events
         (site, type, ts, sk, goal, kind, currency, value, step, first_key, last_key, seq);",
+    "ALTER TABLE events ADD COLUMN detail TEXT;
+    ALTER TABLE events ADD COLUMN href TEXT;",
 ];
 
 /// The statements are written with SQLite's `?N`; PostgreSQL numbers them `$N`.
@@ -202,7 +204,8 @@ impl Postgres {
         let inserts = batch.events.iter().zip(&owned).map(|(e, o)| {
             let (tx, insert) = (&tx, &insert);
             async move {
-                let args: [&(dyn ToSql + Sync); 24] = [
+                let href = e.detail.as_ref().and_then(|d| d.href.as_deref());
+                let args: [&(dyn ToSql + Sync); 26] = [
                     &e.id,
                     &batch.site,
                     &o.kind,
@@ -227,6 +230,8 @@ impl Postgres {
                     &o.consent,
                     &o.v.first_key,
                     &o.v.last_key,
+                    &o.v.detail,
+                    &href,
                 ];
                 let rows: Vec<tokio_postgres::Row> =
                     tx.query_raw(insert, args).await?.try_collect().await?;

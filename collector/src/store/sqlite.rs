@@ -141,6 +141,10 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX events_site_ts;
     CREATE INDEX events_site_type_ts ON events
         (site, type, ts, sk, goal, kind, currency, value, step, first_key, last_key);",
+    // what a link or download goal's click followed (`detail` as sent; its `href` alone, for
+    // the report's top links)
+    "ALTER TABLE events ADD COLUMN detail TEXT;
+    ALTER TABLE events ADD COLUMN href TEXT;",
 ];
 
 /// Read connections kept open between reads.
@@ -243,6 +247,8 @@ impl Sqlite {
                     e.consent.map(|c| c.as_str()),
                     v.first_key,
                     v.last_key,
+                    v.detail,
+                    e.detail.as_ref().and_then(|d| d.href.as_deref()),
                 ])?;
                 // a row back: stored (none: already stored, a duplicate)
                 if let Some(r) = rows.next()? {

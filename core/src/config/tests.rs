@@ -158,6 +158,8 @@ rejects! {
         => r#"goals[0].currency: expected a 3-letter ISO 4217 code like "EUR", {"prop": name} or {"attr": name}, found a string"#;
     bad_value: {"goals": [{"id": "a", "on": "custom", "value": "10"}]}
         => r#"goals[0].value: expected a number from 0 to 1e12, {"prop": name} or {"attr": name}, found a string"#;
+    details_type: {"goals": [{"id": "a", "on": "link", "details": "no"}]}
+        => "goals[0].details: expected true or false, found a string";
     negative_value: {"goals": [{"id": "a", "on": "custom", "value": -5}]}
         => r#"goals[0].value: expected a number from 0 to 1e12, {"prop": name} or {"attr": name}, found a number"#;
     funnel_needs_steps: {"goals": [{"id": "f", "on": "funnel"}]} => "goals[0].steps: is required";
