@@ -420,6 +420,14 @@ async fn forged_values_and_counts_are_refused_and_nothing_is_stored() {
         ),
         (conv(json!({"detail": {"ext": "EXE.bat"}})), "detail.ext"),
         (
+            conv(json!({"detail": {"threshold": 1e300, "unit": "percent"}})),
+            "detail.threshold",
+        ),
+        (
+            conv(json!({"detail": {"element": "x".repeat(201)}})),
+            "detail.element",
+        ),
+        (
             conv(json!({"detail": {"href": "https://x.example/", "extra": 1}})),
             "unknown field",
         ),

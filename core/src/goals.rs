@@ -199,6 +199,27 @@ pub struct Goal {
     pub details: bool,
 }
 
+/// The threshold a scroll, media or engaged rule asks for (its first `percent`, `pixels` or
+/// `seconds` condition that is "at least" or "equals"), and its unit.
+fn threshold(rule: &Rule) -> (Option<f64>, &'static str) {
+    use crate::condition::Op;
+    use crate::field::Field;
+    for c in &rule.conditions.all {
+        let unit = match c.field {
+            Field::Percent => "percent",
+            Field::Pixels => "pixels",
+            Field::Seconds => "seconds",
+            _ => continue,
+        };
+        if let Op::Gte(n) | Op::Gt(n) | Op::EqualsNumber(n) = c.op {
+            if !c.negate && n.is_finite() && (0.0..=goalpost_protocol::MAX_THRESHOLD).contains(&n) {
+                return (Some(n), unit);
+            }
+        }
+    }
+    (None, "")
+}
+
 /// The compiled goals and their indexes.
 #[derive(Clone, Debug, Default)]
 pub struct GoalSet {
@@ -602,61 +623,77 @@ impl GoalSet {
             .map(|g| &self.goals[g])
     }
 
-    /// What a link or download goal's click followed: the link's target (scrubbed with the
-    /// query parameters `keep`), its class and, for a messenger, the network; for a download,
-    /// the extension. Empty for other goals and when the goal has `"details": false`.
+    /// What happened, for a conversion of `goal` from `c`: a link or download goal's target
+    /// (scrubbed with the query parameters `keep`), class, messenger network and extension; a
+    /// scroll, media or engaged goal's threshold; a media goal's source; a submit goal's form
+    /// id and name; a click goal's element id. Empty with `"details": false`.
     pub fn detail<K: AsRef<str>>(&self, goal: &Goal, c: &Candidate, keep: &[K]) -> Detail {
-        let (Some(rule), Some(Interaction::Click(e))) =
-            (goal.rule.and_then(|r| self.rules.get(r)), c.interaction)
-        else {
+        let Some(rule) = goal.rule.and_then(|r| self.rules.get(r)) else {
             return Detail::default();
         };
-        if !goal.details || e.href.is_empty() {
+        if !goal.details {
             return Detail::default();
         }
-        let kinds = classify_link(
-            &e.href,
-            &c.page.hostname,
-            &self.hosts,
-            &self.messengers,
-            e.download,
-        );
-        let wanted = match &rule.trigger {
-            Trigger::Link(w) if w.0 != 0 => kinds.0 & w.0,
-            Trigger::Link(_) => kinds.0,
-            Trigger::Download(_) => LinkKinds::DOWNLOAD.0,
-            _ => return Detail::default(),
+        let clean = |url: &str| crate::url::redact(&crate::url::sanitize(url.trim(), keep));
+        let name = |s: &str| {
+            let mut s = crate::url::redact(s);
+            crate::url::truncate(&mut s, goalpost_protocol::MAX_PROP_LEN);
+            s
         };
-        // one class per conversion: the most specific the goal asked for
-        let link = [
-            (LinkKinds::MESSENGER, "messenger"),
-            (LinkKinds::TEL, "tel"),
-            (LinkKinds::MAILTO, "mailto"),
-            (LinkKinds::DOWNLOAD, "download"),
-            (LinkKinds::OUTBOUND, "outbound"),
-        ]
-        .iter()
-        .find(|(k, _)| wanted & k.0 != 0)
-        .map_or("", |(_, name)| *name);
-        Detail {
-            href: crate::url::redact(&crate::url::sanitize(e.href.trim(), keep)),
-            link,
-            network: if link == "messenger" {
-                crate::interaction::network(&e.href)
-            } else {
-                ""
-            },
-            ext: if link == "download" {
-                extension(&e.href)
-                    .filter(|x| {
-                        x.len() <= goalpost_protocol::MAX_EXT_LEN
-                            && x.bytes().all(|b| b.is_ascii_alphanumeric())
-                    })
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            },
+        let mut d = Detail::default();
+        match (&rule.trigger, c.interaction) {
+            (Trigger::Link(_) | Trigger::Download(_), Some(Interaction::Click(e)))
+                if !e.href.is_empty() =>
+            {
+                let kinds = classify_link(
+                    &e.href,
+                    &c.page.hostname,
+                    &self.hosts,
+                    &self.messengers,
+                    e.download,
+                );
+                let wanted = match &rule.trigger {
+                    Trigger::Link(w) if w.0 != 0 => kinds.0 & w.0,
+                    Trigger::Link(_) => kinds.0,
+                    _ => LinkKinds::DOWNLOAD.0,
+                };
+                // one class per conversion: the most specific the goal asked for
+                d.link = [
+                    (LinkKinds::MESSENGER, "messenger"),
+                    (LinkKinds::TEL, "tel"),
+                    (LinkKinds::MAILTO, "mailto"),
+                    (LinkKinds::DOWNLOAD, "download"),
+                    (LinkKinds::OUTBOUND, "outbound"),
+                ]
+                .iter()
+                .find(|(k, _)| wanted & k.0 != 0)
+                .map_or("", |(_, name)| *name);
+                d.href = clean(&e.href);
+                if d.link == "messenger" {
+                    d.network = crate::interaction::network(&e.href);
+                }
+                if d.link == "download" {
+                    d.ext = extension(&e.href)
+                        .filter(|x| {
+                            x.len() <= goalpost_protocol::MAX_EXT_LEN
+                                && x.bytes().all(|b| b.is_ascii_alphanumeric())
+                        })
+                        .unwrap_or_default();
+                }
+            }
+            (Trigger::Click, Some(Interaction::Click(e))) => d.element = name(&e.id),
+            (Trigger::Submit, Some(Interaction::Submit(f))) => {
+                d.form_id = name(&f.id);
+                d.form_name = name(&f.name);
+            }
+            (Trigger::Media(_), Some(Interaction::Media(m))) => {
+                d.src = clean(&m.src);
+                (d.threshold, d.unit) = threshold(rule);
+            }
+            (Trigger::Scroll | Trigger::Engaged, _) => (d.threshold, d.unit) = threshold(rule),
+            _ => {}
         }
+        d
     }
 
     fn trigger_matches(&self, rule: &Rule, c: &Candidate) -> bool {

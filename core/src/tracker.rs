@@ -554,7 +554,7 @@ impl Tracker {
             currency: currency.clone(),
             category: goal.category.clone(),
             props,
-            detail,
+            detail: Box::new(detail),
         };
         let ev = Event {
             id,

@@ -19,17 +19,7 @@ fn click(href: &str) -> Interaction {
 
 /// The `detail` of each conversion sent after `hrefs` are clicked on a page of shop.test.
 fn details(goals: Value, hrefs: &[&str]) -> Vec<(String, Value)> {
-    let mut d = Driver::new(config(goals, json!({"consent": {"mode": "implied"}})));
-    d.page("https://shop.test/pricing");
-    for h in hrefs {
-        d.act(click(h));
-    }
-    d.feed(Input::Flush);
-    d.sent_events()
-        .into_iter()
-        .filter(|e| e["type"] == "conversion")
-        .map(|e| (e["goal"].as_str().unwrap().to_string(), e["detail"].clone()))
-        .collect()
+    details_of(goals, hrefs.iter().map(|h| click(h)).collect())
 }
 
 #[test]
@@ -112,4 +102,87 @@ fn a_goal_can_turn_details_off_and_other_goals_have_none() {
         &["https://github.com/acme"],
     );
     assert_eq!(got, [("quiet".into(), Value::Null)]);
+}
+
+/// The `detail` of each conversion after `inputs`.
+fn details_of(goals: Value, inputs: Vec<Interaction>) -> Vec<(String, Value)> {
+    let mut d = Driver::new(config(goals, json!({"consent": {"mode": "implied"}})));
+    d.page("https://shop.test/pricing");
+    for i in inputs {
+        d.act(i);
+    }
+    d.feed(Input::Flush);
+    d.sent_events()
+        .into_iter()
+        .filter(|e| e["type"] == "conversion")
+        .map(|e| (e["goal"].as_str().unwrap().to_string(), e["detail"].clone()))
+        .collect()
+}
+
+#[test]
+fn thresholds_forms_elements_and_media_sources_are_said_too() {
+    use goalpost_core::{Form, Media, MediaEvent};
+    let got = details_of(
+        json!([
+            {"id": "read_75", "on": "scroll", "match": {"percent": 75}},
+            {"id": "deep_px", "on": "scroll", "match": {"pixels": {"gte": 3000}}},
+            {"id": "watched_half", "on": "media", "match": {"percent": 50}},
+            {"id": "engaged_30", "on": "engaged", "match": {"seconds": 30}},
+            {"id": "signup", "on": "submit"},
+            {"id": "cta", "on": "click", "match": {"selector": ".cta"}}
+        ]),
+        vec![
+            Interaction::Scroll {
+                percent: 80.0,
+                pixels: 3200.0,
+            },
+            Interaction::Media(Media {
+                src: "https://cdn.test/demo.mp4?token=abc&utm_campaign=launch#t=3".into(),
+                event: MediaEvent::Progress,
+                percent: 52.0,
+                seconds: 30.0,
+                hits: vec![],
+            }),
+            Interaction::Engaged { seconds: 31.0 },
+            Interaction::Submit(Form {
+                id: "newsletter".into(),
+                name: "signup-jane@example.org".into(),
+                ..Form::default()
+            }),
+            Interaction::Click(Element {
+                hits: vec![0],
+                tag: "button".into(),
+                id: "buy-now".into(),
+                text: "Buy now".into(),
+                ..Element::default()
+            }),
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            (
+                "read_75".into(),
+                json!({"threshold": 75, "unit": "percent"})
+            ),
+            (
+                "deep_px".into(),
+                json!({"threshold": 3000, "unit": "pixels"})
+            ),
+            (
+                "watched_half".into(),
+                json!({"src": "https://cdn.test/demo.mp4?utm_campaign=launch", "threshold": 50, "unit": "percent"})
+            ),
+            (
+                "engaged_30".into(),
+                json!({"threshold": 30, "unit": "seconds"})
+            ),
+            (
+                "signup".into(),
+                json!({"form_id": "newsletter", "form_name": "[email]"})
+            ),
+            ("cta".into(), json!({"element": "buy-now"})),
+        ],
+        "never the element's text, never a field's value"
+    );
 }

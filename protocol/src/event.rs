@@ -5,6 +5,7 @@ use crate::enums::{Channel, ConsentStamp, EventType, GoalKind};
 use crate::id::{EventId, Millis};
 use crate::json::{push_f64, push_str_literal, push_u64};
 use crate::VERSION;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -43,8 +44,8 @@ pub enum EventData {
         category: Option<String>,
         /// Props from a custom event.
         props: Vec<(String, Prop)>,
-        /// What a link or download goal's click followed (empty: written as nothing).
-        detail: Detail,
+        /// What happened (empty: written as nothing). Boxed: most events carry none.
+        detail: Box<Detail>,
     },
     /// A step of a funnel was reached (step 0 is the first).
     FunnelStep {
@@ -57,12 +58,13 @@ pub enum EventData {
     },
 }
 
-/// What a conversion from a link or download goal followed: the link's target, scrubbed like
-/// every URL goalpost sends, and its class. Each field is written only when not empty.
+/// What happened, for a conversion from an interaction: the link or file it followed, the
+/// threshold it reached, the form or element it came from. Each field is written only when
+/// it has a value; never element text, never form values.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Detail {
-    /// The link's target (query reduced to the allowlist, no fragment, e-mail addresses and
-    /// phone numbers redacted).
+    /// A link's target (query reduced to the allowlist, no fragment, e-mail addresses and
+    /// phone numbers redacted): link and download goals.
     pub href: String,
     /// One of [`crate::LINK_CLASSES`], or empty.
     pub link: &'static str,
@@ -70,32 +72,66 @@ pub struct Detail {
     pub network: &'static str,
     /// A download's file extension, lowercase, or empty.
     pub ext: String,
+    /// The threshold the goal reached (scroll, media and engaged goals), in `unit`.
+    pub threshold: Option<f64>,
+    /// One of [`crate::UNITS`], with `threshold`.
+    pub unit: &'static str,
+    /// A media element's source, cleaned like `href`: media goals.
+    pub src: String,
+    /// The submitted form's `id` and `name`: submit goals.
+    pub form_id: String,
+    /// See `form_id`.
+    pub form_name: String,
+    /// The clicked element's `id`: click goals.
+    pub element: String,
 }
 
 impl Detail {
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.href.is_empty()
-            && self.link.is_empty()
-            && self.network.is_empty()
-            && self.ext.is_empty()
+        self.threshold.is_none()
+            && [
+                self.href.as_str(),
+                self.link,
+                self.network,
+                self.ext.as_str(),
+                self.src.as_str(),
+                self.form_id.as_str(),
+                self.form_name.as_str(),
+                self.element.as_str(),
+            ]
+            .iter()
+            .all(|v| v.is_empty())
     }
 
     fn push_json(&self, o: &mut String) {
         let mut first = true;
-        for (key, v) in [
+        let mut key = |o: &mut String, k: &str| {
+            o.push_str(if first { "{\"" } else { ",\"" });
+            o.push_str(k);
+            o.push_str("\":");
+            first = false;
+        };
+        for (k, v) in [
             ("href", self.href.as_str()),
             ("link", self.link),
             ("network", self.network),
             ("ext", self.ext.as_str()),
+            ("src", self.src.as_str()),
+            ("form_id", self.form_id.as_str()),
+            ("form_name", self.form_name.as_str()),
+            ("element", self.element.as_str()),
         ] {
             if !v.is_empty() {
-                o.push_str(if first { "{\"" } else { ",\"" });
-                o.push_str(key);
-                o.push_str("\":");
+                key(o, k);
                 push_str_literal(o, v);
-                first = false;
             }
+        }
+        if let Some(t) = self.threshold {
+            key(o, "threshold");
+            push_f64(o, t);
+            key(o, "unit");
+            push_str_literal(o, self.unit);
         }
         o.push('}');
     }

@@ -79,6 +79,10 @@ pub fn valid_value(v: f64) -> bool {
 
 /// The classes of link a conversion's `detail.link` names.
 pub const LINK_CLASSES: [&str; 5] = ["outbound", "tel", "mailto", "messenger", "download"];
+/// The units of a `detail.threshold`.
+pub const UNITS: [&str; 3] = ["percent", "pixels", "seconds"];
+/// The largest `detail.threshold`.
+pub const MAX_THRESHOLD: f64 = 1e9;
 /// The longest file extension a `detail.ext` carries.
 pub const MAX_EXT_LEN: usize = 16;
 

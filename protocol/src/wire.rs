@@ -5,8 +5,8 @@
 use crate::enums::{Channel, ConsentStamp, EventType, GoalKind};
 use crate::{
     valid_currency, valid_name, valid_value, LINK_CLASSES, MAX_BATCH_EVENTS, MAX_BODY, MAX_DROPPED,
-    MAX_EXT_LEN, MAX_FUNNEL_STEPS, MAX_PROPS, MAX_PROP_LEN, MAX_TITLE_LEN, MAX_TOUCH_FIELD_LEN,
-    MAX_TS, MAX_URL_LEN, MAX_VALUE, MIN_TS, VERSION,
+    MAX_EXT_LEN, MAX_FUNNEL_STEPS, MAX_PROPS, MAX_PROP_LEN, MAX_THRESHOLD, MAX_TITLE_LEN,
+    MAX_TOUCH_FIELD_LEN, MAX_TS, MAX_URL_LEN, MAX_VALUE, MIN_TS, UNITS, VERSION,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -72,6 +72,18 @@ pub struct Detail {
     pub network: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ext: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub element: Option<String>,
 }
 
 impl Detail {
@@ -99,6 +111,25 @@ impl Detail {
                 return Err(format!(
                     "detail.ext: 1 to {MAX_EXT_LEN} lowercase letters or digits"
                 ));
+            }
+        }
+        check_len("detail.src", self.src.as_deref().unwrap_or(""), MAX_URL_LEN)?;
+        for (field, v) in [
+            ("detail.form_id", &self.form_id),
+            ("detail.form_name", &self.form_name),
+            ("detail.element", &self.element),
+        ] {
+            check_len(field, v.as_deref().unwrap_or(""), MAX_PROP_LEN)?;
+        }
+        match (self.threshold, self.unit.as_deref()) {
+            (None, None) => {}
+            (Some(t), Some(u))
+                if t.is_finite() && (0.0..=MAX_THRESHOLD).contains(&t) && UNITS.contains(&u) => {}
+            _ => {
+                return Err(format!(
+                "detail.threshold/unit: both, a number from 0 to {MAX_THRESHOLD:e} and one of {}",
+                UNITS.join(", ")
+            ))
             }
         }
         Ok(())

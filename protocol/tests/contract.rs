@@ -29,7 +29,7 @@ fn conversion(props: Vec<(String, Prop)>) -> Event {
         currency: Some("EUR".into()),
         category: Some("sales".into()),
         props,
-        detail: Detail::default(),
+        detail: Box::default(),
     })
 }
 
@@ -179,15 +179,15 @@ fn a_conversions_detail_reads_back_and_its_limits_hold() {
     let with = |detail: Detail| {
         let mut e = conversion(vec![]);
         if let EventData::Conversion { detail: d, .. } = &mut e.data {
-            *d = detail;
+            **d = detail;
         }
         accepted(&[e])
     };
     let full = Detail {
         href: "https://files.example/price-list.pdf?utm_source=x".into(),
         link: "download",
-        network: "",
         ext: "pdf".into(),
+        ..Detail::default()
     };
     let b = with(full).unwrap();
     let d = b.events[0].detail.as_ref().unwrap();
@@ -234,6 +234,49 @@ fn a_conversions_detail_reads_back_and_its_limits_hold() {
             "{bad}"
         );
     }
+    let b = with(Detail {
+        threshold: Some(75.0),
+        unit: "percent",
+        src: "https://cdn.test/a.mp4".into(),
+        form_id: "f".into(),
+        form_name: "n".into(),
+        element: "e".into(),
+        ..Detail::default()
+    })
+    .unwrap();
+    let d = b.events[0].detail.as_ref().unwrap();
+    assert_eq!(
+        (d.threshold, d.unit.as_deref()),
+        (Some(75.0), Some("percent"))
+    );
+    assert_eq!(
+        (d.form_id.as_deref(), d.element.as_deref()),
+        (Some("f"), Some("e"))
+    );
+    assert!(with(Detail {
+        threshold: Some(1e10),
+        unit: "percent",
+        ..Detail::default()
+    })
+    .unwrap_err()
+    .starts_with("events[0].detail.threshold/unit"));
+    assert!(
+        with(Detail {
+            threshold: Some(5.0),
+            unit: "",
+            ..Detail::default()
+        })
+        .is_err(),
+        "a threshold needs its unit"
+    );
+    assert_eq!(
+        with(Detail {
+            element: long(MAX_PROP_LEN + 1),
+            ..Detail::default()
+        })
+        .unwrap_err(),
+        format!("events[0].detail.element: longer than {MAX_PROP_LEN} bytes")
+    );
     // and only on conversions
     let forged =
         body_of(&[page_view("t", "")], None).replace("\"title\"", "\"detail\":{},\"title\"");
@@ -410,6 +453,20 @@ fn the_json_schema_states_the_same_limits_and_names() {
         u(&format!("{ev}/detail/properties/ext/maxLength")) as usize,
         MAX_EXT_LEN
     );
+    assert_eq!(
+        names(at(&s, &format!("{ev}/detail/properties/unit/enum"))),
+        UNITS.map(String::from).to_vec()
+    );
+    assert_eq!(
+        at(&s, &format!("{ev}/detail/properties/threshold/maximum")).as_f64(),
+        Some(MAX_THRESHOLD)
+    );
+    for f in ["form_id", "form_name", "element"] {
+        assert_eq!(
+            u(&format!("{ev}/detail/properties/{f}/maxLength")) as usize,
+            MAX_PROP_LEN
+        );
+    }
     assert_eq!(
         at(&s, "$defs/name/pattern").as_str().unwrap(),
         format!("^[A-Za-z0-9_.-]{{1,{MAX_NAME_LEN}}}$")

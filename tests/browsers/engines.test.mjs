@@ -119,6 +119,9 @@ for (const name of ENGINES) {
       const rows = await waitFor('delivery after two 500s', async () => {
         const r = await pages.events('retry');
         return conversions(r, 'buy').length === 1 && r;
+      }, { timeout: 20000 }).catch(async (e) => {
+        const state = await page.evaluate(() => ({ url: location.href, ready: !!(window.goalpost && window.goalpost.gp) })).catch((x) => String(x));
+        throw new Error(`${e.message}: stored ${JSON.stringify((await pages.events('retry')).map((r) => r.type))}, stats ${JSON.stringify(await pages.stats('retry'))}, page ${JSON.stringify(state)}`);
       });
       await flush(page);
       assert.deepEqual(rows.map((r) => [r.type, r.goal || null]), [['page_view', null], ['conversion', 'buy']]);

@@ -47,6 +47,9 @@ test('forms in open shadow roots convert: nested ones, one attached after load, 
   await page.evaluate(() => window.goalpost.gp.flush());
   const rows = await env.collector.events('shadow');
   assert.deepEqual(conversions(rows).sort(), ['late_form', 'nested_form', 'outer_form']);
+  // each says which form (its id; these have no name)
+  assert.deepEqual(rows.filter((r) => r.type === 'conversion').map((r) => [r.goal, r.detail]).sort(),
+    [['late_form', { form_id: 'late' }], ['nested_form', { form_id: 'nested' }], ['outer_form', { form_id: 'outer' }]]);
   assert.ok(rows.filter((r) => r.type === 'conversion').every((r) => r.url === env.collector.base + '/shadow-forms.html'));
   await context.close();
 });
@@ -106,12 +109,18 @@ test('a page whose content arrives after load is not read to 100 % on arrival; a
     document.addEventListener('goalpost:conversion', (e) => window.converted.push(e.detail.goal));
   });
   await page.waitForFunction(() => document.documentElement.scrollHeight > 3000);
-  // the reader scrolls to 60 % of the grown page: 50 % counts, 90 % does not
-  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight * 0.6 - innerHeight));
+  // the reader scrolls to 60 % of the grown page: 25 % and 50 % count then, 90 % not at all
+  const scrolledAt = await page.evaluate(() => {
+    window.scrollTo(0, document.documentElement.scrollHeight * 0.6 - innerHeight);
+    return Date.now();
+  });
   await page.waitForFunction(() => window.converted.includes('read_50'));
   await page.evaluate(() => window.goalpost.gp.flush());
   const rows = await env.collector.events('grow');
-  assert.deepEqual(conversions(rows), ['read_50'], 'read_90 did not fire while the page was short');
+  assert.deepEqual(conversions(rows), ['read_25', 'read_50'], 'read_90 did not fire while the page was short');
+  const at25 = rows.find((r) => r.goal === 'read_25').ts;
+  assert.ok(at25 >= scrolledAt, `25 % counted when the reader got there (${at25 - scrolledAt} ms after the scroll), not on arrival`);
+  assert.deepEqual(rows.find((r) => r.goal === 'read_50').detail, { threshold: 50, unit: 'percent' }, 'the threshold reached');
   // a page that never grows still reads as read, once it has settled
   const short = await open('/short.html');
   await waitFor('read_90 on the short page', async () => {

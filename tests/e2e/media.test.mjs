@@ -31,6 +31,11 @@ test('a video played to the end reports start, thresholds and completion once ea
   assert.equal(conversions(rows).length, 5);
   const conv = rows.find((r) => r.goal === 'demo_50');
   assert.equal(conv.url, env.collector.base + '/video.html');
+  // which video and which threshold (the page view is anonymous: the source is a plain URL)
+  const src = env.collector.base + '/media/demo.webm';
+  assert.deepEqual(conv.detail, { src, threshold: 50, unit: 'percent' });
+  assert.deepEqual(rows.find((r) => r.goal === 'any_2s').detail, { src, threshold: 2, unit: 'seconds' });
+  assert.deepEqual(rows.find((r) => r.goal === 'demo_done').detail, { src }, 'completion: the source, no threshold');
   await context.close();
 });
 

@@ -161,7 +161,7 @@ test('which link, which file: the report\'s top targets per goal, as recomputed 
   for (const r of raw.filter((r) => r.detail)) {
     if (r.goal === 'price_list') assert.deepEqual([r.detail.link, r.detail.ext], ['download', 'pdf']);
     if (r.goal === 'outbound') assert.equal(r.detail.link, 'outbound');
-    assert.ok(!r.detail.href.includes('#'), 'no fragment');
+    if (r.detail.href) assert.ok(!r.detail.href.includes('#'), 'no fragment');
   }
 });
 
