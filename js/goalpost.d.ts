@@ -39,13 +39,15 @@ export interface Goal {
   on: 'click' | 'link' | 'download' | 'submit' | 'media' | 'scroll' | 'pageview' | 'visible' | 'engaged' | 'custom' | 'funnel';
   match?: Match;
   /** Default: every for custom, session for funnel and pageview, page otherwise. */
-  once?: 'every' | 'page' | 'session' | 'visitor';
+  once?: 'every' | 'page' | 'session' | 'visitor' | { per: Source };
   value?: number | Source;
   currency?: string | Source;
   /** Funnels: goal ids or inline rules, in order. */
   steps?: (string | { on: Goal['on']; match?: Match })[];
   strict?: boolean;
   windowMs?: number;
+  /** Whether its conversions carry `detail` (what they followed); default true. */
+  details?: boolean;
 }
 
 export type Granted = boolean | 'granted' | 'denied';
