@@ -26,7 +26,7 @@ step "end-to-end (playwright-core, Chromium, the real collector)"
 cargo build -p goalpost-collector --locked
 node --test --test-concurrency=1 tests/e2e/
 step "the engines where browsers differ: Chromium, Firefox, WebKit (npm run test:browsers)"
-node --test --test-concurrency=1 tests/browsers/
+timeout 900 node --test --test-concurrency=1 tests/browsers/
 step "the collector on PostgreSQL (a throwaway cluster): storage, dedupe, reports, and reports vs raw events end to end"
 scripts/with-postgres.sh bash -c '
   GOALPOST_TEST_STORE=postgres cargo test -p goalpost-collector --locked --test ingest --test reports --test production

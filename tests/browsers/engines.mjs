@@ -25,6 +25,13 @@ const freePort = () => new Promise((resolve) => {
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** `promise`, or an error after 15 s: a driver call that never settles fails its test, not the run. */
+function bounded(promise, what) {
+  let timer;
+  const limit = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer in 15 s`)), 15000); });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Goes back in the page's history and waits until the previous page is there and loaded. By
  * script, not by the driver's own "back": a page restored from the back-forward cache fires no
@@ -51,7 +58,7 @@ async function waitIn(page, fn, arg, timeout = 10000) {
  * A page of playwright-core or puppeteer-core (their page APIs agree on what is used here);
  * `context` is its own browser context, closed with it.
  */
-function devtoolsPage(p, context, navigation = {}) {
+function devtoolsPage(p, context, navigation = {}, closeOptions = {}) {
   return {
     goto: async (url) => { await p.goto(url, navigation); },
     click: (sel) => p.click(sel),
@@ -62,8 +69,13 @@ function devtoolsPage(p, context, navigation = {}) {
     waitFor(fn, arg, timeout) { return waitIn(this, fn, arg, timeout); },
     // the visitor closing the tab: pagehide and unload run; the browser stays (its profile goes
     // with discard(), after the test has looked at the collector)
-    close: () => p.close({ runBeforeUnload: true }),
-    discard: () => context.close(),
+    close: async () => {
+      await bounded(p.close(closeOptions), 'closing the tab');
+      // Firefox: its profile goes with the tab (left open, its closing tabs held later pages'
+      // requests back in our runs)
+      if (closeOptions.runBeforeUnload) await bounded(context.close(), 'closing the profile').catch(() => {});
+    },
+    discard: () => bounded(context.close(), 'closing the profile').catch(() => {}),
   };
 }
 
@@ -78,6 +90,7 @@ async function chromium() { // no GPC setting
     version: browser.version(),
     async page() {
       const context = await browser.newContext();
+      // a plain close: Playwright waits until the tab is gone, and the page's unload handlers run
       return devtoolsPage(await context.newPage(), context);
     },
     close: () => browser.close(),
@@ -99,7 +112,8 @@ async function firefox({ gpc = false } = {}) {
     version: (await browser.version()).replace(/^firefox\//i, ''),
     async page() {
       const context = await browser.createBrowserContext();
-      return devtoolsPage(await context.newPage(), context, { waitUntil: 'load' });
+      // BiDi closes a tab without its unload handlers unless asked to run them
+      return devtoolsPage(await context.newPage(), context, { waitUntil: 'load' }, { runBeforeUnload: true });
     },
     close: () => browser.close(),
   };
