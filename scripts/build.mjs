@@ -2,7 +2,7 @@
 // npm run build: the wasm crate → wasm-bindgen (pinned CLI) → wasm-opt -Oz → dist/,
 // plus the ES module entry and the classic loader, minified with esbuild.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -91,6 +91,22 @@ await esbuild.build({
   minify: true, target: 'es2017', legalComments: 'none', banner: COMPILE_HINT,
   outfile: join(dist, 'goalpost.js'), logLevel: 'warning',
 });
+// `goalpost check` (the package's bin): the same glue and wasm on Node, with the HTML parser and
+// the pattern check bundled in, so that installing the package installs no dependency.
+copyFileSync(join(root, 'js', 'cli.mjs'), join(work, 'cli.mjs'));
+copyFileSync(join(root, 'js', 'selectors.mjs'), join(work, 'selectors.mjs'));
+writeFileSync(join(work, 'pseudo.json'), JSON.stringify(pseudoSupport()));
+await esbuild.build({
+  entryPoints: [join(work, 'cli.mjs')],
+  bundle: true, format: 'esm', platform: 'node', target: 'node20', legalComments: 'none', minify: true,
+  // ES modules first (jsonc-parser's CommonJS build loads its parts at run time)
+  mainFields: ['module', 'main'],
+  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __gpRequire } from 'node:module'; const require = __gpRequire(import.meta.url);" },
+  // linkedom's optional canvas support
+  external: ['canvas'],
+  outfile: join(dist, 'cli.mjs'), logLevel: 'warning',
+});
+chmodSync(join(dist, 'cli.mjs'), 0o755);
 copyFileSync(join(root, 'js', 'goalpost.d.ts'), join(dist, 'goalpost.d.ts'));
 /**
  * Import, export and module names shortened in the wasm (binaryen's
@@ -231,4 +247,37 @@ function dropUnusedClosureShims(path) {
     return count;
   });
   console.log(`build: ${replaced} unused closure invoke shims taken out of the function table`);
+}
+
+/**
+ * For goalpost check: every pseudo-class and pseudo-element in @mdn/browser-compat-data, as
+ * `":name"` or `":name()"` → [Chrome, Firefox, Safari] versions (see `support`).
+ * Page-only pseudo-classes (`:first`, `:left`, `:right`) are left out: no element matches them.
+ */
+function pseudoSupport() {
+  const bcd = JSON.parse(readFileSync(join(root, 'node_modules', '@mdn', 'browser-compat-data', 'data.json'), 'utf8'));
+  const out = {};
+  for (const [key, feature] of Object.entries(bcd.css.selectors)) {
+    const c = feature.__compat;
+    if (!c || /page pseudo-class/i.test(c.description || '')) continue;
+    const code = /<code>(::?[\w-]+(?:\(\))?)<\/code>$/.exec(c.description || '');
+    const fromUrl = /\/(::?[\w-]+)$/.exec(c.mdn_url || '');
+    const name = code ? code[1] : fromUrl ? fromUrl[1] : null;
+    if (!name) continue;
+    out[name] = support(c);
+  }
+  // the attribute selector's `s` flag (case-sensitive), which browsers differ on
+  out['[s]'] = support(bcd.css.selectors.attribute.case_sensitive_modifier.__compat);
+  // known to Chrome and Safari (WebVTT cues), absent from browser-compat-data 8.1.9
+  out[':current'] = out[':current()'] = out[':past'];
+  return out;
+}
+
+/** [Chrome, Firefox, Safari]: the version that supports it without a flag or prefix, or 0. */
+function support(c) {
+  return ['chrome', 'firefox', 'safari'].map((b) => {
+    const s = [].concat(c.support[b] || []).find((s) => s.version_added && !/preview/.test(s.version_added) && !s.version_removed
+      && !s.flags && !s.prefix && !s.alternative_name && !s.partial_implementation);
+    return s ? Number.parseFloat(String(s.version_added).replace(/^≤/, '')) || 1 : 0;
+  });
 }

@@ -56,6 +56,14 @@ pub use dom::{element_info, invalid_selectors, selector_hits, target_element, Re
 pub use host::Host;
 use runtime::Runtime;
 
+/// `goalpost check` on Node: every problem in `config`, one per line, after a first line
+/// `invalid` (tracking off) or `skipped` (those goals skipped); empty when there is none.
+/// Not used in the browser (the bundler leaves it out of the page's module).
+#[wasm_bindgen]
+pub fn check(config: &JsValue, document: &web_sys::Document) -> alloc::string::String {
+    runtime::check(config, document)
+}
+
 /// A running tracker, owned by the JS entry. Dropping it (or `shutdown`) removes every
 /// listener and timer goalpost installed.
 #[wasm_bindgen]

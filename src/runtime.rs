@@ -735,6 +735,32 @@ fn browser_checks(
     patterns
 }
 
+/// `goalpost check` (the package's CLI, on Node): every problem in `config`, with the same
+/// checks and messages as [`Runtime::start`], one per line; selectors checked against
+/// `document` (a DOM the CLI parsed), patterns with the host's `RegExp`. Empty when there is
+/// none; the first line is `invalid` when the config cannot be used at all (tracking off),
+/// `skipped` when only some goals are.
+pub fn check(config: &JsValue, document: &Document) -> String {
+    let compiled = compile(&to_json(config));
+    let mut errors = compiled.errors;
+    let fatal = match compiled.config {
+        Some(mut cfg) => {
+            browser_checks(&mut cfg.goals, document, &mut errors);
+            false
+        }
+        None => true,
+    };
+    if errors.is_empty() {
+        return String::new();
+    }
+    let mut m = String::from(if fatal { "invalid" } else { "skipped" });
+    for e in &errors {
+        m.push('\n');
+        m.push_str(&e.message());
+    }
+    m
+}
+
 /// A debug line for an ignored input.
 fn reason(why: &Ignored) -> String {
     let mut m = String::from("goalpost: ");

@@ -1,18 +1,20 @@
 // The package as users get it: `npm pack` makes the tarball that would be published; a fresh
-// project installs it from the tarball with Vite, webpack and TypeScript from the npm registry
-// (versions pinned here), builds a page with each bundler, and a click on that page reaches the
-// real collector; the types compile under `tsc --noEmit --strict`. No bundler is told where the
-// .wasm is: the package names it with `new URL(…, import.meta.url)`, which both copy as an asset.
+// project installs it from the tarball with Vite, webpack, esbuild and TypeScript from the npm
+// registry (versions pinned here), builds a page with each bundler, and a click on that page
+// reaches the real collector; the types compile under `tsc --noEmit --strict`; the installed
+// `goalpost check` runs. Vite and webpack are not told where the .wasm is: the package names it
+// with `new URL(…, import.meta.url)`, which both copy as an asset; esbuild gets the README's
+// one setting (the .wasm imported as a file).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, copyFileSync, readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { goalpostMessages, launch, openPage, root, startCollector, waitFor } from './harness.mjs';
 
-const VERSIONS = { vite: '8.4.1', webpack: '5.113.0', typescript: '5.9.3' };
+const VERSIONS = { vite: '8.4.1', webpack: '5.113.0', esbuild: '0.28.2', typescript: '5.9.3' };
 const fixture = join(root, 'tests', 'fixtures', 'npm');
 let dir;
 let tarball;
@@ -35,13 +37,25 @@ after(async () => {
 
 test('the tarball holds what a user needs and nothing else', () => {
   const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
-  for (const f of ['package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'dist/goalpost.mjs', 'dist/goalpost.js', 'dist/goalpost.d.ts', 'dist/goalpost_wasm_bg.wasm']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'dist/goalpost.mjs', 'dist/goalpost.js', 'dist/goalpost.d.ts', 'dist/goalpost_wasm_bg.wasm', 'dist/cli.mjs']) {
     assert.ok(files.includes(f), `${f} in ${files.join(' ')}`);
   }
   assert.ok(files.every((f) => f === 'package.json' || f === 'README.md' || f.startsWith('LICENSE') || f.startsWith('dist/')), files.join(' '));
   const pkg = JSON.parse(readFileSync(join(dir, 'node_modules', 'goalpost', 'package.json'), 'utf8'));
   assert.equal(pkg.exports['.'].types, './dist/goalpost.d.ts');
   assert.equal(pkg.license, 'MIT OR Apache-2.0');
+  assert.deepEqual(pkg.dependencies, undefined, 'installing goalpost installs nothing else');
+});
+
+test('the installed `goalpost check` (npx) checks a config with no dependency of its own', () => {
+  writeFileSync(join(dir, 'goals.json'), JSON.stringify({ collector: '/collect', site: 's', goals: [{ id: 'a', on: 'clik' }] }));
+  const r = spawnSync('npx', ['--no-install', 'goalpost', 'check', 'goals.json'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.equal(r.stdout, 'goals.json: error: goals[0].on: unknown value "clik" — did you mean "click"?\n1 error, 0 warnings: these goals would be skipped, the others work\n');
+  writeFileSync(join(dir, 'goals.json'), JSON.stringify({ collector: '/collect', site: 's', goals: [{ id: 'a', on: 'click', match: { selector: '#a' } }] }));
+  const ok = spawnSync('npx', ['--no-install', 'goalpost', 'check', 'goals.json'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  assert.equal(ok.stdout, 'ok: 1 goal, no errors, 0 warnings\n');
 });
 
 /** Copies the fixture page into `out` for `bundler`, then checks a click on it is stored. */
@@ -93,6 +107,20 @@ test(`webpack ${VERSIONS.webpack} builds a page with the installed package, and 
   page('webpack', out);
   assert.ok(readdirSync(out).some((f) => f.endsWith('.wasm')), 'the .wasm copied as an asset');
   await clickThrough('webpack', out);
+});
+
+test(`esbuild ${VERSIONS.esbuild} builds a page with the installed package (the .wasm imported as a file), and it converts`, async () => {
+  const out = join(dir, 'esbuild-out');
+  copyFileSync(join(fixture, 'main-esbuild.mjs'), join(dir, 'main-esbuild.js'));
+  const esbuild = await import(pathToFileURL(join(dir, 'node_modules', 'esbuild', 'lib', 'main.js')));
+  const result = await esbuild.build({
+    absWorkingDir: dir, entryPoints: ['main-esbuild.js'], bundle: true, format: 'esm', target: 'es2022',
+    loader: { '.wasm': 'file' }, outfile: join(out, 'main.js'), logLevel: 'silent',
+  });
+  assert.deepEqual(result.errors, []);
+  page('esbuild', out);
+  assert.ok(readdirSync(out).some((f) => f.endsWith('.wasm')), 'the .wasm emitted next to the bundle');
+  await clickThrough('esbuild', out);
 });
 
 test(`the types compile under TypeScript ${VERSIONS.typescript} (tsc --noEmit --strict)`, () => {
