@@ -4,7 +4,40 @@ import initWasm, { Goalpost } from './goalpost_wasm.js';
 
 let dead = false;
 let instance = null;
+let instanceConfig = null;
 let memory = null;
+// The preview panel (js/preview.mjs, loaded only when asked for: `?goalpost_preview=1`, or
+// `goalpost('preview')`): `preview` is its sink for notes (a buffer while it loads),
+// `previewCtx` what it reads ({config, inner, error, host}), `watched` the click filter's CSS.
+let preview = null;
+let previewCtx = null;
+let watched = null;
+
+// Debug lines (`debug: true`, and always in preview): the console line, and the parts to the
+// panel. Kinds (src/host.rs Note): 0 config problems, 1 a goal not matched (a goal, b what
+// failed), 2 another ignored input, 3 an event collected (a what, b URL or funnel, n of m),
+// 4 a conversion (a goal).
+function note(kind, text, a, b, n, m) {
+  (kind ? console.log : console.error)(text);
+  if (preview) {
+    try { preview(kind, text, a, b, n, m); } catch (_) {}
+  }
+}
+
+function openPreview(ctx) {
+  // (opened before the start: the context learns the tracker once it runs)
+  if (previewCtx) return Object.assign(previewCtx, ctx);
+  previewCtx = ctx;
+  const held = [];
+  preview = (...args) => held.push(args);
+  // a URL, not a module specifier: bundlers copy the file as an asset (as they do the .wasm)
+  // instead of bundling it, so the panel never adds to a site's bundle
+  import(/* webpackIgnore: true */ /* @vite-ignore */ new URL('preview.mjs', import.meta.url).href).then((m) => {
+    const sink = m.open(ctx, () => watched);
+    for (const args of held) sink(...args);
+    preview = sink;
+  }, (err) => { preview = null; console.warn('goalpost: the preview panel could not be loaded', err); });
+}
 
 function die(err) {
   if (!dead) {
@@ -31,7 +64,8 @@ function guard(fn, selectors, links) {
       // (a custom element's own shadowRoot getter may throw: then the wasm looks, and catches)
       try { hosts = t && t.shadowRoot; } catch (_) { hosts = true; }
       if (t && t.closest && !hosts) {
-        if (!(selectors && t.closest(selectors)) &&
+        // (in preview every click goes in: the panel shows why one matched nothing)
+        if (!preview && !(selectors && t.closest(selectors)) &&
             !(links && (link = t.closest('a[href],area[href]')) && link.matches(links))) {
           const now = Date.now();
           if (now - quiet < 6e4) return undefined;
@@ -49,6 +83,7 @@ function guard(fn, selectors, links) {
 // pre-filter when `selectors` / `links` are given (src/runtime.rs, the K_* codes). A filtered
 // callback given the target element by the guard says so in the code (`K_TARGET`, 1 << 20).
 const cb = (entry, code, selectors, links) => {
+  if (selectors != null) watched = { selectors, links };
   const f = guard(selectors == null
     ? (a, b, c) => entry(code, a, b, c)
     : (a, b) => entry(b ? code | 1048576 : code, a, b), selectors, links);
@@ -337,6 +372,13 @@ function api(inner) {
     optIn() {
       if (inner && !dead) guard(() => inner.optIn())();
     },
+    /** Opens the preview panel on this page (loaded on demand; sends nothing). */
+    preview() {
+      if (inner && !dead) {
+        guard(() => inner.debug(true))();
+        openPreview({ config: instanceConfig, inner });
+      }
+    },
     /** on('conversion', fn): fn(detail) for every conversion; returns a function that unsubscribes. */
     on(type, fn) {
       if (type !== 'conversion' || typeof fn !== 'function') return noop;
@@ -418,12 +460,21 @@ export async function init(config, options = {}) {
     try { return early() || []; } catch (_) { return []; }
   };
   try {
+    const asked = typeof location !== 'undefined' && /[?&]goalpost_preview=1(&|$)/.test(location.search);
     if (typeof config === 'string') {
       try { config = JSON.parse(config); } catch (err) {
-        console.error('goalpost: the config is not valid JSON (' + err.message + '); tracking is off.');
+        const msg = 'goalpost: the config is not valid JSON (' + err.message + '); tracking is off.';
+        console.error(msg);
+        if (asked) openPreview({ error: msg });
         return instance;
       }
     }
+    // asked for in the URL: debug notes from the start, the panel loading meanwhile
+    if (asked && config && typeof config === 'object' && !Array.isArray(config)) {
+      config = Object.assign({}, config, { debug: true });
+      openPreview({ config });
+    }
+    instanceConfig = config;
     // (export names are minified at build time: the memory is found by its type)
     const source = wasmSource(options.wasm);
     const exports = await initWasm({ module_or_path: source }).catch((err) => blockedFetch(source, err));
@@ -441,12 +492,17 @@ export async function init(config, options = {}) {
     try {
       // the visitor's choices made before the start (options.consent: one, or a list in order)
       const consent = options.consent == null ? undefined : [].concat(options.consent);
-      inner = Goalpost.start(config, { cb, send, watch, watchConsent, persistence, goal, announce, depth }, seed, consent);
+      inner = Goalpost.start(config, { cb, send, watch, watchConsent, persistence, goal, announce, depth, note }, seed, consent);
     } catch (err) {
-      if (typeof err === 'string') { console.error(err); return instance; }
+      if (typeof err === 'string') {
+        console.error(err);
+        if (asked) openPreview({ config, error: err });
+        return instance;
+      }
       throw err;
     }
     instance = api(inner);
+    if (asked) openPreview({ inner });
     // interactions from before the tracker was ready, in order, after its page view
     for (const e of kept) if (e instanceof Event) guard(() => inner.replay(e, e.type))();
   } catch (err) {

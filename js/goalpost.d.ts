@@ -113,6 +113,8 @@ export interface Goalpost {
   optOut(): void;
   /** Reverses optOut() and grants. */
   optIn(): void;
+  /** Opens the preview panel on this page: the goals' elements outlined, what happens and why (loaded on demand, sends nothing). */
+  preview(): void;
   /** Calls `fn` for every conversion (also a `goalpost:conversion` DOM event); returns an unsubscribe function. */
   on(type: 'conversion', fn: (conversion: Conversion) => void): () => void;
 }
@@ -139,7 +141,7 @@ declare global {
       ((command: 'shutdown') => void) &
       ((command: 'on', type: 'conversion', fn: (conversion: Conversion) => void) => void) &
       ((command: 'consent', choice: 'granted' | 'denied' | ConsentChoice) => void) &
-      ((command: 'optOut' | 'optIn') => void);
+      ((command: 'optOut' | 'optIn' | 'preview') => void);
     goalpostConfig?: Config | string;
   }
 }

@@ -56,6 +56,7 @@
     else if (cmd === 'consent') gp.consent(args[1]);
     else if (cmd === 'optOut') gp.optOut();
     else if (cmd === 'optIn') gp.optIn();
+    else if (cmd === 'preview') gp.preview();
     else console.warn('goalpost: unknown command ' + cmd);
   }
 

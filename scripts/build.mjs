@@ -86,6 +86,21 @@ await esbuild.build({
   bundle: true, format: 'esm', minify: true, target: 'es2020', legalComments: 'none', banner: COMPILE_HINT,
   outfile: join(dist, 'goalpost.mjs'), logLevel: 'warning',
 });
+// The panel is imported by URL: bundlers that follow `new URL(…, import.meta.url)` (Vite,
+// webpack) copy it as an asset, and the magic comments (which the minifier drops) tell them
+// to leave the import itself to the browser, so the panel never joins a site's bundle.
+{
+  const file = join(dist, 'goalpost.mjs');
+  const plain = 'import(new URL("preview.mjs",import.meta.url).href)';
+  const code = readFileSync(file, 'utf8');
+  if (code.split(plain).length !== 2) throw new Error('build: the preview import is not where it was expected in goalpost.mjs');
+  writeFileSync(file, code.replace(plain, 'import(/*webpackIgnore:true*//*@vite-ignore*/new URL("preview.mjs",import.meta.url).href)'));
+}
+await esbuild.build({
+  entryPoints: [join(root, 'js', 'preview.mjs')],
+  bundle: true, format: 'esm', minify: true, target: 'es2020', legalComments: 'none',
+  outfile: join(dist, 'preview.mjs'), logLevel: 'warning',
+});
 await esbuild.build({
   entryPoints: [join(root, 'js', 'loader.js')],
   minify: true, target: 'es2017', legalComments: 'none', banner: COMPILE_HINT,

@@ -373,13 +373,3 @@ pub fn matching_selectors(el: &Element, selectors: &Selectors) -> Vec<u32> {
     }
     hits
 }
-
-/// `console.error(msg)` / `console.log(msg)`.
-pub fn log(error: bool, msg: &str) {
-    let v = JsValue::from_str(msg);
-    if error {
-        web_sys::console::error_1(&v);
-    } else {
-        web_sys::console::log_1(&v);
-    }
-}

@@ -73,6 +73,28 @@ extern "C" {
 
     #[wasm_bindgen(method, js_name = watchConsent)]
     fn watch_consent(this: &Host, google: bool, tcf: bool, changed: &Function) -> JsValue;
+
+    /// A debug line (debug mode, and the preview panel): `text` for the console, and the same
+    /// in parts for the panel (see [`Note`]).
+    #[wasm_bindgen(method)]
+    pub fn note(this: &Host, kind: u32, text: &str, a: &str, b: &str, n: u32, m: u32);
+}
+
+/// What a [`Host::note`] says; `js/entry.mjs` and `js/preview.mjs` name the same codes.
+#[derive(Clone, Copy)]
+#[repr(u32)]
+pub enum Note {
+    /// Config problems (console.error): `text` only.
+    ConfigError = 0,
+    /// A goal's rule considered and not matched: `a` the goal (empty: an inline funnel step),
+    /// `b` the trigger or condition that failed.
+    NotMatched = 1,
+    /// Anything else that led to nothing: `text` only.
+    Ignored = 2,
+    /// An event collected: `a` `page_view` or `funnel_step`, `b` the URL or funnel, `n` of `m`.
+    Collected = 3,
+    /// A conversion: `a` the goal.
+    Converted = 4,
 }
 
 impl Host {

@@ -130,6 +130,18 @@ impl Goalpost {
     }
 
     /// How many listeners goalpost has installed (tests check teardown with it).
+    /// Debug notes on from now on (`goalpost('preview')` after the start).
+    pub fn debug(&self, on: bool) {
+        self.rt.set_debug(on);
+    }
+
+    /// The consent state in bits (mode, each purpose's choice, how events are collected now,
+    /// whether storage and `dataLayer` forwarding are allowed; `Tracker::consent_bits`): for
+    /// the preview panel.
+    pub fn state(&self) -> u32 {
+        self.rt.consent_bits()
+    }
+
     #[wasm_bindgen(js_name = listenerCount)]
     pub fn listener_count(&self) -> usize {
         self.rt.listener_count()

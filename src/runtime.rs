@@ -16,8 +16,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Event, VisibilityState, Window};
 
 use crate::convert::{props_from_js, to_json};
-use crate::dom::{element_info, invalid_selectors, log, target_element, Listener, Selectors};
-use crate::host::{status_from_code, Host};
+use crate::dom::{element_info, invalid_selectors, target_element, Listener, Selectors};
+use crate::host::{status_from_code, Host, Note};
 use crate::patterns::BrowserPatterns;
 
 mod capture;
@@ -94,7 +94,7 @@ pub struct Runtime {
     /// examined). Clicks outside it cost one `closest()` call.
     click_filter: Option<crate::dom::ClickFilter>,
     data_layer: Option<String>,
-    debug: bool,
+    debug: Cell<bool>,
     capture: capture::Capture,
     visibility: visibility::Visibility,
     consent_policy: goalpost_core::ConsentPolicy,
@@ -137,13 +137,11 @@ impl Runtime {
         let document = window.document().ok_or("goalpost: no document")?;
         let patterns = browser_checks(&mut cfg.goals, &document, &mut errors);
         if !errors.is_empty() {
-            log(
-                true,
-                &messages(
-                    "goalpost: config problems; these goals are skipped, the rest work. ",
-                    &errors,
-                ),
+            let m = messages(
+                "goalpost: config problems; these goals are skipped, the rest work. ",
+                &errors,
             );
+            host.note(Note::ConfigError as u32, &m, "", "", 0, 0);
         }
         host.goals(cfg.goals.goals());
         let rt = Runtime::new(cfg, patterns, host, seed, window, document);
@@ -195,7 +193,7 @@ impl Runtime {
                 uses_click: cfg.goals.uses(goalpost_core::Listener::Click),
                 click_filter: click_filter(&cfg.goals, &document),
                 data_layer: cfg.data_layer.clone(),
-                debug: cfg.debug,
+                debug: Cell::new(cfg.debug),
                 capture: capture::Capture::new(&cfg, window.location().href().unwrap_or_default()),
                 visibility: visibility::Visibility::new(cfg.goals.watches()),
                 consent_policy: cfg.consent.clone(),
@@ -547,9 +545,29 @@ impl Runtime {
                 Output::WakeAt(at) => self.set_timer(at.0.saturating_sub(now.0)),
                 Output::Converted(c) => self.announce(&c),
                 Output::Ignored(why) => {
-                    if self.debug {
-                        log(false, &reason(&why));
+                    if self.debug.get() {
+                        let text = reason(&why);
+                        match &why {
+                            Ignored::NotMatched { goal, failed } => {
+                                self.host
+                                    .note(Note::NotMatched as u32, &text, goal, failed, 0, 0)
+                            }
+                            _ => self.host.note(Note::Ignored as u32, &text, "", "", 0, 0),
+                        }
                     }
+                }
+                Output::Collected {
+                    what,
+                    name,
+                    step,
+                    steps,
+                } => {
+                    let mut text = String::from("goalpost: collected ");
+                    text.push_str(what);
+                    text.push(' ');
+                    text.push_str(&name);
+                    self.host
+                        .note(Note::Collected as u32, &text, what, &name, step, steps);
                 }
                 Output::Drained => self.settle_waiters(),
                 Output::ClearStorage => crate::consent::clear_storage(&self.window),
@@ -572,6 +590,22 @@ impl Runtime {
                 None => s.remove_item(&self.queue_key),
             };
         }
+    }
+
+    /// Debug notes on or off from now on (the preview panel opened after the start).
+    pub fn set_debug(&self, on: bool) {
+        self.debug.set(on);
+        if let Ok(mut c) = self.core.try_borrow_mut() {
+            c.set_debug(on);
+        }
+    }
+
+    /// The consent state in bits (see `Tracker::consent_bits`), for the preview panel.
+    pub fn consent_bits(&self) -> u32 {
+        self.core
+            .try_borrow()
+            .map(|c| c.consent_bits())
+            .unwrap_or_default()
     }
 
     /// Whether consent allows browser storage now.
@@ -640,7 +674,12 @@ impl Runtime {
     /// Tells the page: a `goalpost:conversion` event on the document (detail: the
     /// conversion), and a `dataLayer` push when configured.
     fn announce(&self, c: &Conversion) {
-        self.debug_log("goalpost: conversion ", &c.goal);
+        if self.debug.get() {
+            let mut text = String::from("goalpost: conversion ");
+            text.push_str(&c.goal);
+            self.host
+                .note(Note::Converted as u32, &text, &c.goal, "", 0, 0);
+        }
         let layer = self.data_layer.as_deref().filter(|_| c.forward);
         self.host.announce(c, layer);
     }
@@ -661,14 +700,6 @@ impl Runtime {
         let waiters = core::mem::take(&mut *self.waiters.borrow_mut());
         for w in waiters {
             let _ = w.call0(&JsValue::NULL);
-        }
-    }
-
-    fn debug_log(&self, what: &str, detail: &str) {
-        if self.debug {
-            let mut m = String::from(what);
-            m.push_str(detail);
-            log(false, &m);
         }
     }
 }

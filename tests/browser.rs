@@ -249,6 +249,7 @@ fn recording_host(sent: Rc<RefCell<Vec<String>>>) -> (Host, Vec<JsFn>) {
     Reflect::set(&host, &"persistence".into(), &watch).unwrap();
     Reflect::set(&host, &"goal".into(), &watch).unwrap();
     Reflect::set(&host, &"announce".into(), &watch).unwrap();
+    Reflect::set(&host, &"note".into(), &watch).unwrap();
     (host.unchecked_into(), vec![send])
 }
 

@@ -46,6 +46,19 @@ pub enum Output {
     Converted(Conversion),
     /// An input led to nothing, and why (debug mode logs it).
     Ignored(Ignored),
+    /// Debug mode only: an event was collected (queued for the collector), for debug logs and
+    /// the preview panel: a page view (`name` its sanitised URL) or a funnel step (`name` the
+    /// funnel, `step` of `steps`, 0-based). Conversions are [`Output::Converted`].
+    Collected {
+        /// `page_view` or `funnel_step`.
+        what: &'static str,
+        /// The URL or the funnel's id.
+        name: String,
+        /// A funnel step's position, 0-based (0 for a page view).
+        step: u32,
+        /// A funnel's number of steps (0 for a page view).
+        steps: u32,
+    },
     /// Nothing is queued or in flight any more (settles `flush()` promises).
     Drained,
     /// Consent was denied: delete everything goalpost stored in the browser.

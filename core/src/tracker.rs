@@ -601,6 +601,25 @@ impl Tracker {
         } else {
             self.consent.stamp(collect)
         };
+        if self.config.debug {
+            let note = match &ev.data {
+                EventData::PageView { .. } => Some(("page_view", ev.url.clone(), 0, 0)),
+                EventData::FunnelStep {
+                    funnel,
+                    step,
+                    steps,
+                } => Some(("funnel_step", funnel.clone(), *step, *steps)),
+                _ => None,
+            };
+            if let Some((what, name, step, steps)) = note {
+                self.outputs.push(Output::Collected {
+                    what,
+                    name,
+                    step,
+                    steps,
+                });
+            }
+        }
         let touches = touches.map(|(first, last)| (first.wire(), last.wire()));
         let json = ev.to_json(touches, Consent::allows(self.consent.ads, policy.mode));
         let (d, mut cx) = self.delivery();
@@ -715,6 +734,45 @@ impl Tracker {
         let mut c = self.consent;
         c.apply(update);
         Consent::allows(c.storage, self.config.consent.mode)
+    }
+
+    /// Turns debug reports ([`Ignored::NotMatched`], [`Output::Collected`]) on or off from
+    /// now on, as `"debug": true` does from the start.
+    pub fn set_debug(&mut self, on: bool) {
+        self.config.debug = on;
+    }
+
+    /// The consent state, for the preview panel, packed in bits (`js/preview.mjs` unpacks it):
+    /// 0–1 the mode (0 required, 1 anonymous, 2 implied); 2–3, 4–5, 6–7 the analytics, ads
+    /// and storage choices (0 unknown, 1 granted, 2 denied); 8–9 how events are collected now
+    /// (0 full, 1 anonymous, 2 hold, 3 refuse); 10 browser storage allowed; 11 conversions
+    /// forwarded to `dataLayer`.
+    pub fn consent_bits(&self) -> u32 {
+        use crate::consent::{Choice, Collect, Mode};
+        let policy = &self.config.consent;
+        let choice = |c: Choice| match c {
+            Choice::Unknown => 0,
+            Choice::Granted => 1,
+            Choice::Denied => 2,
+        };
+        let c = self.consent;
+        let mode = match policy.mode {
+            Mode::Required => 0,
+            Mode::Anonymous => 1,
+            Mode::Implied => 2,
+        };
+        let collect = match c.collect(policy.mode, policy.hold) {
+            Collect::Full => 0,
+            Collect::Anonymous => 1,
+            Collect::Hold => 2,
+            Collect::Refuse => 3,
+        };
+        mode | choice(c.analytics) << 2
+            | choice(c.ads) << 4
+            | choice(c.storage) << 6
+            | collect << 8
+            | u32::from(self.storage_allowed()) << 10
+            | u32::from(Consent::allows(c.ads, policy.mode)) << 11
     }
 
     /// Whether goalpost may use browser storage now.

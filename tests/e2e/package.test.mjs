@@ -37,7 +37,7 @@ after(async () => {
 
 test('the tarball holds what a user needs and nothing else', () => {
   const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
-  for (const f of ['package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'dist/goalpost.mjs', 'dist/goalpost.js', 'dist/goalpost.d.ts', 'dist/goalpost_wasm_bg.wasm', 'dist/cli.mjs']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'dist/goalpost.mjs', 'dist/goalpost.js', 'dist/goalpost.d.ts', 'dist/goalpost_wasm_bg.wasm', 'dist/cli.mjs', 'dist/preview.mjs']) {
     assert.ok(files.includes(f), `${f} in ${files.join(' ')}`);
   }
   assert.ok(files.every((f) => f === 'package.json' || f === 'README.md' || f.startsWith('LICENSE') || f.startsWith('dist/')), files.join(' '));
@@ -59,7 +59,7 @@ test('the installed `goalpost check` (npx) checks a config with no dependency of
 });
 
 /** Copies the fixture page into `out` for `bundler`, then checks a click on it is stored. */
-async function clickThrough(bundler, out) {
+async function clickThrough(bundler, out, { preview = false } = {}) {
   const collector = await startCollector({ siteDir: out });
   try {
     const { page, context, log } = await openPage(browser);
@@ -75,6 +75,18 @@ async function clickThrough(bundler, out) {
     assert.deepEqual(goalpostMessages(log, 'error'), []);
     assert.deepEqual(log.errors, []);
     await context.close();
+    if (preview) {
+      // the preview panel: copied by the bundler as an asset, not bundled, loaded on request
+      const p = await openPage(browser);
+      await p.page.goto(collector.base + '/index.html?goalpost_preview=1');
+      const goals = await waitFor(`the ${bundler} page's preview panel`, () => p.page.evaluate(() => {
+        const host = document.querySelector('goalpost-preview');
+        return host && [...host.shadowRoot.querySelectorAll('.goals li')].map((li) => li.textContent.replace(/\s+/g, ' ').trim()).join('|');
+      }));
+      assert.equal(goals, 'signup click · macro — 1 element watched');
+      assert.deepEqual(p.log.errors, []);
+      await p.context.close();
+    }
   } finally {
     await collector.stop();
   }
@@ -92,7 +104,8 @@ test(`Vite ${VERSIONS.vite} builds a page with the installed package, and it con
   const { build } = await import(pathToFileURL(join(dir, 'node_modules', 'vite', 'dist', 'node', 'index.js')));
   await build({ root: src, logLevel: 'warn', build: { outDir: join(dir, 'vite-out'), target: 'es2022', emptyOutDir: true } });
   assert.ok(readdirSync(join(dir, 'vite-out', 'assets')).some((f) => f.endsWith('.wasm')), 'the .wasm copied as an asset');
-  await clickThrough('vite', join(dir, 'vite-out'));
+  assert.ok(!readFileSync(join(dir, 'vite-out', 'assets', readdirSync(join(dir, 'vite-out', 'assets')).find((f) => /^index.*\.js$/.test(f))), 'utf8').includes('goalpost preview'), 'the panel is not in the bundle');
+  await clickThrough('vite', join(dir, 'vite-out'), { preview: true });
 });
 
 test(`webpack ${VERSIONS.webpack} builds a page with the installed package, and it converts`, async () => {
@@ -106,7 +119,8 @@ test(`webpack ${VERSIONS.webpack} builds a page with the installed package, and 
   assert.ok(!stats.hasErrors(), stats.toString('errors-only'));
   page('webpack', out);
   assert.ok(readdirSync(out).some((f) => f.endsWith('.wasm')), 'the .wasm copied as an asset');
-  await clickThrough('webpack', out);
+  assert.ok(!readFileSync(join(out, 'main.js'), 'utf8').includes('goalpost preview'), 'the panel is not in the bundle');
+  await clickThrough('webpack', out, { preview: true });
 });
 
 test(`esbuild ${VERSIONS.esbuild} builds a page with the installed package (the .wasm imported as a file), and it converts`, async () => {

@@ -1660,3 +1660,93 @@ fn snapshots_are_written_at_most_once_a_second_while_shown_and_at_once_when_hidd
     t.handle(Millis(5_000), Input::Tick);
     assert!(snapshot(&drain(&mut t)).is_none());
 }
+
+#[test]
+fn debug_mode_reports_page_views_and_funnel_steps_as_they_are_collected() {
+    let funnel = json!([
+        {"id": "signup", "kind": "macro", "on": "click", "once": "every", "match": {"selector": "#signup"}},
+        {"id": "cta", "on": "click", "once": "every", "match": {"selector": ".cta"}},
+        {"id": "f", "on": "funnel", "steps": ["cta", "signup"]}
+    ]);
+    let collected = |outs: &[Output]| -> Vec<(String, String, u32, u32)> {
+        outs.iter()
+            .filter_map(|o| match o {
+                Output::Collected {
+                    what,
+                    name,
+                    step,
+                    steps,
+                } => Some((what.to_string(), name.clone(), *step, *steps)),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut t = tracker_with(json!({"debug": true, "goals": funnel}));
+    t.handle(
+        Millis(0),
+        page("https://shop.test/p?email=a@b.c&utm_source=x#top"),
+    );
+    t.handle(Millis(1), click(&[1]));
+    t.handle(Millis(2), click(&[0]));
+    let outs = drain(&mut t);
+    assert_eq!(
+        collected(&outs),
+        [
+            (
+                "page_view".into(),
+                "https://shop.test/p?utm_source=x".into(),
+                0,
+                0
+            ),
+            ("funnel_step".into(), "f".into(), 0, 2),
+            ("funnel_step".into(), "f".into(), 1, 2),
+        ]
+    );
+    // and the funnel's conversion is a conversion, not a note
+    assert!(outs.iter().any(|o| is_converted(o, "f")));
+    // without debug: no notes
+    let mut quiet = tracker_with(json!({"goals": funnel}));
+    quiet.handle(Millis(0), page("https://shop.test/p"));
+    quiet.handle(Millis(1), click(&[1]));
+    assert!(collected(&drain(&mut quiet)).is_empty());
+    // refused by consent: collected nothing, so no note
+    let mut denied = tracker_with(json!({"debug": true}));
+    denied.handle(Millis(0), Input::Consent(ConsentUpdate::all(false)));
+    denied.handle(Millis(1), page("https://shop.test/p"));
+    assert!(collected(&drain(&mut denied)).is_empty());
+}
+
+#[test]
+fn the_consent_state_as_the_preview_panel_reads_it() {
+    // mode | analytics << 2 | ads << 4 | storage << 6 | collect << 8 | store << 10 | forward << 11
+    let bits = |mode: u32, a: u32, ads: u32, st: u32, collect: u32, store: u32, fwd: u32| -> u32 {
+        mode | a << 2 | ads << 4 | st << 6 | collect << 8 | store << 10 | fwd << 11
+    };
+    let mut t = tracker_with(json!({"consent": {"mode": "required"}}));
+    assert_eq!(
+        t.consent_bits(),
+        bits(0, 0, 0, 0, 2, 0, 0),
+        "required: held"
+    );
+    t.handle(
+        Millis(0),
+        Input::Consent(ConsentUpdate {
+            analytics: Some(true),
+            ads: Some(false),
+            storage: Some(true),
+        }),
+    );
+    assert_eq!(t.consent_bits(), bits(0, 1, 2, 1, 0, 1, 0));
+    let implied = tracker_with(json!({"consent": {"mode": "implied"}}));
+    assert_eq!(implied.consent_bits(), bits(2, 0, 0, 0, 0, 1, 1));
+    assert_eq!(
+        tracker().consent_bits(),
+        bits(1, 0, 0, 0, 1, 0, 0),
+        "anonymous"
+    );
+    let mut dropping =
+        tracker_with(json!({"consent": {"mode": "required", "beforeGrant": "drop"}}));
+    assert_eq!(dropping.consent_bits() >> 8 & 3, 3, "refuse");
+    dropping.handle(Millis(0), Input::Consent(ConsentUpdate::all(false)));
+    assert_eq!(dropping.consent_bits(), bits(0, 2, 2, 2, 3, 0, 0));
+}
