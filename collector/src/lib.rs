@@ -189,8 +189,14 @@ pub fn app(store: Store, options: Options) -> Router {
         reads: tokio::sync::Semaphore::new(CONCURRENT_READS),
     });
     let reads = Router::new()
-        .route("/api/events", get(events))
-        .route("/api/batches", get(batches))
+        .route(
+            "/api/events",
+            get(|s, e, q| list(store::Listing::Events, s, e, q)),
+        )
+        .route(
+            "/api/batches",
+            get(|s, e, q| list(store::Listing::Batches, s, e, q)),
+        )
         .route("/api/stats", get(stats))
         .route("/api/report", get(report_json))
         .route("/api/report.csv", get(report_csv))
@@ -524,9 +530,10 @@ impl ListQuery {
     }
 }
 
-/// `GET /api/events?site=&limit=&after=`: `{"events": [...], "next": cursor | null}`, in the
-/// order the events were stored.
-async fn events(
+/// `GET /api/events?site=&limit=&after=` (`{"events": [...], "next": cursor | null}`) and
+/// `GET /api/batches?…` (`{"batches": …}`): pages of what was stored, in the order it was.
+async fn list(
+    what: store::Listing,
     State(state): State<Arc<AppState>>,
     Extension(scope): Extension<access::Scope>,
     Query(q): Query<ListQuery>,
@@ -536,25 +543,11 @@ async fn events(
         Err(res) => return res,
     };
     read(&state, async {
-        let p = state.store.events(site, after, limit).await?;
-        Ok(serde_json::json!({ "events": p.rows, "next": p.next }))
-    })
-    .await
-}
-
-/// `GET /api/batches?site=&limit=&after=`: `{"batches": [...], "next": cursor | null}`.
-async fn batches(
-    State(state): State<Arc<AppState>>,
-    Extension(scope): Extension<access::Scope>,
-    Query(q): Query<ListQuery>,
-) -> Response {
-    let (site, after, limit) = match q.parse(&scope) {
-        Ok(x) => x,
-        Err(res) => return res,
-    };
-    read(&state, async {
-        let p = state.store.batches(site, after, limit).await?;
-        Ok(serde_json::json!({ "batches": p.rows, "next": p.next }))
+        let p = state.store.list(what, site, after, limit).await?;
+        let mut answer = serde_json::Map::new();
+        answer.insert(what.key().into(), serde_json::to_value(p.rows)?);
+        answer.insert("next".into(), serde_json::to_value(p.next)?);
+        Ok(serde_json::Value::Object(answer))
     })
     .await
 }

@@ -59,7 +59,11 @@ async function waitIn(page, fn, arg, timeout = 10000) {
  * `context` is its own browser context, closed with it.
  */
 function devtoolsPage(p, context, navigation = {}, closeOptions = {}) {
+  // the page's console, for failure messages
+  const consoleLog = [];
+  p.on('console', (m) => { if (consoleLog.length < 50) consoleLog.push(`${m.type()}: ${m.text()}`); });
   return {
+    consoleLog,
     goto: async (url) => { await p.goto(url, navigation); },
     click: (sel) => p.click(sel),
     evaluate: (fn, arg) => p.evaluate(fn, arg),

@@ -139,8 +139,15 @@ for (const name of ENGINES) {
         const r = await pages.events('retry');
         return conversions(r, 'buy').length === 1 && r;
       }, { timeout: 20000 }).catch(async (e) => {
-        const state = await page.evaluate(() => ({ url: location.href, ready: !!(window.goalpost && window.goalpost.gp) })).catch((x) => String(x));
-        throw new Error(`${e.message}: stored ${JSON.stringify((await pages.events('retry')).map((r) => r.type))}, stats ${JSON.stringify(await pages.stats('retry'))}, page ${JSON.stringify(state)}`);
+        // what the page sent, as its resource timing saw it (attempts, when, with what answer)
+        const state = await page.evaluate(() => ({
+          url: location.href, ready: !!(window.goalpost && window.goalpost.gp), online: navigator.onLine, now: Math.round(performance.now()),
+          listeners: window.goalpost && window.goalpost.gp && window.goalpost.gp.listenerCount,
+          visibility: document.visibilityState, trace: window.trace,
+          sends: performance.getEntriesByType('resource').filter((r) => r.name.includes('/collect'))
+            .map((r) => `${r.initiatorType} ${Math.round(r.startTime)}→${Math.round(r.responseEnd)} ${r.responseStatus ?? '?'}`),
+        })).catch((x) => String(x));
+        throw new Error(`${e.message}: stored ${JSON.stringify((await pages.events('retry')).map((r) => r.type))}, stats ${JSON.stringify(await pages.stats('retry'))}, page ${JSON.stringify(state)}, console ${JSON.stringify(page.consoleLog || [])}`);
       });
       await flush(page);
       assert.deepEqual(rows.map((r) => [r.type, r.goal || null]), [['page_view', null], ['conversion', 'buy']]);

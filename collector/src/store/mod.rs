@@ -170,11 +170,60 @@ const EVENT_COLUMNS: &str = "seq, id, site, type, ts, page, url, title, referrer
     props, batch, received, value, currency, category, step, steps, session, first_touch,
     last_touch, consent, detail";
 
-fn list_sql(table: &str, columns: &str, by_site: bool) -> String {
-    if by_site {
-        format!("SELECT {columns} FROM {table} WHERE site = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
-    } else {
-        format!("SELECT {columns} FROM {table} WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+/// What `/api/events` and `/api/batches` page through, by arrival (`seq`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    Events,
+    Batches,
+}
+
+/// A listed row, serialised as it is.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Listed {
+    Event(Box<Row>),
+    Batch(BatchRow),
+}
+
+impl Listing {
+    /// The key its rows go under in the answer (and the table's name).
+    pub fn key(self) -> &'static str {
+        match self {
+            Listing::Events => "events",
+            Listing::Batches => "batches",
+        }
+    }
+
+    /// One page's query: after a `seq`, of one site or of all.
+    fn sql(self, by_site: bool) -> String {
+        let (table, columns) = (
+            self.key(),
+            match self {
+                Listing::Events => EVENT_COLUMNS,
+                Listing::Batches => BATCH_COLUMNS,
+            },
+        );
+        if by_site {
+            format!(
+                "SELECT {columns} FROM {table} WHERE site = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            )
+        } else {
+            format!("SELECT {columns} FROM {table} WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+        }
+    }
+
+    /// A result row: its `seq` and what is listed.
+    fn row(self, r: &impl Cells) -> Result<(i64, Listed), Error> {
+        Ok(match self {
+            Listing::Events => {
+                let (seq, row) = event_row(r)?;
+                (seq, Listed::Event(Box::new(row)))
+            }
+            Listing::Batches => {
+                let (seq, row) = batch_row(r)?;
+                (seq, Listed::Batch(row))
+            }
+        })
     }
 }
 
@@ -365,40 +414,25 @@ impl Store {
         }
     }
 
-    /// One page of stored events in the order they were stored, after the cursor `after`; of
-    /// one site when given.
-    pub async fn events(
+    /// One page of a listing (stored events or batches) in the order they were stored, after
+    /// the cursor `after`; of one site when given.
+    pub async fn list(
         &self,
+        what: Listing,
         site: Option<String>,
         after: i64,
         limit: usize,
-    ) -> Result<Page<Row>, Error> {
-        let sql = list_sql("events", EVENT_COLUMNS, site.is_some());
+    ) -> Result<Page<Listed>, Error> {
+        let sql = what.sql(site.is_some());
         match self {
             Store::Sqlite(s) => {
                 let s = s.clone();
-                blocking(move || s.list(&sql, site.as_deref(), after, limit, |r| event_row(r)))
+                blocking(move || s.list(&sql, site.as_deref(), after, limit, |r| what.row(r))).await
+            }
+            Store::Postgres(p) => {
+                p.list(&sql, site.as_deref(), after, limit, |r| what.row(r))
                     .await
             }
-            Store::Postgres(p) => p.list(&sql, site.as_deref(), after, limit, event_row).await,
-        }
-    }
-
-    /// One page of stored batches in the order they were stored.
-    pub async fn batches(
-        &self,
-        site: Option<String>,
-        after: i64,
-        limit: usize,
-    ) -> Result<Page<BatchRow>, Error> {
-        let sql = list_sql("batches", BATCH_COLUMNS, site.is_some());
-        match self {
-            Store::Sqlite(s) => {
-                let s = s.clone();
-                blocking(move || s.list(&sql, site.as_deref(), after, limit, |r| batch_row(r)))
-                    .await
-            }
-            Store::Postgres(p) => p.list(&sql, site.as_deref(), after, limit, batch_row).await,
         }
     }
 
