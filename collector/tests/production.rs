@@ -8,7 +8,9 @@ mod common;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use common::{count, request, start, start_pair, start_with, stored, stored_with, Server};
+use common::{
+    count, envelope, hex, request, start, start_pair, start_with, stored, stored_with, Server,
+};
 use goalpost_collector::{Limits, Options, ReadToken};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,10 +19,6 @@ const T0: i64 = 1_796_000_000_000;
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const SHOP_TOKEN: &str = "shoptoken-0123456789abcdef";
 
-fn hex(n: u64) -> String {
-    format!("{n:032x}")
-}
-
 fn batch(site: &str, batch: u64, ids: std::ops::Range<u64>) -> String {
     let events: Vec<Value> = ids
         .map(|i| {
@@ -28,7 +26,7 @@ fn batch(site: &str, batch: u64, ids: std::ops::Range<u64>) -> String {
                    "consent": "anonymous", "url": "https://shop.test/"})
         })
         .collect();
-    json!({"v": 1, "site": site, "batch": hex(batch), "sent": T0, "events": events}).to_string()
+    envelope(site, batch, T0, events).to_string()
 }
 
 async fn post(srv: &Server, extra: &str, body: &str) -> common::Reply {
@@ -400,7 +398,7 @@ async fn forged_values_and_counts_are_refused_and_nothing_is_stored() {
         for (k, v) in extra.as_object().unwrap() {
             e[k] = v.clone();
         }
-        json!({"v": 1, "site": "shop", "batch": hex(1), "sent": T0, "events": [e]}).to_string()
+        envelope("shop", 1, T0, vec![e]).to_string()
     };
     for (body, reason) in [
         (conv(json!({"value": 1e308, "currency": "EUR"})), "value"),

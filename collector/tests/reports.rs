@@ -4,17 +4,13 @@
 
 mod common;
 
-use common::{request, start, Server};
+use common::{envelope, hex, request, start, Server};
 use goalpost_collector::Options;
 use serde_json::{json, Value};
 
 /// 2026-11-30 00:00 UTC, and that day's number.
 const DAY0: i64 = 20_787;
 const T0: i64 = DAY0 * 86_400_000;
-
-fn hex(n: u64) -> String {
-    format!("{n:032x}")
-}
 
 /// An event: `session` 0 means none (collected anonymously).
 fn ev(id: u64, kind: &str, ts: i64, page: u64, session: u64) -> Value {
@@ -57,8 +53,7 @@ fn step(id: u64, ts: i64, page: u64, session: u64, funnel: &str, step: u32) -> V
 }
 
 async fn post(srv: &Server, site: &str, batch: u64, events: Vec<Value>) {
-    let body = json!({"v": 1, "site": site, "batch": hex(batch + 9000), "sent": T0 + 1,
-                      "events": events});
+    let body = envelope(site, batch + 9000, T0 + 1, events);
     let r = request(
         srv.addr,
         "POST",
@@ -311,8 +306,7 @@ async fn events_before_consent_join_their_pages_session_even_from_a_later_batch(
 async fn an_event_id_is_unique_per_site_not_across_sites() {
     let srv = start(Options::default()).await;
     for site in ["a", "b"] {
-        let body = json!({"v": 1, "site": site, "batch": hex(1), "sent": T0,
-                          "events": [ev(42, "page_view", T0, 1, 1)]});
+        let body = envelope(site, 1, T0, vec![ev(42, "page_view", T0, 1, 1)]);
         let r = request(
             srv.addr,
             "POST",
@@ -323,8 +317,7 @@ async fn an_event_id_is_unique_per_site_not_across_sites() {
         .await;
         assert_eq!(r.body, r#"{"accepted":1,"duplicates":0}"#, "{site}");
     }
-    let again = json!({"v": 1, "site": "b", "batch": hex(2), "sent": T0,
-                       "events": [ev(42, "page_view", T0, 1, 1)]});
+    let again = envelope("b", 2, T0, vec![ev(42, "page_view", T0, 1, 1)]);
     let r = request(
         srv.addr,
         "POST",

@@ -13,6 +13,16 @@ use goalpost_collector::{app, serve, Limits, Options, Store};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// A 32-hex-digit id (events, pages, sessions, batches) from a number.
+pub fn hex(n: u64) -> String {
+    format!("{n:032x}")
+}
+
+/// A protocol v1 batch of `events` from `site`, numbered `batch`, sent at `sent`.
+pub fn envelope(site: &str, batch: u64, sent: i64, events: Vec<Value>) -> Value {
+    serde_json::json!({"v": 1, "site": site, "batch": hex(batch), "sent": sent, "events": events})
+}
+
 /// Where a test server's rows are.
 pub enum Db {
     Sqlite(PathBuf),
