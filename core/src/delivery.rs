@@ -24,6 +24,14 @@ pub(crate) struct Cx<'a> {
     pub outputs: &'a mut Vec<Output>,
 }
 
+/// The earlier of two times, either of which may be absent.
+pub(crate) fn earliest(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// One written event waiting to leave.
 pub(crate) struct Queued {
     json: String,
@@ -38,7 +46,17 @@ struct InFlight {
     bytes: usize,
     /// Drops this batch reports.
     drops: u64,
+    /// A fetch whose answer has not come by then is taken as failed (see [`LOST_AFTER`]).
+    deadline: Option<Millis>,
 }
+
+/// How long past the request timeout (after which the host aborts the fetch and reports a
+/// network error) a send's answer may still come. Past it the answer is taken as lost: the
+/// batch counts as failed and is retried (the collector de-duplicates by event id, so a
+/// request that did arrive is not counted twice). Without it, one answer the host never
+/// delivered (a callback that never ran) held the batch, and every later one, for the rest of
+/// the page's life.
+pub const LOST_AFTER: Millis = Millis(5_000);
 
 /// The events on their way to the collector.
 pub(crate) struct Delivery {
@@ -97,7 +115,18 @@ impl Delivery {
     }
 
     /// A timer came: the consent wait, a retry or the batch delay may have ended.
-    pub fn tick(&mut self, now: Millis, cx: &mut Cx) {
+    pub fn tick(&mut self, now: Millis, denied: bool, cx: &mut Cx) {
+        // a send whose answer never came: failed
+        let mut i = 0;
+        while i < self.in_flight.len() {
+            let f = &self.in_flight[i];
+            if f.deadline.is_some_and(|t| t <= now) {
+                let lost = f.batch;
+                self.sent(now, lost, SendStatus::NetworkError, denied, cx);
+            } else {
+                i += 1;
+            }
+        }
         if self.consent_wait.is_some_and(|t| t <= now) {
             self.consent_wait = None;
             self.send_due = true;
@@ -208,6 +237,15 @@ impl Delivery {
             return None;
         }
         self.consent_wait.or(self.retry_at.or(self.flush_at))
+    }
+
+    /// The earliest time a send's answer is given up on, if a fetch is out.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let mut first = None;
+        for f in &self.in_flight {
+            first = earliest(first, f.deadline);
+        }
+        first
     }
 
     /// Whether a flush asked for is now complete (once).
@@ -344,6 +382,7 @@ impl Delivery {
             beacon,
             bytes: body.len(),
             drops,
+            deadline: (!beacon).then(|| now.plus(cx.retry.timeout).plus(LOST_AFTER)),
         });
         cx.outputs.push(Output::Send {
             batch,
@@ -370,6 +409,8 @@ impl Delivery {
 
     /// The answer to a send. `denied`: analytics consent was withdrawn meanwhile (a failed
     /// batch is then not retried).
+    // (called from two places: one copy in the wasm)
+    #[inline(never)]
     pub fn sent(&mut self, now: Millis, batch: u32, status: SendStatus, denied: bool, cx: &mut Cx) {
         let Some(pos) = self.in_flight.iter().position(|f| f.batch == batch) else {
             return;
@@ -535,7 +576,7 @@ mod tests {
         d.sent(Millis(2), batch, SendStatus::Http(503), false, &mut w.cx());
         let retry = d.next_send().unwrap();
         assert!(retry > Millis(2), "a retry time, not the batch delay");
-        d.tick(retry, &mut w.cx());
+        d.tick(retry, false, &mut w.cx());
         assert_eq!(w.sends().len(), 1, "sent again at the retry time");
     }
 

@@ -13,6 +13,8 @@
 //! t.handle(Millis(3_000), Input::Tick);
 //! let Some(Output::Send { batch, body, beacon: false }) = t.poll() else { panic!() };
 //! assert!(body.contains("\"page_view\""));
+//! // (its answer is waited for until the request timeout and 5 s more: then it is taken as lost)
+//! assert_eq!(t.poll(), Some(Output::WakeAt(Millis(23_000))));
 //! t.handle(Millis(3_050), Input::Sent { batch, status: SendStatus::Http(204) });
 //! assert_eq!((t.queued(), t.poll()), (0, None));
 //! ```
@@ -21,7 +23,7 @@ use crate::condition::{Field, Patterns};
 use crate::config::Config;
 use crate::config::Spa;
 use crate::consent::{Choice, Collect, Consent, ConsentUpdate};
-use crate::delivery::{Cx, Delivery};
+use crate::delivery::{earliest, Cx, Delivery};
 use crate::goals::{GoalKind, Once, Source};
 use crate::ids::{EventId, Rng};
 use crate::interaction::{Candidate, Interaction, PageFields};
@@ -233,8 +235,9 @@ impl Tracker {
                 self.interact(now, Some(&i));
             }
             Input::Tick => {
+                let denied = self.consent.analytics == Choice::Denied;
                 let (d, mut cx) = self.delivery();
-                d.tick(now, &mut cx);
+                d.tick(now, denied, &mut cx);
             }
             Input::Hidden => {
                 // (and until shown, snapshots are written at once: no visitor waits for them)
@@ -787,12 +790,11 @@ impl Tracker {
     /// After every input: ask for the next wake-up (a pending retry comes first: nothing is
     /// sent before it), and report a drain.
     fn after(&mut self, _now: Millis) {
-        let send = self.delivery.next_send();
-        // the earlier of the next send and a throttled snapshot
-        let next = match (send, self.persist_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        // the earliest of the next send, a throttled snapshot and a send's answer given up on
+        let next = earliest(
+            earliest(self.delivery.next_send(), self.persist_at),
+            self.delivery.next_deadline(),
+        );
         if let Some(t) = next.filter(|_| next != self.wake) {
             self.outputs.push(Output::WakeAt(t));
         }

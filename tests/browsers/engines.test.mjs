@@ -13,10 +13,14 @@ import { root, startCollector, waitFor, HEX32 } from '../e2e/harness.mjs';
 const UNLOAD_ROUNDS = Number(process.env.GOALPOST_UNLOAD_ROUNDS || 5);
 // a test that hangs (a driver call that never settles) fails on its own instead of holding the run
 const LIMIT = 180000;
-// Known and not yet understood: on Firefox, after two injected 500s, no further request reached
-// the collector within 20 s in 2 of 4 clean-clone runs (never in 10 local runs). Skipped there,
-// with this reason, until it is (the retry path is covered on Chromium and WebKit here, and on
-// Chromium by tests/e2e/delivery.test.mjs).
+// Known and not yet understood: on Firefox, after an injected 500, no further request reached
+// the collector within 20 s in 2 of 4 clean-clone CI runs, and in 1 of about 40 local runs of
+// the Firefox suite on a loaded machine (loopback-only network namespace, two busy cores):
+// there the page had made one fetch (answered 500 at 0.5 s), was visible and online, and neither
+// the retry (100–400 ms) nor the fetch's 15 s abort timer had run by 20 s. Skipped there, with
+// this reason, until it is (the retry path is covered on Chromium and WebKit here, and on
+// Chromium by tests/e2e/delivery.test.mjs). GOALPOST_NO_SKIP=1 runs it; a failure message
+// carries the page's sends, its heartbeat timer, the tracker's listeners and its console.
 const FLAKY = process.env.GOALPOST_NO_SKIP ? {} : { firefox: { retry: 'Firefox: a retry after two 500s sometimes never arrives (open finding, see the note of issue 25)' } };
 const unloadFile = join(root, 'target', 'engines', 'unload.json');
 const conversions = (rows, goal) => rows.filter((r) => r.type === 'conversion' && (!goal || r.goal === goal));
@@ -143,6 +147,7 @@ for (const name of ENGINES) {
         const state = await page.evaluate(() => ({
           url: location.href, ready: !!(window.goalpost && window.goalpost.gp), online: navigator.onLine, now: Math.round(performance.now()),
           listeners: window.goalpost && window.goalpost.gp && window.goalpost.gp.listenerCount,
+          sinceBeat: Math.round(performance.now() - (window.beat || 0)),
           visibility: document.visibilityState, trace: window.trace,
           sends: performance.getEntriesByType('resource').filter((r) => r.name.includes('/collect'))
             .map((r) => `${r.initiatorType} ${Math.round(r.startTime)}→${Math.round(r.responseEnd)} ${r.responseStatus ?? '?'}`),

@@ -1750,3 +1750,65 @@ fn the_consent_state_as_the_preview_panel_reads_it() {
     dropping.handle(Millis(0), Input::Consent(ConsentUpdate::all(false)));
     assert_eq!(dropping.consent_bits(), bits(0, 2, 2, 2, 3, 0, 0));
 }
+
+#[test]
+fn a_send_whose_answer_never_comes_is_retried_after_the_timeout_and_counted_once() {
+    // the host never reports the first send (a browser that lost the fetch's answer)
+    let mut t = tracker_with(json!({"retry": {"timeoutMs": 10000}}));
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), click(&[0])); // macro: sent at once
+    then_tick(&mut t, Millis(1), Input::Tick);
+    let outs = drain(&mut t);
+    let first = sends(&outs);
+    assert_eq!(first.len(), 1);
+    let (lost, body, _) = first[0].clone();
+    // the answer is awaited until the timeout and LOST_AFTER more, not a moment less
+    assert!(
+        outs.contains(&Output::WakeAt(Millis(1 + 10_000 + 5_000))),
+        "{outs:?}"
+    );
+    t.handle(Millis(15_000), Input::Tick);
+    assert!(sends(&drain(&mut t)).is_empty(), "not before the deadline");
+    t.handle(Millis(15_001), Input::Tick);
+    let outs = drain(&mut t);
+    assert!(
+        sends(&outs).is_empty(),
+        "a retry waits its backoff: {outs:?}"
+    );
+    let Some(Output::WakeAt(retry)) = outs
+        .iter()
+        .find(|o| matches!(o, Output::WakeAt(_)))
+        .cloned()
+    else {
+        panic!("a retry is scheduled: {outs:?}")
+    };
+    t.handle(retry, Input::Tick);
+    let again = sends(&drain(&mut t));
+    assert_eq!(again.len(), 1, "the batch is sent again");
+    // the same events (the collector de-duplicates them by id): nothing counted twice
+    assert_eq!(ids(&again[0].1), ids(&body));
+    assert_ne!(again[0].0, lost);
+    // the lost answer arriving late changes nothing (no third send); the retry's answer
+    // settles it: nothing left to send
+    t.handle(
+        retry.plus(Millis(10)),
+        Input::Sent {
+            batch: lost,
+            status: SendStatus::Http(200),
+        },
+    );
+    assert!(sends(&drain(&mut t)).is_empty());
+    t.handle(
+        retry.plus(Millis(20)),
+        Input::Sent {
+            batch: again[0].0,
+            status: SendStatus::Http(200),
+        },
+    );
+    assert_eq!(t.queued(), 0);
+    t.handle(retry.plus(Millis(30_000)), Input::Tick);
+    assert!(
+        sends(&drain(&mut t)).is_empty(),
+        "and no deadline left to fire"
+    );
+}
