@@ -77,6 +77,14 @@ fn click(hits: &[u32]) -> Input {
     }))
 }
 
+/// The collector's HTTP answer to `batch`.
+fn answered(batch: u32, status: u16) -> Input {
+    Input::Sent {
+        batch,
+        status: SendStatus::Http(status),
+    }
+}
+
 fn is_converted(o: &Output, goal: &str) -> bool {
     matches!(o, Output::Converted(c) if c.goal == goal)
 }
@@ -425,13 +433,7 @@ fn a_server_error_is_retried_with_backoff_and_the_same_event_ids() {
         "the same events, in order, with the same ids"
     );
     assert_eq!(retried.len(), 3);
-    t.handle(
-        at.plus(Millis(10)),
-        Input::Sent {
-            batch: s2[0].0,
-            status: SendStatus::Http(204),
-        },
-    );
+    t.handle(at.plus(Millis(10)), answered(s2[0].0, 204));
     assert_eq!(t.queued(), 0);
     assert_eq!(t.dropped(), 0);
 }
@@ -1790,21 +1792,9 @@ fn a_send_whose_answer_never_comes_is_retried_after_the_timeout_and_counted_once
     assert_ne!(again[0].0, lost);
     // the lost answer arriving late changes nothing (no third send); the retry's answer
     // settles it: nothing left to send
-    t.handle(
-        retry.plus(Millis(10)),
-        Input::Sent {
-            batch: lost,
-            status: SendStatus::Http(200),
-        },
-    );
+    t.handle(retry.plus(Millis(10)), answered(lost, 200));
     assert!(sends(&drain(&mut t)).is_empty());
-    t.handle(
-        retry.plus(Millis(20)),
-        Input::Sent {
-            batch: again[0].0,
-            status: SendStatus::Http(200),
-        },
-    );
+    t.handle(retry.plus(Millis(20)), answered(again[0].0, 200));
     assert_eq!(t.queued(), 0);
     t.handle(retry.plus(Millis(30_000)), Input::Tick);
     assert!(
