@@ -152,7 +152,12 @@ for (const name of ENGINES) {
           sends: performance.getEntriesByType('resource').filter((r) => r.name.includes('/collect'))
             .map((r) => `${r.initiatorType} ${Math.round(r.startTime)}→${Math.round(r.responseEnd)} ${r.responseStatus ?? '?'}`),
         })).catch((x) => String(x));
-        throw new Error(`${e.message}: stored ${JSON.stringify((await pages.events('retry')).map((r) => r.type))}, stats ${JSON.stringify(await pages.stats('retry'))}, page ${JSON.stringify(state)}, console ${JSON.stringify(page.consoleLog || [])}`);
+        const stats = await pages.stats('retry');
+        // does a new input (which also handles any input the tracker deferred) set it going?
+        await page.evaluate(() => window.goalpost('track', 'probe')).catch(() => {});
+        const after = await waitFor('a send after a new input', async () => (await pages.stats('retry')).batches > 0, { timeout: 3000 })
+          .then(() => 'stored after a new input', () => 'nothing after a new input either');
+        throw new Error(`${e.message}: stored ${JSON.stringify((await pages.events('retry')).map((r) => r.type))}, stats ${JSON.stringify(stats)}, page ${JSON.stringify(state)}, console ${JSON.stringify(page.consoleLog || [])}; ${after}`);
       });
       await flush(page);
       assert.deepEqual(rows.map((r) => [r.type, r.goal || null]), [['page_view', null], ['conversion', 'buy']]);
