@@ -235,6 +235,12 @@ impl Tracker {
                 self.interact(now, Some(&i));
             }
             Input::Tick => {
+                // The timer asked for has fired: whatever is still ahead is asked for again.
+                // A browser may fire it a little before `Date.now()` reaches the time asked
+                // for (Firefox's clock is coarsened): then nothing is due yet, and without
+                // this the same wake-up was never asked for again and the queue waited for the
+                // next input that moved it (a retry that never came, on Firefox, under load).
+                self.wake = None;
                 let denied = self.consent.analytics == Choice::Denied;
                 let (d, mut cx) = self.delivery();
                 d.tick(now, denied, &mut cx);

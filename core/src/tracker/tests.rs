@@ -1802,3 +1802,39 @@ fn a_send_whose_answer_never_comes_is_retried_after_the_timeout_and_counted_once
         "and no deadline left to fire"
     );
 }
+
+#[test]
+fn a_timer_that_fires_a_moment_early_is_asked_for_again() {
+    // Firefox fires a timer a little before its coarsened `Date.now()` reaches the time asked
+    // for: nothing is due at that tick, and the wake-up must be asked for again, or the retry
+    // (or the batch) waits for whatever input comes next
+    let wake_of = |outs: &[Output]| {
+        outs.iter().rev().find_map(|o| match o {
+            Output::WakeAt(t) => Some(*t),
+            _ => None,
+        })
+    };
+    let mut t = tracker();
+    t.handle(Millis(0), page("https://shop.test/"));
+    t.handle(Millis(1), click(&[0])); // macro: sent at once
+    let first = sends(&drain(&mut t));
+    assert_eq!(first.len(), 1);
+    t.handle(Millis(5), answered(first[0].0, 500));
+    let retry = wake_of(&drain(&mut t)).expect("a retry is asked for");
+    t.handle(Millis(retry.0 - 1), Input::Tick);
+    let outs = drain(&mut t);
+    assert!(sends(&outs).is_empty(), "not due yet");
+    assert_eq!(wake_of(&outs), Some(retry), "asked for again");
+    t.handle(retry, Input::Tick);
+    let again = sends(&drain(&mut t));
+    assert_eq!(again.len(), 1, "the retry goes");
+    assert_eq!(ids(&again[0].1), ids(&first[0].1));
+    // the same for a batch's delay: an early tick, then the batch
+    let mut b = tracker();
+    b.handle(Millis(10_000), page("https://shop.test/"));
+    let due = wake_of(&drain(&mut b)).expect("the batch delay");
+    b.handle(Millis(due.0 - 1), Input::Tick);
+    assert_eq!(wake_of(&drain(&mut b)), Some(due));
+    b.handle(due, Input::Tick);
+    assert_eq!(sends(&drain(&mut b)).len(), 1);
+}
