@@ -12,6 +12,11 @@ const IGNORED = 2;
 const COLLECTED = 3;
 const CONVERTED = 4;
 const TRIGGERS = ['click', 'link', 'download', 'submit', 'media', 'scroll', 'pageview', 'visible', 'engaged', 'custom', 'funnel'];
+/** What each trigger counts, for "it counts downloads; this was not one". */
+const COUNTS = {
+  click: 'clicks', link: 'links of its kinds', download: 'downloads', submit: 'form submits', media: 'media events',
+  scroll: 'scroll depths', pageview: 'page views', visible: 'elements seen', engaged: 'engaged time', custom: 'custom events',
+};
 const MAX_LOG = 100;
 const MAX_BOXES = 300;
 /** The events the panel keeps to itself. */
@@ -265,7 +270,7 @@ export function open(ctx, watchedCss) {
       // the closest goal got furthest: past its trigger, past its selector
       const rank = (m) => (TRIGGERS.includes(m.failed) ? 0 : m.failed === 'selector' ? 1 : 2);
       const best = misses.reduce((a, b) => (rank(b) > rank(a) ? b : a));
-      const why = TRIGGERS.includes(best.failed) ? `it is a ${esc(best.failed)} goal`
+      const why = TRIGGERS.includes(best.failed) ? `it counts ${COUNTS[best.failed] || esc(best.failed)}; this was not one`
         : best.failed === 'selector' ? 'its selector does not match this element'
           : `its condition on <code>${esc(best.failed)}</code> failed`;
       log('miss', `${what} matched no goal — closest: <code>${esc(best.goal || '(funnel step)')}</code>: ${why}`);
@@ -290,6 +295,9 @@ export function open(ctx, watchedCss) {
       if (kind === ERROR) { errors(text); return; }
       if (kind === COLLECTED) {
         if (a === 'page_view') {
+          // a page view (an app's route change inside a click, say) ends what came before it:
+          // the notes after it are about it
+          flushGroup();
           log('view', `page view <code>${esc(b.replace(/^https?:\/\/[^/]+/, '') || '/')}</code>`);
           last = { type: 'the page view' };
         }

@@ -168,3 +168,26 @@ test("goalpost('preview') opens the panel on a running page, and the site's CSS 
   assert.deepEqual(log.errors, []);
   await context.close();
 });
+
+test('in the single-page shop, a route change inside a click is its own page view in the panel', async () => {
+  const shop = await startCollector({ siteDir: join(root, 'www') });
+  try {
+    const { page, context, log } = await openPage(browser);
+    await page.goto(shop.base + '/shop/?goalpost_preview=1');
+    await until(page, 'the first page view', (p) => p.log.length >= 2);
+    await page.click('nav a[data-route][href="/shop/"]');
+    const p = await until(page, 'the click and the route change', (p) => p.log.length >= 5);
+    assert.deepEqual(p.log.slice(0, 5), [
+      'page view /shop/',
+      'the page view matched no goal — closest: checkout_started: its condition on path failed',
+      // (the link is a candidate for the link and download goals only)
+      'click on a "Shop" matched no goal — closest: price_list: it counts downloads; this was not one',
+      'page view /shop/',
+      'the page view matched no goal — closest: checkout_started: its condition on path failed',
+    ]);
+    assert.deepEqual(log.errors, []);
+    await context.close();
+  } finally {
+    await shop.stop();
+  }
+});
