@@ -96,15 +96,14 @@ for (const name of ENGINES) {
 
     test(`${name}: conversions on the way out are delivered (link, button + location.href, tab close)`, { timeout: LIMIT }, async (t) => {
       say(t);
-      // Every round's page (its browser profile) stays until the end: a visitor who closes a tab
-      // does not delete the browser's profile with it. Deleting it 5 s after the close gave
-      // Firefox 4 of 5 in 4 of ~50 loaded runs (read as a beacon still on its way being cut
-      // off); kept to the end, 5 of 5 in the 10 loaded runs since.
-      const opened = [];
+      const count = (rows) => ({
+        link: conversions(rows, 'to_next').length,
+        href: conversions(rows, 'via_href').length,
+        close: new Set(conversions(rows, 'leave').map((r) => r.props && r.props.n).filter(Boolean)).size,
+      });
       for (let round = 1; round <= UNLOAD_ROUNDS; round++) {
         for (const how of ['link', 'href', 'close']) {
           const page = await engine.page();
-          opened.push(page);
           await page.goto(pages.base + '/engines/index.html');
           await ready(page);
           if (how === 'link') await page.click('#to-next');
@@ -113,20 +112,22 @@ for (const name of ENGINES) {
             await page.evaluate((n) => window.goalpost('track', 'leave', { n }), round);
             await page.close();
           }
+          // The page's browser profile goes only once this round's conversion is stored (or
+          // after 10 s): a visitor who closes a tab does not delete the profile with it, and
+          // deleting it 5 s after the close gave Firefox 4 of 5 in 4 of ~50 loaded runs (read
+          // as a beacon still on its way being cut off). WebKitWebDriver holds one session at
+          // a time, so the profiles cannot all stay to the end.
+          await waitFor(`${how} delivery, round ${round}`, async () => count(await pages.events('engines'))[how] >= round, { timeout: 10000 })
+            .catch(() => {});
+          await page.discard();
         }
       }
-      // delivered: each round's conversion stored, within 20 s of the last round
-      const count = (rows) => ({
-        link: conversions(rows, 'to_next').length,
-        href: conversions(rows, 'via_href').length,
-        close: new Set(conversions(rows, 'leave').map((r) => r.props && r.props.n).filter(Boolean)).size,
-      });
+      // delivered: each round's conversion stored, counted within 20 s of the last round
       const all = { link: UNLOAD_ROUNDS, href: UNLOAD_ROUNDS, close: UNLOAD_ROUNDS };
       const delivered = await waitFor('every round delivered', async () => {
         const c = count(await pages.events('engines'));
         return JSON.stringify(c) === JSON.stringify(all) && c;
       }, { timeout: 20000 }).catch(async () => count(await pages.events('engines')));
-      for (const page of opened) await page.discard();
       const figures = existsSync(unloadFile) ? JSON.parse(readFileSync(unloadFile, 'utf8')) : {};
       figures[name] = { version: engine.version, rounds: UNLOAD_ROUNDS, delivered };
       mkdirSync(join(root, 'target', 'engines'), { recursive: true });
