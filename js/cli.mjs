@@ -207,6 +207,21 @@ function conditions(m, path) {
 /** A condition no value can meet, or null. */
 function unreachable(cond, key) {
   if (Array.isArray(cond) && cond.length === 0) return 'an empty list matches nothing';
+  // the page's location as goalpost reads it: a path starts with "/", a URL with its scheme,
+  // a hostname is lower case with no scheme, port or path (core/src/interaction.rs, url.rs)
+  const shape = {
+    path: [(v) => v.startsWith('/'), 'a page path always starts with "/"'],
+    url: [(v) => /^https?:\/\//i.test(v), 'a page URL always starts with http:// or https://'],
+    hostname: [(v, ci) => !/[/:]/.test(v) && (ci || v === v.toLowerCase()), 'a hostname is lower case, with no scheme, port or path'],
+  }[key];
+  if (shape) {
+    const str = (v) => typeof v === 'string';
+    const ci = isObj(cond) && cond.caseInsensitive === true;
+    const values = str(cond) ? [cond] : Array.isArray(cond) ? cond.filter(str)
+      : isObj(cond) && !cond.not ? [cond.equals, cond.startsWith].filter(str).concat(Array.isArray(cond.in) ? cond.in.filter(str) : []) : [];
+    // (every value a location must equal, or start with, is one no location has)
+    if (values.length && values.every((v) => !shape[0](v, ci))) return `${JSON.stringify(values[0])}: ${shape[1]}`;
+  }
   if (!isObj(cond)) {
     if (key === 'percent' && typeof cond === 'number' && cond > 100) return `${cond} % is never reached (100 % is the end)`;
     return null;

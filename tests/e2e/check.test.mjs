@@ -116,6 +116,10 @@ test('warnings: a selector no element of the page matches, a goal that cannot fi
     { id: 'mid', on: 'custom', match: { event: 'x', props: { n: { gt: 10, lt: 5 } } } },
     { id: 'fine', on: 'custom', match: { event: 'y', props: { n: { gte: 5, lte: 5 } } } },
     { id: 'safe', on: 'pageview', match: { path: { matches: '^/(a|b)+/[0-9]{1,4}$' } } },
+    { id: 'noslash', on: 'pageview', match: { path: 'checkout/done' } },
+    { id: 'relative', on: 'pageview', match: { url: { startsWith: '/shop' } } },
+    { id: 'upper', on: 'pageview', match: { hostname: ['Shop.Example', 'www.Shop.Example'] } },
+    { id: 'fine_paths', on: 'pageview', match: { path: ['/a', 'b'], hostname: { equals: 'Shop.Example', caseInsensitive: true } } },
   ] });
   const n = run('check', 'never.json');
   assert.equal(n.code, 0, 'warnings alone do not fail');
@@ -123,7 +127,10 @@ test('warnings: a selector no element of the page matches, a goal that cannot fi
     'never.json: warning: goals[0].match.percent: 120 % is never reached (100 % is the end): this goal cannot fire',
     'never.json: warning: goals[1].match.props."plan": "in": [] matches nothing: this goal cannot fire',
     'never.json: warning: goals[2].match.props."n": no number is {gt:10,lt:5}: this goal cannot fire',
-    'ok: 5 goals, no errors, 3 warnings',
+    'never.json: warning: goals[5].match.path: "checkout/done": a page path always starts with "/": this goal cannot fire',
+    'never.json: warning: goals[6].match.url: "/shop": a page URL always starts with http:// or https://: this goal cannot fire',
+    'never.json: warning: goals[7].match.hostname: "Shop.Example": a hostname is lower case, with no scheme, port or path: this goal cannot fire',
+    'ok: 9 goals, no errors, 6 warnings',
   ]);
   assert.equal(run('check', 'never.json', '--strict').code, 1, '--strict fails on warnings');
 });
