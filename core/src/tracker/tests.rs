@@ -77,6 +77,14 @@ fn click(hits: &[u32]) -> Input {
     }))
 }
 
+/// The wake-up in force after these outputs (the last one asked for), if any.
+fn wake_at(outs: &[Output]) -> Option<Millis> {
+    outs.iter().rev().find_map(|o| match o {
+        Output::WakeAt(t) => Some(*t),
+        _ => None,
+    })
+}
+
 /// The collector's HTTP answer to `batch`.
 fn answered(batch: u32, status: u16) -> Input {
     Input::Sent {
@@ -408,13 +416,7 @@ fn a_server_error_is_retried_with_backoff_and_the_same_event_ids() {
         },
     );
     let outs = drain(&mut t);
-    let Some(Output::WakeAt(at)) = outs
-        .iter()
-        .find(|o| matches!(o, Output::WakeAt(_)))
-        .cloned()
-    else {
-        panic!("no wake-up in {outs:?}")
-    };
+    let at = wake_at(&outs).unwrap_or_else(|| panic!("no wake-up in {outs:?}"));
     assert!(
         at.0 >= 600 && at.0 <= 1_100,
         "first retry 0.5–1 s after the failure, got {at:?}"
@@ -458,13 +460,7 @@ fn network_errors_back_off_exponentially_then_give_up_and_count() {
             },
         );
         let outs = drain(&mut t);
-        match outs.iter().find_map(|o| {
-            if let Output::WakeAt(w) = o {
-                Some(*w)
-            } else {
-                None
-            }
-        }) {
+        match wake_at(&outs) {
             Some(w) => {
                 waits.push(w.0 - now.0);
                 now = w;
@@ -1777,13 +1773,7 @@ fn a_send_whose_answer_never_comes_is_retried_after_the_timeout_and_counted_once
         sends(&outs).is_empty(),
         "a retry waits its backoff: {outs:?}"
     );
-    let Some(Output::WakeAt(retry)) = outs
-        .iter()
-        .find(|o| matches!(o, Output::WakeAt(_)))
-        .cloned()
-    else {
-        panic!("a retry is scheduled: {outs:?}")
-    };
+    let retry = wake_at(&outs).unwrap_or_else(|| panic!("a retry is scheduled: {outs:?}"));
     t.handle(retry, Input::Tick);
     let again = sends(&drain(&mut t));
     assert_eq!(again.len(), 1, "the batch is sent again");
@@ -1808,23 +1798,17 @@ fn a_timer_that_fires_a_moment_early_is_asked_for_again() {
     // Firefox fires a timer a little before its coarsened `Date.now()` reaches the time asked
     // for: nothing is due at that tick, and the wake-up must be asked for again, or the retry
     // (or the batch) waits for whatever input comes next
-    let wake_of = |outs: &[Output]| {
-        outs.iter().rev().find_map(|o| match o {
-            Output::WakeAt(t) => Some(*t),
-            _ => None,
-        })
-    };
     let mut t = tracker();
     t.handle(Millis(0), page("https://shop.test/"));
     t.handle(Millis(1), click(&[0])); // macro: sent at once
     let first = sends(&drain(&mut t));
     assert_eq!(first.len(), 1);
     t.handle(Millis(5), answered(first[0].0, 500));
-    let retry = wake_of(&drain(&mut t)).expect("a retry is asked for");
+    let retry = wake_at(&drain(&mut t)).expect("a retry is asked for");
     t.handle(Millis(retry.0 - 1), Input::Tick);
     let outs = drain(&mut t);
     assert!(sends(&outs).is_empty(), "not due yet");
-    assert_eq!(wake_of(&outs), Some(retry), "asked for again");
+    assert_eq!(wake_at(&outs), Some(retry), "asked for again");
     t.handle(retry, Input::Tick);
     let again = sends(&drain(&mut t));
     assert_eq!(again.len(), 1, "the retry goes");
@@ -1832,9 +1816,9 @@ fn a_timer_that_fires_a_moment_early_is_asked_for_again() {
     // the same for a batch's delay: an early tick, then the batch
     let mut b = tracker();
     b.handle(Millis(10_000), page("https://shop.test/"));
-    let due = wake_of(&drain(&mut b)).expect("the batch delay");
+    let due = wake_at(&drain(&mut b)).expect("the batch delay");
     b.handle(Millis(due.0 - 1), Input::Tick);
-    assert_eq!(wake_of(&drain(&mut b)), Some(due));
+    assert_eq!(wake_at(&drain(&mut b)), Some(due));
     b.handle(due, Input::Tick);
     assert_eq!(sends(&drain(&mut b)).len(), 1);
 }
