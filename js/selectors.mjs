@@ -24,31 +24,37 @@ const FORGIVING = new Set(['is', 'where']);
 
 class Invalid extends Error {}
 
-/** The CSS Syntax rule for the end of input: open strings, brackets and parentheses close. */
-export function closeAtEnd(sel) {
-  const open = [];
+/**
+ * Calls `fn(c, i)` for each character of `sel` outside strings (an escaped character skipped);
+ * returns the quote of a string left open at the end, or null.
+ */
+function outsideStrings(sel, fn) {
   let quote = null;
   for (let i = 0; i < sel.length; i++) {
     const c = sel[i];
     if (c === '\\') { i++; continue; }
     if (quote) { if (c === quote) quote = null; continue; }
     if (c === '"' || c === "'") quote = c;
-    else if (c === '[' || c === '(') open.push(c === '[' ? ']' : ')');
-    else if ((c === ']' || c === ')') && open[open.length - 1] === c) open.pop();
+    else fn(c, i);
   }
+  return quote;
+}
+
+/** The CSS Syntax rule for the end of input: open strings, brackets and parentheses close. */
+export function closeAtEnd(sel) {
+  const open = [];
+  const quote = outsideStrings(sel, (c) => {
+    if (c === '[' || c === '(') open.push(c === '[' ? ']' : ')');
+    else if ((c === ']' || c === ')') && open[open.length - 1] === c) open.pop();
+  });
   return sel + (quote || '') + open.reverse().join('');
 }
 
 /** An identifier may not start with a digit, or a hyphen and a digit (`#1a` is not an id selector). */
 function checkIdents(sel) {
-  let quote = null;
-  for (let i = 0; i < sel.length; i++) {
-    const c = sel[i];
-    if (c === '\\') { i++; continue; }
-    if (quote) { if (c === quote) quote = null; continue; }
-    if (c === '"' || c === "'") { quote = c; continue; }
+  outsideStrings(sel, (c, i) => {
     if ((c === '#' || c === '.') && /^-?[0-9]/.test(sel.slice(i + 1))) throw new Invalid(`"${c}${sel.slice(i + 1).split(/[^\w-]/)[0]}" is not a valid ${c === '#' ? 'id' : 'class'} (it starts with a digit)`);
-  }
+  });
 }
 
 const COMBINATORS = new Set(['child', 'parent', 'sibling', 'adjacent', 'descendant', 'column-combinator']);
