@@ -130,6 +130,7 @@ impl Runtime {
         let Some(mut cfg) = compiled.config else {
             return Err(messages(
                 "goalpost: invalid config, tracking is off. ",
+                "; ",
                 &errors,
             ));
         };
@@ -139,6 +140,7 @@ impl Runtime {
         if !errors.is_empty() {
             let m = messages(
                 "goalpost: config problems; these goals are skipped, the rest work. ",
+                "; ",
                 &errors,
             );
             host.note(Note::ConfigError as u32, &m, "", "", 0, 0);
@@ -784,12 +786,7 @@ pub fn check(config: &JsValue, document: &Document) -> String {
     if errors.is_empty() {
         return String::new();
     }
-    let mut m = String::from(if fatal { "invalid" } else { "skipped" });
-    for e in &errors {
-        m.push('\n');
-        m.push_str(&e.message());
-    }
-    m
+    messages(if fatal { "invalid\n" } else { "skipped\n" }, "\n", &errors)
 }
 
 /// A debug line for an ignored input.
@@ -835,12 +832,12 @@ fn reason(why: &Ignored) -> String {
     m
 }
 
-/// One line: `prefix` then every error's message, separated by "; ".
-fn messages(prefix: &str, errors: &[ConfigError]) -> String {
+/// `prefix` then every error's message, `separator` between them.
+fn messages(prefix: &str, separator: &str, errors: &[ConfigError]) -> String {
     let mut m = String::from(prefix);
     for (i, e) in errors.iter().enumerate() {
         if i > 0 {
-            m.push_str("; ");
+            m.push_str(separator);
         }
         m.push_str(&e.message());
     }
