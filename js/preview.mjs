@@ -8,7 +8,7 @@
 
 const ERROR = 0;
 const NOT_MATCHED = 1;
-const IGNORED = 2;
+// (2: anything else that led to nothing, shown as the tracker says it)
 const COLLECTED = 3;
 const CONVERTED = 4;
 const TRIGGERS = ['click', 'link', 'download', 'submit', 'media', 'scroll', 'pageview', 'visible', 'engaged', 'custom', 'funnel'];
