@@ -1,4 +1,5 @@
-// `goalpost check`: a config checked before it is deployed, with the tracker's own wasm.
+// `goalpost check`: a config checked before it is deployed, with goalpost's companion build
+// (the tracker's config compiler and browser checks, with the errors in words).
 // Bundled by scripts/build.mjs into dist/cli.mjs (with linkedom for HTML and safe-regex2 for
 // patterns), the package's `bin`. Errors are exactly what the browser would log (the wasm's
 // `check`: same compile, same messages); warnings are what only a page or a reader can tell.
@@ -11,7 +12,7 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve, extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runInNewContext } from 'node:vm';
-import { initSync, check as checkWasm } from './goalpost_wasm.js';
+import { initSync, check as checkWasm } from './goalpost_explain.js';
 import { parseHTML } from 'linkedom';
 import safeRegex from 'safe-regex2';
 import { checkSelector, closeAtEnd } from './selectors.mjs';
@@ -40,7 +41,7 @@ let wasmReady = false;
 function loadWasm() {
   if (wasmReady) return;
   const here = dirname(fileURLToPath(import.meta.url));
-  initSync({ module: readFileSync(join(here, 'goalpost_wasm_bg.wasm')) });
+  initSync({ module: readFileSync(join(here, 'goalpost_explain_bg.wasm')) });
   wasmReady = true;
 }
 

@@ -18,10 +18,31 @@ let watched = null;
 // failed), 2 another ignored input, 3 an event collected (a what, b URL or funnel, n of m),
 // 4 a conversion (a goal).
 function note(kind, text, a, b, n, m) {
+  // config problems come as JSON paths: logged once the companion has put them in words
+  if (kind === 0) {
+    explained(text).then((words) => show(0, words));
+    return;
+  }
+  show(kind, text, a, b, n, m);
+}
+
+function show(kind, text, a, b, n, m) {
   (kind ? console.log : console.error)(text);
   if (preview) {
     try { preview(kind, text, a, b, n, m); } catch (_) {}
   }
+}
+
+// The tracker's build knows where a config's problems are (their JSON paths), not what they
+// are in words: that is the companion's (js/explain.mjs, its own wasm build), loaded only for
+// a config with a problem, on this page, which then says exactly what goalpost has always
+// said (what is wrong, the did-you-mean). Resolves to that line, or to `paths` with the reason
+// the companion could not be had. Both files are found next to this module (bundlers that
+// follow `new URL(…, import.meta.url)` copy them as assets, as the panel).
+function explained(paths) {
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ new URL('goalpost-explain.mjs', import.meta.url).href)
+    .then((m) => m.explain(instanceConfig, new URL('goalpost_explain_bg.wasm', import.meta.url)))
+    .then((words) => words || paths, (err) => paths + ' (what is wrong at each is said by goalpost-explain.mjs, which could not be loaded: ' + err + ')');
 }
 
 function openPreview(ctx) {
@@ -495,8 +516,10 @@ export async function init(config, options = {}) {
       inner = Goalpost.start(config, { cb, send, watch, watchConsent, persistence, goal, announce, depth, note }, seed, consent);
     } catch (err) {
       if (typeof err === 'string') {
-        console.error(err);
-        if (asked) openPreview({ config, error: err });
+        explained(err).then((words) => {
+          console.error(words);
+          if (asked) openPreview({ config, error: words });
+        });
         return instance;
       }
       throw err;

@@ -33,47 +33,60 @@ const sizeEnv = {
   RUSTC_BOOTSTRAP: '1',
   RUSTFLAGS: '-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none',
 };
-try {
-  if (stable) run('cargo', cargoArgs);
-  else run('cargo', [...cargoArgs, '-Zbuild-std=core,alloc', '-Zbuild-std-features=optimize_for_size'], { ...process.env, ...sizeEnv });
-} catch (e) {
-  if (!stable) {
-    console.error('build: the size build (rebuilt core and alloc) failed. It needs the rust-src component '
-      + '(scripts/setup.sh adds it) and a toolchain that takes -Cpanic=immediate-abort (1.95 does). '
-      + 'GOALPOST_STABLE_BUILD=1 builds without it.');
-  }
-  process.exit(1);
-}
-rmSync(work, { recursive: true, force: true });
-mkdirSync(work, { recursive: true });
-run('wasm-bindgen', [
-  '--target', 'web', '--out-dir', work, '--out-name', 'goalpost_wasm', '--no-typescript',
-  join(targetDir, 'wasm32-unknown-unknown', 'wasm', 'goalpost.wasm'),
-]);
-if (process.env.GOALPOST_KEEP_SHIMS !== '1') dropUnusedClosureShims(join(work, 'goalpost_wasm_bg.wasm'));
-mergeDuplicateImports(join(work, 'goalpost_wasm_bg.wasm'), join(work, 'goalpost_wasm.js'));
-rmSync(dist, { recursive: true, force: true });
-mkdirSync(dist, { recursive: true });
 // wasm-opt from the binaryen npm package (a current binaryen; Debian's is old).
 // GOALPOST_NAMES=1 keeps the function names, for profiling (DevTools, traces, twiggy); the code is
 // the same, the file larger.
 const keepNames = process.env.GOALPOST_NAMES === '1';
-run(join(root, 'node_modules', '.bin', 'wasm-opt'), [
-  // (the target_features section only tells tools which features the code uses: 0.1 KB)
-  '-Oz', ...WASM_FEATURES, ...(keepNames ? ['-g'] : ['--strip-debug']), '--strip-producers', '--strip-target-features',
-  // binaryen inlines any function that has one caller, whatever its size: goalpost_start had
-  // grown to one 26 KB function. Inlining only tiny ones measured 2.0 KB brotli smaller (the
-  // raw file is 3 KB larger; 10, 20, 30, 50, 100 and 500 bytes tried, 20 the smallest).
-  '--one-caller-inline-max-function-size=20',
-  // and functions of up to 5 bytes inlined wherever they are called (binaryen's default is 2):
-  // 72 B brotli smaller, and 31 fewer functions compiled lazily at start-up (3, 4, 6, 7, 8, 10,
-  // 20 and 40 tried; 5 the smallest)
-  '--always-inline-max-function-size=5',
-  // GOALPOST_WASM_OPT='--flag …' adds wasm-opt flags, for size experiments
-  ...(process.env.GOALPOST_WASM_OPT ? process.env.GOALPOST_WASM_OPT.split(' ') : []),
-  join(work, 'goalpost_wasm_bg.wasm'), '-o', join(dist, 'goalpost_wasm_bg.wasm'),
-]);
-minifyNames(join(dist, 'goalpost_wasm_bg.wasm'), join(work, 'goalpost_wasm.js'));
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+// Two builds of the crate (ARCHITECTURE, "Builds"): the tracker every page loads, whose config
+// errors are JSON paths only, and the companion that says what is wrong in words (loaded by a
+// page only when its config has a problem; `goalpost check` runs it). Each gives a .wasm in
+// dist/ and its wasm-bindgen glue in target/wasm-bindgen/, bundled below.
+wasmBuild('goalpost_wasm', 'tracker');
+wasmBuild('goalpost_explain', 'explain');
+
+/** Builds the crate with `features` into dist/NAME_bg.wasm, its glue into target/wasm-bindgen/NAME.js. */
+function wasmBuild(name, features) {
+  const args = [...cargoArgs, '--features', features];
+  try {
+    if (stable) run('cargo', args);
+    else run('cargo', [...args, '-Zbuild-std=core,alloc', '-Zbuild-std-features=optimize_for_size'], { ...process.env, ...sizeEnv });
+  } catch (e) {
+    if (!stable) {
+      console.error('build: the size build (rebuilt core and alloc) failed. It needs the rust-src component '
+        + '(scripts/setup.sh adds it) and a toolchain that takes -Cpanic=immediate-abort (1.95 does). '
+        + 'GOALPOST_STABLE_BUILD=1 builds without it.');
+    }
+    process.exit(1);
+  }
+  run('wasm-bindgen', [
+    '--target', 'web', '--out-dir', work, '--out-name', name, '--no-typescript',
+    join(targetDir, 'wasm32-unknown-unknown', 'wasm', 'goalpost.wasm'),
+  ]);
+  const bindgenWasm = join(work, name + '_bg.wasm');
+  const glue = join(work, name + '.js');
+  if (process.env.GOALPOST_KEEP_SHIMS !== '1') dropUnusedClosureShims(bindgenWasm);
+  mergeDuplicateImports(bindgenWasm, glue, `./${name}_bg.js`);
+  run(join(root, 'node_modules', '.bin', 'wasm-opt'), [
+    // (the target_features section only tells tools which features the code uses: 0.1 KB)
+    '-Oz', ...WASM_FEATURES, ...(keepNames ? ['-g'] : ['--strip-debug']), '--strip-producers', '--strip-target-features',
+    // binaryen inlines any function that has one caller, whatever its size: goalpost_start had
+    // grown to one 26 KB function. Inlining only tiny ones measured 2.0 KB brotli smaller (the
+    // raw file is 3 KB larger; 10, 20, 30, 50, 100 and 500 bytes tried, 20 the smallest).
+    '--one-caller-inline-max-function-size=20',
+    // and functions of up to 5 bytes inlined wherever they are called (binaryen's default is 2):
+    // 72 B brotli smaller, and 31 fewer functions compiled lazily at start-up (3, 4, 6, 7, 8, 10,
+    // 20 and 40 tried; 5 the smallest)
+    '--always-inline-max-function-size=5',
+    // GOALPOST_WASM_OPT='--flag …' adds wasm-opt flags, for size experiments
+    ...(process.env.GOALPOST_WASM_OPT ? process.env.GOALPOST_WASM_OPT.split(' ') : []),
+    bindgenWasm, '-o', join(dist, name + '_bg.wasm'),
+  ]);
+  minifyNames(join(dist, name + '_bg.wasm'), glue, `./${name}_bg.js`);
+}
 copyFileSync(join(root, 'js', 'entry.mjs'), join(work, 'entry.mjs'));
 // V8's explicit compile hint (Chrome 136+), on the first line of both files: compile every
 // function when the script is compiled (off the main thread for the streamed module) instead
@@ -86,16 +99,26 @@ await esbuild.build({
   bundle: true, format: 'esm', minify: true, target: 'es2020', legalComments: 'none', banner: COMPILE_HINT,
   outfile: join(dist, 'goalpost.mjs'), logLevel: 'warning',
 });
-// The panel is imported by URL: bundlers that follow `new URL(…, import.meta.url)` (Vite,
-// webpack) copy it as an asset, and the magic comments (which the minifier drops) tell them
-// to leave the import itself to the browser, so the panel never joins a site's bundle.
+// The panel and the companion are imported by URL: bundlers that follow
+// `new URL(…, import.meta.url)` (Vite, webpack) copy them as assets, and the magic comments
+// (which the minifier drops) tell them to leave the import itself to the browser, so neither
+// joins a site's bundle.
 {
   const file = join(dist, 'goalpost.mjs');
-  const plain = 'import(new URL("preview.mjs",import.meta.url).href)';
-  const code = readFileSync(file, 'utf8');
-  if (code.split(plain).length !== 2) throw new Error('build: the preview import is not where it was expected in goalpost.mjs');
-  writeFileSync(file, code.replace(plain, 'import(/*webpackIgnore:true*//*@vite-ignore*/new URL("preview.mjs",import.meta.url).href)'));
+  let code = readFileSync(file, 'utf8');
+  for (const module of ['preview.mjs', 'goalpost-explain.mjs']) {
+    const plain = `import(new URL("${module}",import.meta.url).href)`;
+    if (code.split(plain).length !== 2) throw new Error(`build: the ${module} import is not where it was expected in goalpost.mjs`);
+    code = code.replace(plain, `import(/*webpackIgnore:true*//*@vite-ignore*/new URL("${module}",import.meta.url).href)`);
+  }
+  writeFileSync(file, code);
 }
+copyFileSync(join(root, 'js', 'explain.mjs'), join(work, 'explain.mjs'));
+await esbuild.build({
+  entryPoints: [join(work, 'explain.mjs')],
+  bundle: true, format: 'esm', minify: true, target: 'es2020', legalComments: 'none',
+  outfile: join(dist, 'goalpost-explain.mjs'), logLevel: 'warning',
+});
 await esbuild.build({
   entryPoints: [join(root, 'js', 'preview.mjs')],
   bundle: true, format: 'esm', minify: true, target: 'es2020', legalComments: 'none',
@@ -130,13 +153,12 @@ copyFileSync(join(root, 'js', 'goalpost.d.ts'), join(dist, 'goalpost.d.ts'));
  * names cost ~1.6 KB brotli in the wasm and as much again in the glue. Checked: every import
  * of the final module is a key of the glue's import object, and no old export name is left.
  */
-function minifyNames(wasmPath, gluePath) {
+function minifyNames(wasmPath, gluePath, oldModule) {
   const map = execFileSync(join(root, 'node_modules', '.bin', 'wasm-opt'), [
     wasmPath, ...WASM_FEATURES, ...(keepNames ? ['-g'] : []), '--minify-imports-and-exports-and-modules',
     '-o', wasmPath,
   ], { cwd: root, encoding: 'utf8' });
   let glue = readFileSync(gluePath, 'utf8');
-  const oldModule = './goalpost_wasm_bg.js';
   const module = new WebAssembly.Module(readFileSync(wasmPath));
   const imports = WebAssembly.Module.imports(module);
   const newModule = imports[0].module;
@@ -191,7 +213,7 @@ function rewriteModule(path, what, edit) {
   return result;
 }
 
-function mergeDuplicateImports(wasmPath, gluePath) {
+function mergeDuplicateImports(wasmPath, gluePath, glueModule) {
   let glue = readFileSync(gluePath, 'utf8');
   // the import object's entries: `NAME: function(…) {` … `},` (or `}, arguments); },`), 8 spaces in
   const entry = /^ {8}([\w$]+): (function\([^\n]*\n[\s\S]*?\n {8}\}(?:, arguments\); \})?),$/gm;
@@ -205,7 +227,7 @@ function mergeDuplicateImports(wasmPath, gluePath) {
     // glue is laid out otherwise stops the build here, rather than being rewritten wrongly
     for (let i = 0; i < m.getNumFunctions(); i++) {
       const f = binaryen.getFunctionInfo(m.getFunctionByIndex(i));
-      if (f.module === './goalpost_wasm_bg.js' && !code.has(f.base)) {
+      if (f.module === glueModule && !code.has(f.base)) {
         throw new Error('build: the wasm-bindgen glue is not laid out as expected: no function read for import ' + f.base);
       }
     }

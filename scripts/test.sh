@@ -12,8 +12,9 @@ step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy (wasm32)"
 cargo clippy -p goalpost --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
-step "clippy (wasm32, the browser build: no std)"
-cargo clippy -p goalpost --target wasm32-unknown-unknown --no-default-features --locked -- -D warnings
+step "clippy (wasm32, the two browser builds: no std; the tracker, the companion)"
+cargo clippy -p goalpost --target wasm32-unknown-unknown --no-default-features --features tracker --locked -- -D warnings
+cargo clippy -p goalpost --target wasm32-unknown-unknown --no-default-features --features explain --locked -- -D warnings
 step "cargo test (native: core, collector)"
 cargo test --workspace --locked
 step "wasm-bindgen-test (headless Chromium)"

@@ -9,6 +9,9 @@
 //! host's `guard`, which catches anything (a trap included), logs one console error and
 //! silences goalpost for the rest of the page's life.
 #![cfg_attr(not(feature = "std"), no_std)]
+// The companion build (`explain` without `tracker`) compiles the runtime for its config checks
+// only; what only a running tracker uses is left unused there, and the linker drops it.
+#![cfg_attr(not(feature = "tracker"), allow(dead_code, unused_imports))]
 
 extern crate alloc;
 
@@ -58,20 +61,31 @@ use runtime::Runtime;
 
 /// `goalpost check` on Node: every problem in `config`, one per line, after a first line
 /// `invalid` (tracking off) or `skipped` (those goals skipped); empty when there is none.
-/// Not used in the browser: its JS binding is left out of the page's module, but the wasm
-/// function ships in every page (219 B brotli; issue 21).
+/// In the companion build only.
+#[cfg(feature = "explain")]
 #[wasm_bindgen]
 pub fn check(config: &JsValue, document: &web_sys::Document) -> alloc::string::String {
     runtime::check(config, document)
 }
 
+/// The console line the tracker logs for `config`'s problems on this page, in words (the
+/// tracker's build logs their JSON paths, then asks the companion for this); empty when there
+/// is none. In the companion build only.
+#[cfg(feature = "explain")]
+#[wasm_bindgen]
+pub fn explain(config: &JsValue, document: &web_sys::Document) -> alloc::string::String {
+    runtime::explain(config, document)
+}
+
 /// A running tracker, owned by the JS entry. Dropping it (or `shutdown`) removes every
 /// listener and timer goalpost installed.
+#[cfg(feature = "tracker")]
 #[wasm_bindgen]
 pub struct Goalpost {
     rt: Rc<Runtime>,
 }
 
+#[cfg(feature = "tracker")]
 #[wasm_bindgen]
 impl Goalpost {
     /// Compiles `config`, installs the listeners and records the first page view.

@@ -128,21 +128,13 @@ impl Runtime {
         let compiled = compile(&to_json(config));
         let mut errors = compiled.errors;
         let Some(mut cfg) = compiled.config else {
-            return Err(messages(
-                "goalpost: invalid config, tracking is off. ",
-                "; ",
-                &errors,
-            ));
+            return Err(console_message(true, &errors));
         };
         let window = crate::dom::window().ok_or("goalpost: no window")?;
         let document = window.document().ok_or("goalpost: no document")?;
         let patterns = browser_checks(&mut cfg.goals, &document, &mut errors);
         if !errors.is_empty() {
-            let m = messages(
-                "goalpost: config problems; these goals are skipped, the rest work. ",
-                "; ",
-                &errors,
-            );
+            let m = console_message(false, &errors);
             host.note(Note::ConfigError as u32, &m, "", "", 0, 0);
         }
         host.goals(cfg.goals.goals());
@@ -768,12 +760,11 @@ fn browser_checks(
     patterns
 }
 
-/// `goalpost check` (the package's CLI, on Node): every problem in `config`, with the same
-/// checks and messages as [`Runtime::start`], one per line; selectors checked against
-/// `document` (a DOM the CLI parsed), patterns with the host's `RegExp`. Empty when there is
-/// none; the first line is `invalid` when the config cannot be used at all (tracking off),
-/// `skipped` when only some goals are.
-pub fn check(config: &JsValue, document: &Document) -> String {
+/// Every problem in `config`, with the same checks as [`Runtime::start`]: selectors checked
+/// against `document`, patterns with the host's `RegExp`; and whether the config cannot be used
+/// at all (tracking off) rather than only some goals.
+#[cfg(feature = "explain")]
+fn problems(config: &JsValue, document: &Document) -> (bool, Vec<ConfigError>) {
     let compiled = compile(&to_json(config));
     let mut errors = compiled.errors;
     let fatal = match compiled.config {
@@ -783,10 +774,44 @@ pub fn check(config: &JsValue, document: &Document) -> String {
         }
         None => true,
     };
+    (fatal, errors)
+}
+
+/// `goalpost check` (the package's CLI, on Node): every problem in `config`, one per line,
+/// after a first line `invalid` (tracking off) or `skipped` (those goals skipped); empty when
+/// there is none. The DOM is one the CLI parsed.
+#[cfg(feature = "explain")]
+pub fn check(config: &JsValue, document: &Document) -> String {
+    let (fatal, errors) = problems(config, document);
     if errors.is_empty() {
         return String::new();
     }
     messages(if fatal { "invalid\n" } else { "skipped\n" }, "\n", &errors)
+}
+
+/// What [`Runtime::start`] logs for `config`'s problems on this page, in words (the
+/// companion's export: the tracker's own build logs the JSON paths only); empty when there is
+/// none.
+#[cfg(feature = "explain")]
+pub fn explain(config: &JsValue, document: &Document) -> String {
+    let (fatal, errors) = problems(config, document);
+    if errors.is_empty() {
+        return String::new();
+    }
+    console_message(fatal, &errors)
+}
+
+/// The console line for a config's problems: `fatal`, the config cannot be used.
+fn console_message(fatal: bool, errors: &[ConfigError]) -> String {
+    messages(
+        if fatal {
+            "goalpost: invalid config, tracking is off. "
+        } else {
+            "goalpost: config problems; these goals are skipped, the rest work. "
+        },
+        "; ",
+        errors,
+    )
 }
 
 /// A debug line for an ignored input.

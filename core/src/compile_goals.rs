@@ -5,7 +5,7 @@
 use crate::condition::{
     compile_condition, strings, Condition, Conditions, Field, Op, Pattern, FIELDS,
 };
-use crate::error::{join_index, join_key, nearest, nearest_in, ConfigError, ErrorKind};
+use crate::error::{join_index, join_key, nearest, nearest_in, w, ConfigError, ErrorKind};
 use crate::goals::{Family, Funnel, Goal, GoalKind, GoalSet, Once, Rule, Source, Trigger, Watch};
 use crate::interaction::{LinkKinds, MediaEvent, DOWNLOAD_EXTENSIONS};
 use crate::json::Json;
@@ -114,7 +114,7 @@ fn compile_goal<'a>(
     errors: &mut Vec<ConfigError>,
 ) -> Option<&'a Json> {
     let Json::Object(fields) = json else {
-        errors.push(ConfigError::wrong_type(path, "an object", json));
+        errors.push(ConfigError::wrong_type(path, w("an object"), json));
         return None;
     };
     unknown_keys(fields, path, GOAL_KEYS, errors);
@@ -123,7 +123,7 @@ fn compile_goal<'a>(
     if set.goals.iter().any(|g| g.id == id) {
         errors.push(ConfigError::new(
             &join_key(path, "id"),
-            ErrorKind::Invalid("duplicate goal id"),
+            ErrorKind::Invalid(w("duplicate goal id")),
         ));
     }
     let label = string_value(get("label"), &join_key(path, "label"), errors);
@@ -174,7 +174,7 @@ fn compile_goal<'a>(
             if get("match").is_some() {
                 errors.push(ConfigError::new(
                     &join_key(path, "match"),
-                    ErrorKind::Invalid("a funnel has steps, not match"),
+                    ErrorKind::Invalid(w("a funnel has steps, not match")),
                 ));
             }
             let Some(steps) = get("steps") else {
@@ -198,7 +198,7 @@ fn compile_goal<'a>(
                 if get(k).is_some() {
                     errors.push(ConfigError::new(
                         &join_key(path, k),
-                        ErrorKind::Invalid("only a funnel takes this key"),
+                        ErrorKind::Invalid(w("only a funnel takes this key")),
                     ));
                 }
             }
@@ -233,7 +233,7 @@ fn funnel_options(
         Some(_) => {
             errors.push(ConfigError::new(
                 &join_key(path, "windowMs"),
-                ErrorKind::Invalid("must be a whole number of milliseconds, at least 1"),
+                ErrorKind::Invalid(w("must be a whole number of milliseconds, at least 1")),
             ));
             None
         }
@@ -251,7 +251,7 @@ fn compile_rule(
     errors: &mut Vec<ConfigError>,
 ) -> Option<usize> {
     let Json::Object(fields) = m else {
-        errors.push(ConfigError::wrong_type(path, "an object", m));
+        errors.push(ConfigError::wrong_type(path, w("an object"), m));
         return None;
     };
     let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v);
@@ -274,7 +274,7 @@ fn compile_rule(
             if get("percent").is_none() && get("pixels").is_none() {
                 errors.push(ConfigError::new(
                     &join_key(path, "percent"),
-                    ErrorKind::Invalid("a scroll goal needs percent or pixels"),
+                    ErrorKind::Invalid(w("a scroll goal needs percent or pixels")),
                 ));
             }
             Trigger::Scroll
@@ -333,9 +333,9 @@ fn compile_rule(
     {
         errors.push(ConfigError::new(
             &join_key(path, "selector"),
-            ErrorKind::Invalid(
+            ErrorKind::Invalid(w(
                 "a click goal needs a selector or a condition (or it would fire on every click)",
-            ),
+            )),
         ));
     }
     let family = match on {
@@ -370,13 +370,13 @@ fn match_conditions(
         let k = key.as_str();
         if k == "any" {
             let Json::Array(groups) = v else {
-                errors.push(ConfigError::wrong_type(&p, "a list of objects", v));
+                errors.push(ConfigError::wrong_type(&p, w("a list of objects"), v));
                 continue;
             };
             for (gi, group) in groups.iter().enumerate() {
                 let gp = join_index(&p, gi);
                 let Json::Object(gf) = group else {
-                    errors.push(ConfigError::wrong_type(&gp, "an object", group));
+                    errors.push(ConfigError::wrong_type(&gp, w("an object"), group));
                     continue;
                 };
                 let mut conds = Vec::new();
@@ -438,7 +438,7 @@ fn link_kinds(v: Option<&Json>, path: &str, errors: &mut Vec<ConfigError>) -> Li
                 o => {
                     errors.push(ConfigError::wrong_type(
                         path,
-                        "a link type or a list of them",
+                        w("a link type or a list of them"),
                         o,
                     ));
                     Vec::new()
@@ -475,7 +475,7 @@ fn download_extensions(
         Some(o) => {
             errors.push(ConfigError::wrong_type(
                 &join_key(path, k),
-                "a list of extensions",
+                w("a list of extensions"),
                 o,
             ));
             None
@@ -512,7 +512,7 @@ fn field_condition(
             "unknown field"
         };
         if FIELDS.contains(&key) {
-            errors.push(ConfigError::new(path, ErrorKind::Invalid(msg)));
+            errors.push(ConfigError::new(path, ErrorKind::Invalid(w(msg))));
         } else {
             let mut names: Vec<&'static str> = own.to_vec();
             names.extend_from_slice(PAGE_FIELDS);
@@ -536,7 +536,7 @@ fn field_condition(
         }
         o => errors.push(ConfigError::wrong_type(
             path,
-            "an object of names and conditions",
+            w("an object of names and conditions"),
             o,
         )),
     };
@@ -586,13 +586,13 @@ fn compile_steps(
     errors: &mut Vec<ConfigError>,
 ) -> Option<Vec<usize>> {
     let Json::Array(items) = steps else {
-        errors.push(ConfigError::wrong_type(path, "a list of steps", steps));
+        errors.push(ConfigError::wrong_type(path, w("a list of steps"), steps));
         return None;
     };
     if items.len() < 2 {
         errors.push(ConfigError::new(
             path,
-            ErrorKind::Invalid("a funnel needs at least 2 steps"),
+            ErrorKind::Invalid(w("a funnel needs at least 2 steps")),
         ));
         return None;
     }
@@ -605,7 +605,7 @@ fn compile_steps(
                     Some(r) => rules.push(r),
                     None => errors.push(ConfigError::new(
                         &p,
-                        ErrorKind::Invalid("a funnel step cannot be another funnel"),
+                        ErrorKind::Invalid(w("a funnel step cannot be another funnel")),
                     )),
                 },
                 None => {
@@ -643,7 +643,7 @@ fn compile_steps(
             }
             o => errors.push(ConfigError::wrong_type(
                 &p,
-                "a goal id or an inline rule {\"on\", \"match\"}",
+                w("a goal id or an inline rule {\"on\", \"match\"}"),
                 o,
             )),
         }
@@ -680,12 +680,12 @@ pub(crate) fn string_value(
         Json::String(_) => {
             errors.push(ConfigError::new(
                 path,
-                ErrorKind::Invalid("must not be empty"),
+                ErrorKind::Invalid(w("must not be empty")),
             ));
             None
         }
         o => {
-            errors.push(ConfigError::wrong_type(path, "a string", o));
+            errors.push(ConfigError::wrong_type(path, w("a string"), o));
             None
         }
     }
@@ -707,7 +707,7 @@ pub(crate) fn name_value(
     } else {
         errors.push(ConfigError::new(
             path,
-            ErrorKind::Invalid(crate::error::NAME_RULE),
+            ErrorKind::Invalid(w(crate::error::NAME_RULE)),
         ));
         None
     }
@@ -741,7 +741,7 @@ fn once_rule(
     let (per_json, per) = match fields.iter().find(|(k, _)| k == "per") {
         Some((_, j @ Json::Object(per))) => (j, per),
         Some((_, other)) => {
-            errors.push(ConfigError::wrong_type(&per_path, PER, other));
+            errors.push(ConfigError::wrong_type(&per_path, w(PER), other));
             return default;
         }
         None => {
@@ -763,13 +763,13 @@ fn once_rule(
             errors.push(ConfigError::new(
                 &join_key(&per_path, k),
                 ErrorKind::Invalid(
-                    "a key comes from a custom event's prop, or from the attribute of a clicked element or submitted form",
+                    w("a key comes from a custom event's prop, or from the attribute of a clicked element or submitted form",)
                 ),
             ));
             return default;
         }
         _ => {
-            errors.push(ConfigError::wrong_type(&per_path, PER, per_json));
+            errors.push(ConfigError::wrong_type(&per_path, w(PER), per_json));
             return default;
         }
     };
@@ -810,7 +810,7 @@ fn bounded(
         Some(_) => {
             errors.push(ConfigError::new(
                 path,
-                ErrorKind::Invalid("is not a number in the allowed range"),
+                ErrorKind::Invalid(w("is not a number in the allowed range")),
             ));
             default
         }
@@ -836,7 +836,7 @@ fn source<T>(
     match fixed(v) {
         Ok(x) => Source::Fixed(x),
         Err(expected) => {
-            errors.push(ConfigError::wrong_type(path, expected, v));
+            errors.push(ConfigError::wrong_type(path, w(expected), v));
             Source::None
         }
     }
@@ -848,7 +848,7 @@ fn flag(v: Option<&Json>, path: &str, default: bool, errors: &mut Vec<ConfigErro
         None => default,
         Some(Json::Bool(b)) => *b,
         Some(o) => {
-            errors.push(ConfigError::wrong_type(path, "true or false", o));
+            errors.push(ConfigError::wrong_type(path, w("true or false"), o));
             default
         }
     }

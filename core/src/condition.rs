@@ -7,7 +7,7 @@
 //! an object of names: `"query": {"plan": "pro"}`, `"attr": {"data-plan": {"in": ["a","b"]}}`,
 //! `"props": {"total": {"gte": 100}}`. `"any": [{…}, {…}]` holds when one of its groups does.
 
-use crate::error::{join_index, join_key, nearest, ConfigError, ErrorKind};
+use crate::error::{join_index, join_key, nearest, w, ConfigError, ErrorKind};
 pub use crate::field::{Field, FIELDS};
 use crate::interaction::Candidate;
 use crate::json::Json;
@@ -238,7 +238,7 @@ pub(crate) fn compile_condition(
         Json::Object(ops) => compile_ops(field, ops, path, patterns, out, errors),
         Json::Null => errors.push(ConfigError::wrong_type(
             path,
-            "a string, number, boolean, list or object of operators",
+            w("a string, number, boolean, list or object of operators"),
             value,
         )),
     }
@@ -257,7 +257,7 @@ fn compile_ops(
         Some((_, other)) => {
             errors.push(ConfigError::wrong_type(
                 &join_key(path, key),
-                "true or false",
+                w("true or false"),
                 other,
             ));
             false
@@ -295,14 +295,14 @@ fn compile_ops(
                     strings(items, &p, errors).map(Op::In)
                 }
                 other => {
-                    errors.push(ConfigError::wrong_type(&p, "a list of strings", other));
+                    errors.push(ConfigError::wrong_type(&p, w("a list of strings"), other));
                     None
                 }
             },
             "exists" => match v {
                 Json::Bool(b) => Some(Op::Exists(*b)),
                 other => {
-                    errors.push(ConfigError::wrong_type(&p, "true or false", other));
+                    errors.push(ConfigError::wrong_type(&p, w("true or false"), other));
                     None
                 }
             },
@@ -334,7 +334,7 @@ fn compile_ops(
         }
     }
     if out.len() == before && !errors.iter().any(|e| e.path.starts_with(path)) {
-        errors.push(ConfigError::new(path, ErrorKind::Invalid("needs an operator (equals, contains, startsWith, endsWith, matches, in, exists, gt, gte, lt, lte)")));
+        errors.push(ConfigError::new(path, ErrorKind::Invalid(w("needs an operator (equals, contains, startsWith, endsWith, matches, in, exists, gt, gte, lt, lte)"))));
     }
 }
 
@@ -342,7 +342,7 @@ fn text(v: &Json, path: &str, errors: &mut Vec<ConfigError>) -> Option<String> {
     match v {
         Json::String(s) => Some(s.clone()),
         other => {
-            errors.push(ConfigError::wrong_type(path, "a string", other));
+            errors.push(ConfigError::wrong_type(path, w("a string"), other));
             None
         }
     }
@@ -352,7 +352,7 @@ fn number(v: &Json, path: &str, errors: &mut Vec<ConfigError>) -> Option<f64> {
     match v {
         Json::Number(n) if n.is_finite() => Some(*n),
         other => {
-            errors.push(ConfigError::wrong_type(path, "a number", other));
+            errors.push(ConfigError::wrong_type(path, w("a number"), other));
             None
         }
     }
@@ -371,7 +371,7 @@ pub(crate) fn strings(
             other => {
                 errors.push(ConfigError::wrong_type(
                     &join_index(path, i),
-                    "a string",
+                    w("a string"),
                     other,
                 ));
                 return None;

@@ -7,7 +7,7 @@
 use crate::compile_goals::{compile_goals, string_value};
 use crate::condition::strings;
 use crate::consent::{ConsentPolicy, Gpc, Mode};
-use crate::error::{join_key, nearest, ConfigError, ErrorKind};
+use crate::error::{join_key, nearest, w, ConfigError, ErrorKind};
 use crate::goals::GoalSet;
 use crate::interaction::MESSENGERS;
 use crate::json::Json;
@@ -106,12 +106,14 @@ fn compile_top(json: &Json, errors: &mut Vec<ConfigError>) -> Option<Config> {
     if !collector.is_empty() && !valid_collector(&collector) {
         errors.push(ConfigError::new(
             "collector",
-            ErrorKind::Invalid("must be an http:// or https:// URL, or a path starting with /"),
+            ErrorKind::Invalid(w(
+                "must be an http:// or https:// URL, or a path starting with /",
+            )),
         ));
     }
     let site = top.string("site", true, errors).unwrap_or_default();
     if top.has("site") && !valid_name(&site) {
-        errors.push(ConfigError::new("site", ErrorKind::Invalid(NAME_RULE)));
+        errors.push(ConfigError::new("site", ErrorKind::Invalid(w(NAME_RULE))));
     }
     let pageviews = top.boolean("pageviews", errors).unwrap_or(true);
     let debug = top.boolean("debug", errors).unwrap_or(false);
@@ -276,7 +278,7 @@ impl<'a> Fields<'a> {
         errors: &mut Vec<ConfigError>,
     ) -> Option<Self> {
         let Json::Object(fields) = json else {
-            errors.push(ConfigError::wrong_type(path, "an object", json));
+            errors.push(ConfigError::wrong_type(path, w("an object"), json));
             return None;
         };
         for (k, _) in fields {
@@ -308,7 +310,7 @@ impl<'a> Fields<'a> {
     ) {
         errors.push(ConfigError::wrong_type(
             &join_key(self.path, key),
-            expected,
+            w(expected),
             found,
         ));
     }
@@ -354,7 +356,7 @@ impl<'a> Fields<'a> {
             Json::Number(_) => {
                 errors.push(ConfigError::new(
                     &join_key(self.path, key),
-                    ErrorKind::Invalid("is not a whole number in the allowed range"),
+                    ErrorKind::Invalid(w("is not a whole number in the allowed range")),
                 ));
                 None
             }

@@ -5,6 +5,17 @@ use crate::prelude::*;
 /// What a site, goal or category name must be, for error messages (the protocol's
 /// `valid_name`; `MAX_NAME_LEN` is 64).
 pub(crate) const NAME_RULE: &str = "must be 1 to 64 characters from A-Z a-z 0-9 _ . -";
+/// A rule or an expected type in words, as an error keeps it: the text with the `explain`
+/// feature, nothing without it, so that the tracker's build carries none of these texts.
+#[inline(always)]
+pub(crate) const fn w(text: &'static str) -> &'static str {
+    if cfg!(feature = "explain") {
+        text
+    } else {
+        ""
+    }
+}
+
 /// One problem found in a config, located by its JSON path (`goals[3].match.selector`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfigError {
@@ -85,6 +96,7 @@ impl ConfigError {
     /// The message shown to site owners, e.g.
     /// `goals[0].on: unknown value "clik" — did you mean "click"?`.
     /// Built without `core::fmt`, so that it stays out of the wasm.
+    #[cfg(feature = "explain")]
     pub fn message(&self) -> String {
         let mut m = String::new();
         m.push_str(if self.path.is_empty() {
@@ -130,6 +142,19 @@ impl ConfigError {
     }
 }
 
+#[cfg(not(feature = "explain"))]
+impl ConfigError {
+    /// Without the words (the tracker's browser build): where the problem is, `goals[0].on`,
+    /// or `config` for the root. The companion build says what is wrong there.
+    pub fn message(&self) -> String {
+        String::from(if self.path.is_empty() {
+            "config"
+        } else {
+            &self.path
+        })
+    }
+}
+
 impl core::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&self.message())
@@ -138,6 +163,7 @@ impl core::fmt::Display for ConfigError {
 
 impl core::error::Error for ConfigError {}
 
+#[cfg(feature = "explain")]
 fn push_suggestion(m: &mut String, suggestion: Option<&str>) {
     if let Some(s) = suggestion {
         m.push_str(" \u{2014} did you mean ");
@@ -147,12 +173,20 @@ fn push_suggestion(m: &mut String, suggestion: Option<&str>) {
 }
 
 /// The accepted name nearest to `found`: equal ignoring case, or within an edit distance of
-/// one per three characters (at least 1, at most 3).
+/// one per three characters (at least 1, at most 3). None without the `explain` feature: a
+/// suggestion is part of the words.
 pub fn nearest(found: &str, names: &[&'static str]) -> Option<&'static str> {
     nearest_in(found, names.iter().copied())
 }
 
+/// Without the words: no suggestion.
+#[cfg(not(feature = "explain"))]
+pub(crate) fn nearest_in<'a>(_: &str, _: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    None
+}
+
 /// [`nearest`] over any names (goal ids, say).
+#[cfg(feature = "explain")]
 pub(crate) fn nearest_in<'a>(found: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     // (a counting fold: `chars().count()` brings std's 800-byte vectorised counter)
     let limit = (found.chars().fold(0usize, |n, _| n + 1) / 3).clamp(1, 3);
@@ -166,6 +200,7 @@ pub(crate) fn nearest_in<'a>(found: &str, names: impl Iterator<Item = &'a str>) 
 
 /// Edit distance over chars, counting a swap of two neighbours as one edit (optimal string
 /// alignment): "vaule" is one edit from "value".
+#[cfg(feature = "explain")]
 pub(crate) fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();

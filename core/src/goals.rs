@@ -2,6 +2,7 @@
 //! events by name), so an interaction is only compared with the rules that can match it.
 
 use crate::condition::{Conditions, Pattern, Patterns};
+use crate::error::w;
 use crate::interaction::{classify_link, extension, Candidate, Interaction, LinkKinds, MediaEvent};
 use crate::prelude::*;
 use crate::time::Millis;
@@ -443,7 +444,7 @@ impl GoalSet {
         self.errors_for(
             &goals,
             "match.selector",
-            "is not a valid CSS selector: ",
+            w("is not a valid CSS selector: "),
             &sel,
         )
     }
@@ -459,7 +460,7 @@ impl GoalSet {
         self.errors_for(
             &goals,
             "match",
-            "has an invalid regular expression: ",
+            w("has an invalid regular expression: "),
             &source,
         )
     }

@@ -7,17 +7,30 @@ import { goalpostMessages, openPage, root, useCollectorAndBrowser, waitFor } fro
 
 const env = useCollectorAndBrowser();
 
-/** Loads `path`, waits until goalpost has spoken or is live, clicks the page's own button. */
-async function visit(path, { until }) {
+/** The companion that puts config errors in words, which a page loads only when it has some. */
+const COMPANION = ['goalpost-explain.mjs', 'goalpost_explain_bg.wasm'];
+
+/**
+ * Loads `path`, waits until goalpost has spoken or is live, clicks the page's own button.
+ * `files`: the names of the files the page requested. `prepare(context)` runs before the load.
+ */
+async function visit(path, { until, prepare }) {
   const { page, context, log } = await openPage(env.browser);
+  if (prepare) await prepare(context);
   const requests = [];
-  page.on('request', (r) => r.url().includes('/collect') && requests.push(r));
+  const files = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/collect')) requests.push(r);
+    files.push(new URL(r.url()).pathname.split('/').pop());
+  });
   await page.goto(env.collector.base + path);
   await waitFor('goalpost to react', () => until(log, page));
   await page.click('#own');
   assert.equal(await page.evaluate(() => window.pageClicks), 1, "the page's own handler ran");
-  return { page, context, log, requests };
+  return { page, context, log, requests, files };
 }
+
+const live = (page) => page.evaluate(() => !!(window.goalpost && window.goalpost.gp));
 
 test('invalid JSON: one error, tracking off, page unharmed', async () => {
   const { context, log, requests } = await visit('/bad-json.html', { until: (log) => goalpostMessages(log).length > 0 });
@@ -31,18 +44,20 @@ test('invalid JSON: one error, tracking off, page unharmed', async () => {
 });
 
 test('a missing collector disables goalpost with the JSON path named', async () => {
-  const { context, log, requests } = await visit('/bad-top.html', { until: (log) => goalpostMessages(log).length > 0 });
+  const { context, log, requests, files } = await visit('/bad-top.html', { until: (log) => goalpostMessages(log).length > 0 });
   const msgs = goalpostMessages(log);
   assert.equal(msgs.length, 1);
   assert.equal(msgs[0].type, 'error');
   assert.equal(msgs[0].text, 'goalpost: invalid config, tracking is off. collector: is required');
+  // the words came from the companion, fetched for this page's problem
+  for (const f of COMPANION) assert.ok(files.includes(f), `${f} requested: ${files}`);
   assert.equal(requests.length, 0);
   assert.deepEqual(await env.collector.events('badtop'), []);
   await context.close();
 });
 
 test('bad goals are skipped with their paths; the good goal still converts', async () => {
-  const { page, context, log } = await visit('/bad-goals.html', { until: (_, page) => page.evaluate(() => !!(window.goalpost && window.goalpost.gp)) });
+  const { page, context, log, files } = await visit('/bad-goals.html', { until: async (log, page) => goalpostMessages(log).length > 0 && live(page) });
   const msgs = goalpostMessages(log);
   assert.equal(msgs.length, 1, JSON.stringify(msgs));
   assert.equal(msgs[0].type, 'error');
@@ -51,6 +66,7 @@ test('bad goals are skipped with their paths; the good goal still converts', asy
     'goalpost: config problems; these goals are skipped, the rest work. ' +
       'goals[0].on: unknown value "clik" — did you mean "click"?; goals[1].match.selector: is not a valid CSS selector: [[nope',
   );
+  for (const f of COMPANION) assert.ok(files.includes(f), `${f} requested: ${files}`);
   await page.click('#a'); // the typo goal: nothing
   await page.click('#good');
   const rows = await waitFor('good conversion', async () => {
@@ -60,6 +76,25 @@ test('bad goals are skipped with their paths; the good goal still converts', asy
   assert.deepEqual(rows.map((r) => r.goal), [null, 'good']);
   await page.evaluate(() => window.goalpost.gp.flush());
   assert.equal((await env.collector.events('badgoals')).length, 2, 'the skipped goals sent nothing');
+  assert.deepEqual(log.errors, []);
+  await context.close();
+});
+
+test('the companion unreachable: the problems by their JSON paths and why no words, the good goal still converts', async () => {
+  const { page, context, log, files } = await visit('/bad-goals.html', {
+    prepare: (context) => context.route('**/goalpost-explain.mjs', (route) => route.abort()),
+    until: async (log, page) => goalpostMessages(log).length > 0 && live(page),
+  });
+  const msgs = goalpostMessages(log);
+  assert.equal(msgs.length, 1, JSON.stringify(msgs));
+  assert.equal(msgs[0].type, 'error');
+  assert.match(
+    msgs[0].text,
+    /^goalpost: config problems; these goals are skipped, the rest work\. goals\[0\]\.on; goals\[1\]\.match\.selector \(what is wrong at each is said by goalpost-explain\.mjs, which could not be loaded: TypeError: .+\)$/,
+  );
+  assert.ok(!files.includes('goalpost_explain_bg.wasm'));
+  await page.click('#good');
+  await waitFor('good conversion', async () => (await env.collector.events('badgoals')).some((r) => r.goal === 'good'));
   assert.deepEqual(log.errors, []);
   await context.close();
 });
@@ -86,6 +121,8 @@ test('an exception inside goalpost never reaches the page: one error, then silen
 
 test('under the documented CSP goalpost works', async () => {
   const { page, context, log } = await openPage(env.browser);
+  const files = [];
+  page.on('request', (r) => files.push(new URL(r.url()).pathname.split('/').pop()));
   await page.goto(env.collector.base + '/csp-ok.html');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   await page.click('#signup');
@@ -96,6 +133,9 @@ test('under the documented CSP goalpost works', async () => {
   assert.deepEqual(rows.map((r) => r.type), ['page_view', 'conversion']);
   assert.deepEqual(goalpostMessages(log), []);
   assert.deepEqual(log.errors, []);
+  // a config without problems: the tracker and nothing else of goalpost's
+  assert.ok(files.includes('goalpost_wasm_bg.wasm'), String(files));
+  for (const f of COMPANION) assert.ok(!files.includes(f), `${f} not requested: ${files}`);
   await context.close();
 });
 

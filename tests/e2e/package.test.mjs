@@ -37,7 +37,7 @@ after(async () => {
 
 test('the tarball holds what a user needs and nothing else', () => {
   const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
-  for (const f of ['package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'dist/goalpost.mjs', 'dist/goalpost.js', 'dist/goalpost.d.ts', 'dist/goalpost_wasm_bg.wasm', 'dist/cli.mjs', 'dist/preview.mjs']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'dist/goalpost.mjs', 'dist/goalpost.js', 'dist/goalpost.d.ts', 'dist/goalpost_wasm_bg.wasm', 'dist/cli.mjs', 'dist/preview.mjs', 'dist/goalpost-explain.mjs', 'dist/goalpost_explain_bg.wasm']) {
     assert.ok(files.includes(f), `${f} in ${files.join(' ')}`);
   }
   assert.ok(files.every((f) => f === 'package.json' || f === 'README.md' || f.startsWith('LICENSE') || f.startsWith('dist/')), files.join(' '));
@@ -76,6 +76,14 @@ async function clickThrough(bundler, out, { preview = false } = {}) {
     assert.deepEqual(log.errors, []);
     await context.close();
     if (preview) {
+      // the companion, found through the URLs the bundler rewrote (Vite 8 inlines its small
+      // module as a data: URL, webpack copies it): a config problem in words
+      const t = await openPage(browser);
+      await t.page.goto(collector.base + '/index.html?typo=1');
+      const said = await waitFor(`the ${bundler} page's config problem`, () => goalpostMessages(t.log, 'error')[0]);
+      assert.equal(said.text, 'goalpost: config problems; these goals are skipped, the rest work. goals[1].on: unknown value "clik" — did you mean "click"?');
+      assert.deepEqual(t.log.errors, []);
+      await t.context.close();
       // the preview panel: copied by the bundler as an asset, not bundled, loaded on request
       const p = await openPage(browser);
       await p.page.goto(collector.base + '/index.html?goalpost_preview=1');
