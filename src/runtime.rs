@@ -277,6 +277,7 @@ impl Runtime {
     pub fn opt_out(&self, out: bool) {
         crate::consent::set_opt_out(&self.window, out);
         self.handle(Input::Consent(goalpost_core::ConsentUpdate::all(!out)));
+        self.claim_stored();
     }
 
     /// Applies the signals present at start and hooks the ones that may come later, before
@@ -337,8 +338,6 @@ impl Runtime {
         }
         self.listen(doc, "visibilitychange", K_VISIBILITY);
         self.listen(win, "pagehide", K_HIDE);
-        // another tab's once-rules and funnel progress (where storage is allowed)
-        self.listen(win, "storage", K_STORAGE);
         // a frozen page may never run again: send as on hide
         self.listen(doc, "freeze", K_HIDE);
         self.install_capture();
@@ -628,12 +627,17 @@ impl Runtime {
         parse_visit(&s.get_item(VISIT_KEY).ok().flatten()?)
     }
 
-    /// Once storage is allowed: claim the queues stored by earlier pages that are gone.
+    /// Once storage is allowed: claim the queues stored by earlier pages that are gone, and
+    /// listen for another tab's once-rules and funnel progress. Not before: where nothing may
+    /// be stored there is nothing to read, and Chromium's first `storage` listener costs the
+    /// page's main thread ~1.8 ms at start-up (it connects the page to the storage service;
+    /// measured on the bench page, ARCHITECTURE "Start-up").
     fn claim_stored(&self) {
         let allowed = self.storage_allowed();
         if !allowed || self.claimed.replace(true) {
             return;
         }
+        self.listen(&self.window, "storage", K_STORAGE);
         self.host
             .claim_stored_queues(&self.queue_key, &self.callback(K_RESTORE));
     }
