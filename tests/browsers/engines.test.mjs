@@ -1,8 +1,9 @@
 // npm run test:browsers: where browser engines differ, on Chromium, Firefox and WebKit, each
 // asserting on what the real collector stored: capture of each trigger family, delivery on
 // unload (link, button + location.href, tab close), the retry path, consent with a storage
-// recorder, and the multi-page store (a reloaded thank-you page is one purchase). Each test
-// prints its engine and version. The unload figures go to target/engines/unload.json.
+// recorder, the multi-page store (a reloaded thank-you page is one purchase), and a config
+// with problems put in words by the companion build. Each test prints its engine and version.
+// The unload figures go to target/engines/unload.json.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
@@ -225,6 +226,25 @@ for (const name of ENGINES) {
       } finally {
         await private_.close();
       }
+    });
+
+    test(`${name}: a config with problems: the companion says what is wrong, word for word; the good goal converts`, { timeout: LIMIT }, async (t) => {
+      say(t);
+      const page = await engine.page();
+      await page.goto(pages.base + '/engines/explain.html');
+      await ready(page);
+      await page.waitFor(() => window.errors.length > 0);
+      assert.deepEqual(await page.evaluate(() => window.errors), [
+        'goalpost: config problems; these goals are skipped, the rest work. '
+          + 'goals[0].on: unknown value "clik" — did you mean "click"?; goals[1].match.selector: is not a valid CSS selector: [[nope',
+      ]);
+      await page.click('#buy');
+      const rows = await waitFor('the good goal', async () => {
+        const r = await pages.events('explain');
+        return conversions(r).length >= 1 && r;
+      });
+      assert.deepEqual(conversions(rows).map((r) => r.goal), ['buy']);
+      await page.discard();
     });
 
     test(`${name}: the multi-page store: a reloaded and revisited thank-you page is one purchase`, { timeout: LIMIT }, async (t) => {
