@@ -231,19 +231,19 @@ for (const name of ENGINES) {
     test(`${name}: a config with problems: the companion says what is wrong, word for word; the good goal converts`, { timeout: LIMIT }, async (t) => {
       say(t);
       const page = await engine.page();
-      await page.goto(pages.base + '/engines/explain.html');
+      await page.goto(pages.base + '/bad-goals.html');
       await ready(page);
       await page.waitFor(() => window.errors.length > 0);
       assert.deepEqual(await page.evaluate(() => window.errors), [
         'goalpost: config problems; these goals are skipped, the rest work. '
           + 'goals[0].on: unknown value "clik" — did you mean "click"?; goals[1].match.selector: is not a valid CSS selector: [[nope',
       ]);
-      await page.click('#buy');
+      await page.click('#good');
       const rows = await waitFor('the good goal', async () => {
-        const r = await pages.events('explain');
+        const r = await pages.events('badgoals');
         return conversions(r).length >= 1 && r;
       });
-      assert.deepEqual(conversions(rows).map((r) => r.goal), ['buy']);
+      assert.deepEqual(conversions(rows).map((r) => r.goal), ['good']);
       await page.discard();
     });
 
