@@ -48,7 +48,7 @@ const pct = (n) => (100 * n / total).toFixed(1) + ' %';
 const config = rows.filter(([k]) => /goalpost_core::(config|compile_goals|condition|error)$/.test(k)).reduce((n, [, v]) => n + v, 0);
 const md = `# Where the wasm's bytes are
 
-\`npm run size:breakdown\` (scripts/size-breakdown.mjs): the shipped wasm's code, function by
+\`npm run size:breakdown\` (scripts/size-breakdown.mjs): the tracker's wasm (the one every page loads), its code function by
 function (names from a build that keeps them; the code is the same), grouped by crate and
 module. Raw bytes of code before compression; ${starts.length} functions, ${total.toLocaleString('en')} bytes
 of code, ${dataSize.toLocaleString('en')} bytes of data (strings, tables).
