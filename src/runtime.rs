@@ -629,9 +629,8 @@ impl Runtime {
 
     /// Once storage is allowed: claim the queues stored by earlier pages that are gone, and
     /// listen for another tab's once-rules and funnel progress. Not before: where nothing may
-    /// be stored there is nothing to read, and Chromium's first `storage` listener costs the
-    /// page's main thread ~1.8 ms at start-up (it connects the page to the storage service;
-    /// measured on the bench page, ARCHITECTURE "Start-up").
+    /// be stored there is nothing to read, and a `storage` listener cost the start ~1.4 ms of
+    /// main thread in Chromium (measured on the bench page, ARCHITECTURE "Start-up").
     fn claim_stored(&self) {
         let allowed = self.storage_allowed();
         if !allowed || self.claimed.replace(true) {
