@@ -114,9 +114,12 @@ await esbuild.build({
   writeFileSync(file, code);
 }
 copyFileSync(join(root, 'js', 'explain.mjs'), join(work, 'explain.mjs'));
+// Not minified: bundlers inline an asset under 4 KB as a `data:` URL (Vite's default
+// assetsInlineLimit), which a CSP without `data:` in script-src refuses; the readable module
+// is ~10 KB and stays a file (it is fetched only for a config with a problem).
 await esbuild.build({
   entryPoints: [join(work, 'explain.mjs')],
-  bundle: true, format: 'esm', minify: true, target: 'es2020', legalComments: 'none',
+  bundle: true, format: 'esm', minify: false, target: 'es2020', legalComments: 'none',
   outfile: join(dist, 'goalpost-explain.mjs'), logLevel: 'warning',
 });
 await esbuild.build({

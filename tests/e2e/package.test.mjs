@@ -76,8 +76,7 @@ async function clickThrough(bundler, out, { preview = false } = {}) {
     assert.deepEqual(log.errors, []);
     await context.close();
     if (preview) {
-      // the companion, found through the URLs the bundler rewrote (Vite 8 inlines its small
-      // module as a data: URL, webpack copies it): a config problem in words
+      // the companion, found through the URLs the bundler rewrote: a config problem in words
       const t = await openPage(browser);
       await t.page.goto(collector.base + '/index.html?typo=1');
       const said = await waitFor(`the ${bundler} page's config problem`, () => goalpostMessages(t.log, 'error')[0]);
@@ -112,6 +111,8 @@ test(`Vite ${VERSIONS.vite} builds a page with the installed package, and it con
   const { build } = await import(pathToFileURL(join(dir, 'node_modules', 'vite', 'dist', 'node', 'index.js')));
   await build({ root: src, logLevel: 'warn', build: { outDir: join(dir, 'vite-out'), target: 'es2022', emptyOutDir: true } });
   assert.ok(readdirSync(join(dir, 'vite-out', 'assets')).some((f) => f.endsWith('.wasm')), 'the .wasm copied as an asset');
+  // a file, not inlined as a data: URL (which a CSP without data: in script-src refuses)
+  assert.ok(readdirSync(join(dir, 'vite-out', 'assets')).some((f) => /^goalpost-explain-.*\.mjs$/.test(f)), 'the companion copied as a file');
   assert.ok(!readFileSync(join(dir, 'vite-out', 'assets', readdirSync(join(dir, 'vite-out', 'assets')).find((f) => /^index.*\.js$/.test(f))), 'utf8').includes('goalpost preview'), 'the panel is not in the bundle');
   await clickThrough('vite', join(dir, 'vite-out'), { preview: true });
 });
