@@ -218,37 +218,53 @@ test('implied, back-forward cache: a restored page is a page view and takes in w
   await context.close();
 });
 
-test('implied, two tabs open at once: what one tab counts, the other hears of (the storage event) and does not count again', async () => {
-  const site = 'mp-tabs';
-  const v = await visitor(site, 'implied');
+/**
+ * Two tabs of one visit on the store, opened together: `meanwhile(a, b)` runs once both are up,
+ * then A reports an order, and B, which loaded before it, reports the same order. B must have
+ * heard of A's (the storage event): its page is told of no conversion and nothing is sent for it.
+ * Returns what the collector stored.
+ */
+async function twoTabs(site, mode, meanwhile, order) {
+  const v = await visitor(site, mode);
   const a = v.page;
   const b = v.watch(await v.context.newPage());
   for (const p of [a, b]) {
     await p.goto(collector.base + '/store/');
     await ready(p);
   }
-  // both documents are running; A reports an order
-  await a.evaluate(() => window.goalpost('track', 'purchase', { order_id: 'TAB-1', total: 10, currency: 'EUR' }));
+  await meanwhile(a, b);
+  await a.evaluate((id) => window.goalpost('track', 'purchase', { order_id: id, total: 10, currency: 'EUR' }), order);
   await waitFor("A's visit stored with the order's key", () => a.evaluate(() => {
     const v = JSON.parse(localStorage.getItem('goalpost_visit') || '{}');
     return (v.keys || []).length === 1;
   }));
-  // B, loaded before A's order, reports the same order: it must know already, so its page is
-  // not told of a conversion and nothing is sent for it
-  const announced = await b.evaluate(() => new Promise((resolve) => {
+  const announced = await b.evaluate((id) => new Promise((resolve) => {
     const seen = [];
     document.addEventListener('goalpost:conversion', (e) => seen.push(e.detail.goal));
-    window.goalpost('track', 'purchase', { order_id: 'TAB-1', total: 10, currency: 'EUR' });
+    window.goalpost('track', 'purchase', { order_id: id, total: 10, currency: 'EUR' });
     window.goalpost('flush', () => resolve(seen));
-  }));
+  }), order);
   assert.deepEqual(announced, [], 'B merged what A stored');
   await flush(a);
   const rows = await arrived(site, { views: 2, purchase: 1 });
   assert.equal(of(rows, 'conversion', 'purchase').length, 1);
   assert.equal((await collector.stats(site)).duplicates, 0, 'B did not even send it');
-  assert.equal(new Set(rows.map((r) => r.session)).size, 1, 'one session in both tabs');
   assert.deepEqual(v.errors, []);
   await v.context.close();
+  return rows;
+}
+
+test('implied, two tabs open at once: what one tab counts, the other hears of (the storage event) and does not count again', async () => {
+  const rows = await twoTabs('mp-tabs', 'implied', async () => {}, 'TAB-1');
+  assert.equal(new Set(rows.map((r) => r.session)).size, 1, 'one session in both tabs');
+});
+
+test('anonymous, two tabs, storage granted in both after they opened: what one tab counts, the other hears of', async () => {
+  // the visitor accepts in B, then in A (the banner on each page); B listens for another tab's
+  // stored visit only from its grant on
+  await twoTabs('mp-tabs-granted', 'anonymous', async (a, b) => {
+    for (const p of [b, a]) await p.evaluate(() => window.goalpost('consent', 'granted'));
+  }, 'TAB-2');
 });
 
 test('anonymous (the default): nothing stored; a reloaded, revisited or re-opened thank-you page is still one purchase', async () => {
