@@ -444,31 +444,37 @@ impl GoalSet {
         self.errors_for(
             &goals,
             "match.selector",
+            "",
             w("is not a valid CSS selector: "),
             &sel,
         )
     }
 
-    /// [`GoalSet::reject_pattern`], reported as config errors naming each goal's path.
+    /// [`GoalSet::reject_pattern`], reported as config errors naming each goal's path: the
+    /// pattern's own (`goals[2].match.url.matches`) for the goal that configured it.
     pub fn reject_pattern_errors(&mut self, index: u32) -> Vec<crate::ConfigError> {
-        let source = self
+        let (source, at) = self
             .patterns
             .get(index as usize)
-            .map(|p| p.source.clone())
+            .map(|p| (p.source.clone(), p.path.clone()))
             .unwrap_or_default();
         let goals = self.reject_pattern(index);
         self.errors_for(
             &goals,
             "match",
+            &at,
             w("has an invalid regular expression: "),
             &source,
         )
     }
 
+    /// An error for each goal in `goal_indexes`, at `goals[i].rest` (a funnel's at
+    /// `goals[i].steps`), or at `exact` where that path lies inside goal `i`.
     fn errors_for(
         &self,
         goal_indexes: &[usize],
         rest: &str,
+        exact: &str,
         why: &'static str,
         what: &str,
     ) -> Vec<crate::ConfigError> {
@@ -480,7 +486,11 @@ impl GoalSet {
                 .any(|g| g.index == *i && g.funnel.is_some());
             let mut path = crate::error::join_index("goals", *i);
             path.push('.');
-            path.push_str(if funnel { "steps" } else { rest });
+            if exact.starts_with(path.as_str()) {
+                path = exact.into();
+            } else {
+                path.push_str(if funnel { "steps" } else { rest });
+            }
             out.push(crate::ConfigError {
                 path,
                 kind: crate::ErrorKind::InvalidValue {

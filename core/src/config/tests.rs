@@ -243,6 +243,32 @@ fn rejected_selectors_disable_their_goals() {
     assert!(goals.reject_selector(Family::Click, 9).is_empty());
 }
 
+#[test]
+fn a_rejected_pattern_is_reported_at_its_own_path() {
+    let mut v = minimal();
+    v["goals"] = json!([
+        {"id": "a", "on": "click", "match": {"selector": "#ok"}},
+        {"id": "b", "on": "pageview", "match": {"url": {"matches": "(["}}},
+        {"id": "f", "on": "funnel", "steps": ["a", {"on": "pageview", "match": {"path": {"matches": "(["}}}]},
+        {"id": "g", "on": "funnel", "steps": ["a", "b"]}
+    ]);
+    let mut goals = compile(&from_serde(v)).config.unwrap().goals;
+    let msgs = |e: Vec<ConfigError>| e.iter().map(|e| e.message()).collect::<Vec<_>>();
+    assert_eq!(
+        msgs(goals.reject_pattern_errors(0)),
+        [
+            "goals[1].match.url.matches: has an invalid regular expression: ([",
+            "goals[3].steps: has an invalid regular expression: ([",
+        ],
+        "b at its pattern, and the funnel through b at its steps"
+    );
+    assert_eq!(
+        msgs(goals.reject_pattern_errors(1)),
+        ["goals[2].steps[1].match.path.matches: has an invalid regular expression: (["],
+        "an inline step's pattern at its own path"
+    );
+}
+
 mod never_panics {
     use super::*;
     use proptest::prelude::*;
