@@ -59,6 +59,8 @@ test('an invalid regular expression skips its goal with the path; the rest work'
   await page.goto(env.collector.base + '/window-config.html');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
   await page.evaluate(() => window.goalpost.gp.flush());
+  // the words come from the companion, loaded for this problem: they arrive after the start
+  await waitFor('the problem logged', () => goalpostMessages(log, 'error').length > 0);
   const msgs = goalpostMessages(log, 'error');
   assert.equal(msgs.length, 1);
   // at the pattern's own path
