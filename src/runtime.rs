@@ -763,11 +763,16 @@ fn browser_checks(
     patterns
 }
 
-/// Every problem in `config`, with the same checks as [`Runtime::start`]: selectors checked
-/// against `document`, patterns with the host's `RegExp`; and whether the config cannot be used
-/// at all (tracking off) rather than only some goals.
+/// Every problem in `config`, with the same checks as [`Runtime::start`] (selectors checked
+/// against `document`, patterns with the host's `RegExp`), told by `say(fatal, errors)`:
+/// `fatal` when the config cannot be used at all (tracking off) rather than only some goals.
+/// Empty when there is none.
 #[cfg(feature = "explain")]
-fn problems(config: &JsValue, document: &Document) -> (bool, Vec<ConfigError>) {
+fn described(
+    config: &JsValue,
+    document: &Document,
+    say: fn(bool, &[ConfigError]) -> String,
+) -> String {
     let compiled = compile(&to_json(config));
     let mut errors = compiled.errors;
     let fatal = match compiled.config {
@@ -777,7 +782,10 @@ fn problems(config: &JsValue, document: &Document) -> (bool, Vec<ConfigError>) {
         }
         None => true,
     };
-    (fatal, errors)
+    if errors.is_empty() {
+        return String::new();
+    }
+    say(fatal, &errors)
 }
 
 /// `goalpost check` (the package's CLI, on Node): every problem in `config`, one per line,
@@ -785,11 +793,9 @@ fn problems(config: &JsValue, document: &Document) -> (bool, Vec<ConfigError>) {
 /// there is none. The DOM is one the CLI parsed.
 #[cfg(feature = "explain")]
 pub fn check(config: &JsValue, document: &Document) -> String {
-    let (fatal, errors) = problems(config, document);
-    if errors.is_empty() {
-        return String::new();
-    }
-    messages(if fatal { "invalid\n" } else { "skipped\n" }, "\n", &errors)
+    described(config, document, |fatal, errors| {
+        messages(if fatal { "invalid\n" } else { "skipped\n" }, "\n", errors)
+    })
 }
 
 /// What [`Runtime::start`] logs for `config`'s problems on this page, in words (the
@@ -797,11 +803,7 @@ pub fn check(config: &JsValue, document: &Document) -> String {
 /// none.
 #[cfg(feature = "explain")]
 pub fn explain(config: &JsValue, document: &Document) -> String {
-    let (fatal, errors) = problems(config, document);
-    if errors.is_empty() {
-        return String::new();
-    }
-    console_message(fatal, &errors)
+    described(config, document, console_message)
 }
 
 /// The console line for a config's problems: `fatal`, the config cannot be used.
