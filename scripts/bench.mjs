@@ -144,32 +144,32 @@ const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'a
 /** The page server and the one collector every contender sends to (counting per contender). */
 export function server(dir, cs) {
   const zero = () => ({ requests: 0, bytes: 0, events: 0 });
-  const sent = { goalpost: zero(), goalpost_stored: zero(), plausible: zero(), snowplow: zero(), posthog: zero(), matomo: zero() };
-  // events in a body: goalpost's `events`, Snowplow's `data`, PostHog's batch array; one per
-  // Plausible request; NaN when a body cannot be read (compressed)
+  const sent = Object.fromEntries(cs.filter((c) => c.name !== 'baseline').map((c) => [c.name, zero()]));
+  // events in a body: goalpost's `events`, Snowplow's `data`, PostHog's batch array, Matomo's
+  // bulk `requests`; one per Plausible request and per Matomo hit (a query string); NaN when a
+  // body cannot be read (compressed)
   const events = (w, body, req) => {
-    if (w === 'plausible') return 1;
-    // Matomo: one hit per request, or a bulk request {"requests": [...]}
-    if (w === 'matomo') {
-      try { return body.toString('utf8').startsWith('{') ? JSON.parse(body.toString('utf8')).requests.length : 1; } catch { return NaN; }
-    }
+    if (w === 'plausible' || (w === 'matomo' && !body.toString('utf8').startsWith('{'))) return 1;
     try {
       const v = JSON.parse(body.toString('utf8'));
       if (w.startsWith('goalpost')) return v.events.length;
       if (w === 'snowplow') return v.data.length;
+      if (w === 'matomo') return v.requests.length;
       return Array.isArray(v) ? v.length : Array.isArray(v.batch) ? v.batch.length : 1;
     } catch {
       return w === 'posthog' && /\/(flags|decide)/.test(req.url) ? 0 : NaN;
     }
   };
-  const who = (url) => url.startsWith('/collect') ? 'goalpost' : url.startsWith('/stored/collect') ? 'goalpost_stored' : url.startsWith('/plausible') ? 'plausible' : url.startsWith('/snowplow') ? 'snowplow' : url.startsWith('/posthog') ? 'posthog' : url.startsWith('/matomo') ? 'matomo' : null;
+  // whose collector a request is for, by its path
+  const paths = [['/collect', 'goalpost'], ['/stored/collect', 'goalpost_stored'], ['/plausible', 'plausible'], ['/snowplow', 'snowplow'], ['/posthog', 'posthog'], ['/matomo', 'matomo']];
+  const who = (url) => (paths.find(([p]) => url.startsWith(p)) || [])[1] ?? null;
   const srv = createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const url = req.url.split('?')[0];
       const w = who(url);
-      if (w) {
+      if (w && sent[w]) {
         if (req.method !== 'OPTIONS') {
           const body = Buffer.concat(chunks);
           sent[w].requests++;
