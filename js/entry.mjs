@@ -142,9 +142,12 @@ function shadowForms(listener) {
 }
 
 // Scroll depth, read in JS at most every 250 ms while the page scrolls or resizes, once more
-// after the last scroll, and when the page is hidden (control(2), before its last send):
-// reading the position makes the browser bring layout up to date, which costs more than the
-// scroll itself, so not on every frame. The listeners are off while a read is pending: scroll
+// after the last scroll, and when the page is hidden (control(2), before its last send) if it
+// scrolled or resized since the last read: reading the position makes the browser bring layout
+// up to date, which costs more than the scroll itself, so not on every frame, and not at a
+// page's exit when nothing moved (a page leaving for the next one has its style invalidated by
+// the browser: a read there cost 2.4-5 ms of style and layout in Chromium). The listeners are
+// off while a read that a scroll asked for is pending: scroll
 // events come every frame while the page scrolls, and the pending read covers them all (one
 // call per 250 ms of scrolling instead of one per frame). The wasm hears only of a threshold
 // passed (percent of the page or pixels from its top, the deepest this page view).
@@ -162,15 +165,18 @@ function depth(percentsView, pixelsView, reached) {
   // short page and read it as 100 %. A page that never grows is still read on load.
   let settled = false;
   let height = -1;
+  // a scroll or resize since the last read
+  let moved = false;
   const opts = { capture: true, passive: true };
   const listen = (on) => {
     for (const type of ['scroll', 'resize']) {
-      if (on) addEventListener(type, schedule, opts);
-      else removeEventListener(type, schedule, opts);
+      if (on) addEventListener(type, onMove, opts);
+      else removeEventListener(type, onMove, opts);
     }
   };
   const measure = guard(() => {
     pending = false;
+    moved = false;
     const root = document.documentElement;
     if (stopped || !root) return;
     listen(true);
@@ -194,15 +200,21 @@ function depth(percentsView, pixelsView, reached) {
   function schedule() {
     if (!pending && !stopped) {
       pending = true;
-      listen(false);
       setTimeout(measure, 250);
     }
   }
-  // a page shorter than the viewport is read to the end once it has settled (the first read
-  // turns listening on)
+  function onMove() {
+    moved = true;
+    // the pending read covers the scrolling that follows: off until it ran
+    listen(false);
+    schedule();
+  }
+  // a page shorter than the viewport is read to the end once it has settled; listening from
+  // the start, so that a scroll before the first read is known on hide
+  listen(true);
   schedule();
   return (what) => {
-    if (what === 2) return measure();
+    if (what === 2) return moved ? measure() : undefined;
     if (what === 1) {
       pct = px = 0;
       settled = false;

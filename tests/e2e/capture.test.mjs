@@ -164,11 +164,68 @@ test('a reader who reaches the end and closes the tab at once still counts (dept
   const { page, context } = await open('/capture.html');
   const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
   const before = await count('read_90');
-  // scroll and close in one go: no throttled read can have happened in between
-  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  // scroll and close in one go: no throttled read (250 ms) can have happened in between. The
+  // scroll event is dispatched with the next frame, which comes between a visitor's scroll and
+  // the close: waited for, two frames
+  await page.evaluate(async () => {
+    window.scrollTo(0, document.documentElement.scrollHeight);
+    for (let i = 0; i < 2; i++) await new Promise((r) => requestAnimationFrame(() => r()));
+  });
   await page.close();
   await waitFor('read_90 from the closing page', async () => (await count('read_90')) === before + 1);
   await context.close();
+});
+
+test('a page hidden with nothing scrolled since the last depth read is not read again; after a scroll it is', async () => {
+  const o = await openPage(env.browser);
+  // every read of the page's height is counted (the depth watcher reads it on each measure)
+  await o.page.addInitScript(() => {
+    window.__heightReads = 0;
+    const d = Object.getOwnPropertyDescriptor(Element.prototype, 'scrollHeight');
+    Object.defineProperty(Element.prototype, 'scrollHeight', {
+      configurable: true,
+      get() {
+        if (this === document.documentElement) window.__heightReads++;
+        return d.get.call(this);
+      },
+    });
+  });
+  await o.page.goto(env.collector.base + '/capture.html');
+  await o.page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  // the first read, then the one a second later that finds the height settled
+  await o.page.waitForFunction(() => window.__heightReads >= 2, null, { polling: 50 });
+  const settled = await o.page.evaluate(() => window.__heightReads);
+  await o.page.evaluate(() => window.dispatchEvent(new Event('pagehide')));
+  assert.equal(await o.page.evaluate(() => window.__heightReads), settled, 'no read on hide: nothing scrolled since the last one');
+  await o.page.evaluate(() => window.dispatchEvent(new Event('pageshow')));
+  // refuted: a scroll (its event dispatched: two frames later), then hidden before the
+  // throttled read: read on hide, and its threshold counts
+  const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
+  const before = await count('read_90');
+  const reads = await o.page.evaluate(async () => {
+    const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+    scrollTo(0, document.documentElement.scrollHeight);
+    const at = window.__heightReads;
+    await frame();
+    await frame();
+    dispatchEvent(new Event('pagehide'));
+    return window.__heightReads - at;
+  });
+  assert.equal(reads, 1, 'one read on hide after the scroll');
+  await waitFor('read_90 from the hidden page', async () => (await count('read_90')) === before + 1);
+  // a page left at once, before or just after its first read, with no scroll: no read on hide
+  // either (the bench's next page, a visitor bouncing). A new navigation, from the top: a reload
+  // would restore the scroll position, which is a scroll, and read on hide.
+  await o.page.evaluate(() => scrollTo(0, 0));
+  await o.page.goto(env.collector.base + '/capture.html');
+  await o.page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  const early = await o.page.evaluate(() => {
+    const at = window.__heightReads;
+    dispatchEvent(new Event('pagehide'));
+    return window.__heightReads - at;
+  });
+  assert.equal(early, 0, 'no read on hide right after the start');
+  await o.context.close();
 });
 
 test('while the page scrolls, goalpost is called about once per 250 ms, not on every frame', async () => {
