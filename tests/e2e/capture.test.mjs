@@ -17,6 +17,9 @@ async function open(path) {
   return o;
 }
 
+/** How many conversions of goal `g` the collector stored for the capture page's site. */
+const captured = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
+
 test('a form counts only when the browser lets it submit; handled-by-script forms count', async () => {
   const { page, context, log } = await open('/capture.html');
   await page.click('#nl-submit'); // the required e-mail is empty: the browser blocks it
@@ -83,22 +86,20 @@ test('a PDF link that navigates away is still delivered (by beacon on pagehide)'
 
 test('scroll thresholds fire once each, on a page that grows', async () => {
   const { page, context } = await open('/capture.html');
-  const site = 'capture';
-  const count = async (g) => conversions(await env.collector.events(site)).filter((x) => x === g).length;
-  const before50 = await count('read_50');
-  const before90 = await count('read_90');
+  const before50 = await captured('read_50');
+  const before90 = await captured('read_90');
   await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight * 0.6));
   await page.evaluate(() => window.goalpost.gp.flush());
-  await waitFor('read_50', async () => (await count('read_50')) === before50 + 1);
-  assert.equal(await count('read_90'), before90, 'not yet 90 %');
+  await waitFor('read_50', async () => (await captured('read_50')) === before50 + 1);
+  assert.equal(await captured('read_90'), before90, 'not yet 90 %');
   await page.evaluate(() => window.grow()); // the page doubles: the reader is now at ~30 %
   await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await page.evaluate(() => window.goalpost.gp.flush());
-  await waitFor('read_90', async () => (await count('read_90')) === before90 + 1);
-  assert.equal(await count('read_50'), before50 + 1, 'each threshold once per page view');
+  await waitFor('read_90', async () => (await captured('read_90')) === before90 + 1);
+  assert.equal(await captured('read_50'), before50 + 1, 'each threshold once per page view');
   await context.close();
 });
 
@@ -133,17 +134,16 @@ test('a page whose content arrives after load is not read to 100 % on arrival; a
 
 test('after a single-page navigation the scroll thresholds count again, once per page view', async () => {
   const { page, context } = await open('/capture.html');
-  const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
-  const before = await count('read_50');
+  const before = await captured('read_50');
   const readTo60 = () => page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight * 0.6));
   await readTo60();
   await page.evaluate(() => window.goalpost.gp.flush());
-  await waitFor('read_50 on the first page view', async () => (await count('read_50')) === before + 1);
+  await waitFor('read_50 on the first page view', async () => (await captured('read_50')) === before + 1);
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.evaluate(() => window.route('/app/article'));
   await readTo60();
   await page.evaluate(() => window.goalpost.gp.flush());
-  await waitFor('read_50 on the second page view', async () => (await count('read_50')) === before + 2);
+  await waitFor('read_50 on the second page view', async () => (await captured('read_50')) === before + 2);
   // the same page view again: no third. A synthetic pagehide reads the depth at once and
   // sends by beacon; a page view sent after it (a marker) shows that everything before arrived.
   await page.evaluate(() => window.scrollTo(0, 0));
@@ -156,23 +156,20 @@ test('after a single-page navigation the scroll thresholds count again, once per
   const rows = await env.collector.events('capture');
   const reads = rows.filter((r) => r.goal === 'read_50').slice(-2);
   assert.deepEqual(reads.map((r) => new URL(r.url).pathname), ['/capture.html', '/app/article'], 'one per page view, with its URL');
-  assert.equal(await count('read_50'), before + 2);
+  assert.equal(await captured('read_50'), before + 2);
   await context.close();
 });
 
 test('a reader who reaches the end and closes the tab at once still counts (depth read on hide)', async () => {
   const { page, context } = await open('/capture.html');
-  const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
-  const before = await count('read_90');
+  const before = await captured('read_90');
   // scroll and close in one go: no throttled read (250 ms) can have happened in between. The
   // scroll event is dispatched with the next frame, which comes between a visitor's scroll and
   // the close: waited for, two frames
-  await page.evaluate(async () => {
-    window.scrollTo(0, document.documentElement.scrollHeight);
-    for (let i = 0; i < 2; i++) await new Promise((r) => requestAnimationFrame(() => r()));
-  });
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await page.close();
-  await waitFor('read_90 from the closing page', async () => (await count('read_90')) === before + 1);
+  await waitFor('read_90 from the closing page', async () => (await captured('read_90')) === before + 1);
   await context.close();
 });
 
@@ -200,19 +197,16 @@ test('a page hidden with nothing scrolled since the last depth read is not read 
   await o.page.evaluate(() => window.dispatchEvent(new Event('pageshow')));
   // refuted: a scroll (its event dispatched: two frames later), then hidden before the
   // throttled read: read on hide, and its threshold counts
-  const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
-  const before = await count('read_90');
+  const before = await captured('read_90');
   const reads = await o.page.evaluate(async () => {
-    const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
     scrollTo(0, document.documentElement.scrollHeight);
     const at = window.__heightReads;
-    await frame();
-    await frame();
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     dispatchEvent(new Event('pagehide'));
     return window.__heightReads - at;
   });
   assert.equal(reads, 1, 'one read on hide after the scroll');
-  await waitFor('read_90 from the hidden page', async () => (await count('read_90')) === before + 1);
+  await waitFor('read_90 from the hidden page', async () => (await captured('read_90')) === before + 1);
   // a page left at once, before or just after its first read, with no scroll: no read on hide
   // either (the bench's next page, a visitor bouncing). A new navigation, from the top: a reload
   // would restore the scroll position, which is a scroll, and read on hide.
@@ -247,8 +241,7 @@ test('while the page scrolls, goalpost is called about once per 250 ms, not on e
   });
   await o.page.goto(env.collector.base + '/capture.html');
   await o.page.waitForFunction(() => window.goalpost && window.goalpost.gp);
-  const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
-  const before = await count('read_50');
+  const before = await captured('read_50');
   // 60 scroll steps, one per frame (about a second), down to 60 % of the page
   const { frames, ms } = await o.page.evaluate(async () => {
     const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
@@ -264,7 +257,7 @@ test('while the page scrolls, goalpost is called about once per 250 ms, not on e
   // one call starts a 250 ms read; the listener is off until it ran
   assert.ok(calls >= 1 && calls <= Math.ceil(ms / 250) + 1, `${calls} scroll listener calls in ${Math.round(ms)} ms of 60 scroll steps`);
   await o.page.evaluate(() => window.goalpost.gp.flush());
-  await waitFor('read_50 after the scroll', async () => (await count('read_50')) === before + 1);
+  await waitFor('read_50 after the scroll', async () => (await captured('read_50')) === before + 1);
   await o.context.close();
 });
 
@@ -282,8 +275,7 @@ test('scroll depth still counts after the wasm memory has grown (the thresholds 
   });
   await page.goto(env.collector.base + '/capture.html');
   await page.waitForFunction(() => window.goalpost && window.goalpost.gp);
-  const count = async (g) => conversions(await env.collector.events('capture')).filter((x) => x === g).length;
-  const before = await count('read_50');
+  const before = await captured('read_50');
   const grown = await page.evaluate(() => {
     const start = window.goalpost.gp.memoryBytes;
     window.__wasmMemory.grow(1); // detaches every view of the old buffer
@@ -293,7 +285,7 @@ test('scroll depth still counts after the wasm memory has grown (the thresholds 
   await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight * 0.6));
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await page.evaluate(() => window.goalpost.gp.flush());
-  await waitFor('read_50', async () => (await count('read_50')) === before + 1);
+  await waitFor('read_50', async () => (await captured('read_50')) === before + 1);
   assert.deepEqual(goalpostMessages(log, 'error'), [], 'no internal error');
   assert.ok(await page.evaluate(() => window.goalpost.gp.listenerCount > 0), 'goalpost still runs');
   await context.close();
