@@ -222,6 +222,50 @@ test('a page hidden with nothing scrolled since the last depth read is not read 
   await o.context.close();
 });
 
+test('across documents: a page left for the next after a scroll counts its depth; one left unscrolled is not read on its way out', async () => {
+  const o = await openPage(env.browser);
+  // the page's height reads, per document, kept in sessionStorage (it outlives the document)
+  await o.page.addInitScript(() => {
+    const d = Object.getOwnPropertyDescriptor(Element.prototype, 'scrollHeight');
+    Object.defineProperty(Element.prototype, 'scrollHeight', {
+      configurable: true,
+      get() {
+        if (this === document.documentElement) {
+          const k = 'reads ' + location.search;
+          sessionStorage.setItem(k, String(Number(sessionStorage.getItem(k) || 0) + 1));
+        }
+        return d.get.call(this);
+      },
+    });
+  });
+  const reads = (search) => o.page.evaluate((k) => Number(sessionStorage.getItem(k) || 0), 'reads ' + search);
+  const go = async (search) => {
+    await o.page.evaluate((url) => { location.href = url; }, env.collector.base + '/capture.html' + search);
+    await o.page.waitForURL('**/capture.html' + search);
+    await o.page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  };
+  const views = async () => (await env.collector.events('capture')).filter((r) => r.type === 'page_view').length;
+  const before = await captured('read_90');
+  const viewsBefore = await views();
+  await o.page.goto(env.collector.base + '/capture.html?a=1');
+  await o.page.waitForFunction(() => window.goalpost && window.goalpost.gp);
+  await o.page.waitForFunction(() => Number(sessionStorage.getItem('reads ?a=1')) >= 2, null, { polling: 50 });
+  const settled = await reads('?a=1');
+  // left for the next document without a scroll: the way out reads nothing
+  await go('?a=2');
+  assert.equal(await reads('?a=1'), settled, 'the first document was not read on its way out');
+  // scrolled to the end, then (the scroll's frame passed) left by a navigation at once
+  await o.page.evaluate(() => scrollTo(0, document.documentElement.scrollHeight));
+  await o.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await go('?a=3');
+  await waitFor('read_90 from the document left after the scroll', async () => (await captured('read_90')) === before + 1);
+  // once: the next document (at its top) sends its page view, and no second read_90 with it
+  await o.page.evaluate(() => window.goalpost.gp.flush());
+  await waitFor("the three documents' page views", async () => (await views()) === viewsBefore + 3);
+  assert.equal(await captured('read_90'), before + 1);
+  await o.context.close();
+});
+
 test('while the page scrolls, goalpost is called about once per 250 ms, not on every frame', async () => {
   const o = await openPage(env.browser);
   // every scroll listener the page registers is wrapped in a counter (removal still works)
